@@ -1,0 +1,134 @@
+"""Command line: ``flowcheck [--version] <command> ...``.
+
+Heavy imports (torch, transformers) happen inside the command functions, so ``--help``
+and ``--version`` stay fast. Exit codes: 0 success, 1 a check failed, 2 usage or input error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _int_arg(name: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer, got {text!r} (e.g. {name} 0)") from None
+    return parse
+
+
+def _tasks_arg(text: str) -> list[str]:
+    from .data.dataset import check_tasks
+    try:
+        return check_tasks(t.strip() for t in text.split(",") if t.strip())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="flowcheck",
+        description="Check the cross-modal information-flow claims of Zhang et al. (CVPR 2025) "
+                    "against a multimodal model.")
+    p.add_argument("--version", action="version", version=f"flowcheck {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    data = sub.add_parser("data", help="synthetic GQA-style data").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    gen = data.add_parser("generate", help="render a seeded synthetic split (PNGs + questions.jsonl)")
+    gen.add_argument("--seed", type=_int_arg("--seed"), required=True)
+    gen.add_argument("--per-task", type=_int_arg("--per-task"), default=120)
+    gen.add_argument("--tasks", type=_tasks_arg, default=None, help="comma-separated task types")
+    gen.add_argument("--out", type=Path, required=True)
+    gen.set_defaults(func=cmd_data_generate)
+
+    ref = sub.add_parser("reference", help="train or evaluate the reference model").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    tr = ref.add_parser("train", help="train the reference model on CPU (resumable)")
+    tr.add_argument("--seed", type=_int_arg("--seed"), default=0)
+    tr.add_argument("--steps", type=_int_arg("--steps"), default=None,
+                    help="training steps (default: the shipped model's)")
+    tr.add_argument("--batch-size", type=_int_arg("--batch-size"), default=None)
+    tr.add_argument("--threads", type=_int_arg("--threads"), default=2)
+    tr.add_argument("--out", type=Path, required=True, help="model folder to write")
+    tr.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
+    tr.set_defaults(func=cmd_reference_train)
+
+    ev = ref.add_parser("eval", help="held-out accuracy per task type")
+    ev.add_argument("--model", default="reference", help="'reference' or a model folder")
+    ev.add_argument("--dataset", type=Path, default=None,
+                    help="dataset folder (default: the frozen synthetic evaluation split)")
+    ev.add_argument("--per-task", type=_int_arg("--per-task"), default=None)
+    ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    ev.set_defaults(func=cmd_reference_eval)
+    return p
+
+
+def cmd_data_generate(args) -> int:
+    from .data import dataset
+    samples = dataset.generate(args.seed, args.per_task, args.tasks or dataset.TASKS)
+    out = dataset.save(samples, args.out)
+    print(f"wrote {len(samples)} samples to {out}")
+    return EXIT_OK
+
+
+def cmd_reference_train(args) -> int:
+    from dataclasses import replace
+
+    from .models.reference.pipeline import train_and_save
+    from .models.reference.train import TrainSpec
+    spec = TrainSpec(seed=args.seed, threads=args.threads)
+    if args.steps is not None:
+        spec = replace(spec, steps=args.steps)
+    if args.batch_size is not None:
+        spec = replace(spec, batch_size=args.batch_size)
+    command = "flowcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    acc = train_and_save(args.out, spec, command=command, resume=not args.no_resume)
+    print(json.dumps(acc, indent=2))
+    return EXIT_OK
+
+
+def cmd_reference_eval(args) -> int:
+    from .data import dataset
+    from .models.loading import load_llava
+    from .models.reference.evaluate import accuracy_by_task
+    from .paths import EVAL_SPLIT
+    samples = dataset.load(args.dataset or EVAL_SPLIT, max_per_task=args.per_task)
+    model, processor = load_llava(args.model)
+    acc = accuracy_by_task(model, processor, samples)
+    if args.json:
+        print(json.dumps({"model": str(args.model), "n": len(samples), "accuracy": acc}, sort_keys=True))
+    else:
+        print(f"model {args.model}: {len(samples)} samples")
+        for task, a in acc.items():
+            print(f"  {task:<12} {a:6.1%}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        print(f"flowcheck: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("flowcheck: interrupted; a rerun resumes where it stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""Samples and datasets: GQA task-file rows plus their images.
+
+One row format serves the synthetic set and GQA task files: the paper's column names
+(``question_id`` as a string, ``true option``, ``central object x`` ...). A dataset on
+disk is a folder with ``questions.jsonl`` and ``images/<img_id>.png``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .questions import MAKERS, TASK_TYPES, TASKS
+from .scenes import Scene, SceneObject, render
+
+BOX_KEYS = ("x", "y", "w", "h")
+COLUMNS = (
+    "question_id", "img_id", "question", "answer", "task",
+    "type_structural", "type_semantic", "type_detailed",
+    "true option", "false option", "question word",
+    *(f"central object {k}" for k in ("name", *BOX_KEYS)),
+    *(f"object1 {k}" for k in ("name", *BOX_KEYS)),
+    *(f"object2 {k}" for k in ("name", *BOX_KEYS)),
+    "image_w", "image_h",
+)
+QUESTIONS_FILE = "questions.jsonl"
+
+
+@dataclass
+class Sample:
+    """One question about one image. ``row`` holds the GQA-format columns."""
+
+    row: dict
+    image: Image.Image
+    scene: Scene | None = field(default=None, repr=False)
+
+    @property
+    def task(self) -> str:
+        return self.row["task"]
+
+    @property
+    def question(self) -> str:
+        return self.row["question"]
+
+    @property
+    def answer(self) -> str:
+        return self.row["answer"]
+
+    def related_boxes(self) -> list[tuple[float, float, float, float]]:
+        """Boxes (x, y, w, h) of the objects the question is about (paper section 3.3)."""
+        prefixes = ("central object",) if self.row.get("central object name", "-") != "-" \
+            else ("object1", "object2")
+        boxes = []
+        for p in prefixes:
+            if self.row.get(f"{p} name", "-") != "-":
+                boxes.append(tuple(float(self.row[f"{p} {k}"]) for k in BOX_KEYS))
+        return boxes
+
+
+def _object_columns(prefix: str, obj) -> dict:
+    if isinstance(obj, SceneObject):
+        return {f"{prefix} name": obj.name, **{f"{prefix} {k}": v for k, v in zip(BOX_KEYS, obj.bbox)}}
+    return {f"{prefix} name": "-", **{f"{prefix} {k}": "-" for k in BOX_KEYS}}
+
+
+def make_sample(task: str, rng: np.random.Generator, index: int, prefix: str = "s") -> Sample:
+    """Draw one sample of ``task`` from ``rng``."""
+    check_tasks([task])
+    scene, question, answer, info = MAKERS[task](rng)
+    structural, semantic, detailed = TASK_TYPES[task]
+    img_id = f"{prefix}{index:06d}"
+    row = {c: "-" for c in COLUMNS}
+    row.update({
+        "question_id": f"{task}-{index:06d}", "img_id": img_id, "question": question,
+        "answer": answer, "task": task, "type_structural": structural,
+        "type_semantic": semantic, "type_detailed": detailed,
+        "true option": info.get("true_option", "-"), "false option": info.get("false_option", "-"),
+        "question word": info.get("question_word", "-"),
+        "image_w": scene.width, "image_h": scene.height,
+    })
+    for key, prefix_ in (("central", "central object"), ("object1", "object1"), ("object2", "object2")):
+        if key in info:
+            row.update(_object_columns(prefix_, info[key]))
+    row["scene"] = scene.to_dict()
+    return Sample(row, render(scene), scene)
+
+
+def check_tasks(tasks) -> list[str]:
+    """Validate task names; raise a ValueError that lists the valid ones."""
+    tasks = list(tasks)
+    bad = [t for t in tasks if t not in TASKS]
+    if bad:
+        raise ValueError(f"unknown task type {bad[0]!r}; valid task types: {', '.join(TASKS)}")
+    return tasks
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        try:
+            if isinstance(seed, str) and seed.strip().lstrip("-").isdigit():
+                return int(seed)
+        except ValueError:
+            pass
+        raise ValueError(f"seed must be an integer, got {seed!r}; pass e.g. --seed 0")
+    return int(seed)
+
+
+def generate(seed, n_per_task: int, tasks=TASKS) -> list[Sample]:
+    """Deterministic split: each task gets its own stream seeded by (seed, task index)."""
+    seed = check_seed(seed)
+    samples = []
+    for t in check_tasks(tasks):
+        rng = np.random.default_rng([seed, TASKS.index(t)])
+        base = TASKS.index(t) * 1_000_000
+        samples.extend(make_sample(t, rng, base + i) for i in range(n_per_task))
+    return samples
+
+
+def save(samples: list[Sample], out: Path) -> Path:
+    """Write ``questions.jsonl`` and ``images/*.png`` under ``out``."""
+    out = Path(out)
+    try:
+        (out / "images").mkdir(parents=True, exist_ok=True)
+        with open(out / QUESTIONS_FILE, "w") as f:
+            for s in samples:
+                f.write(json.dumps(s.row, sort_keys=True) + "\n")
+                s.image.save(out / "images" / f"{s.row['img_id']}.png", optimize=True)
+    except OSError as e:
+        raise OSError(f"cannot write the dataset to {str(out)!r} ({e.strerror}); "
+                      "choose a writable folder with --out") from e
+    return out
+
+
+def load(folder: Path, tasks=None, max_per_task: int | None = None) -> list[Sample]:
+    """Read a dataset folder written by ``save`` (or a GQA-format JSONL with images)."""
+    folder = Path(folder)
+    qfile = folder / QUESTIONS_FILE
+    if not qfile.is_file():
+        raise FileNotFoundError(f"no {QUESTIONS_FILE} in {str(folder)!r}; a dataset folder holds "
+                                f"{QUESTIONS_FILE} and images/<img_id>.png")
+    wanted = set(check_tasks(tasks)) if tasks else None
+    counts: dict[str, int] = {}
+    samples = []
+    for line in qfile.read_text().splitlines():
+        row = json.loads(line)
+        row["question_id"] = str(row["question_id"])
+        t = row["task"]
+        if wanted is not None and t not in wanted:
+            continue
+        if max_per_task is not None and counts.get(t, 0) >= max_per_task:
+            continue
+        counts[t] = counts.get(t, 0) + 1
+        img = Image.open(folder / "images" / f"{row['img_id']}.png").convert("RGB")
+        scene = Scene.from_dict(row["scene"]) if "scene" in row else None
+        samples.append(Sample(row, img, scene))
+    return samples

@@ -1,0 +1,44 @@
+"""Load a LLaVA-family model folder (or the shipped reference model) offline."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..paths import REFERENCE_MODEL
+
+NAMED_MODELS = {"reference": REFERENCE_MODEL}
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
+
+
+def resolve_model_path(name_or_path: str | Path) -> Path:
+    """'reference' -> the shipped model folder; otherwise an existing folder, checked."""
+    path = NAMED_MODELS.get(str(name_or_path), Path(name_or_path))
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"model folder {str(path)!r} does not exist; pass a local model folder or one of: "
+            f"{', '.join(NAMED_MODELS)}")
+    files = {p.name for p in path.iterdir()}
+    if "config.json" not in files or not files & set(WEIGHT_FILES):
+        raise FileNotFoundError(
+            f"model folder {str(path)!r} has no weights (expected config.json and one of "
+            f"{', '.join(WEIGHT_FILES)}); save the model with model.save_pretrained(folder)")
+    if not files & set(TOKENIZER_FILES):
+        raise FileNotFoundError(
+            f"model folder {str(path)!r} has no tokenizer (expected one of "
+            f"{', '.join(TOKENIZER_FILES)}); save it with processor.save_pretrained(folder)")
+    return path
+
+
+def load_llava(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
+               attn_implementation: str = "eager"):
+    """(model, processor) from a local folder, no network (``local_files_only``)."""
+    import torch
+    from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+    path = resolve_model_path(name_or_path)
+    processor = AutoProcessor.from_pretrained(path, local_files_only=True)
+    model = LlavaForConditionalGeneration.from_pretrained(
+        path, local_files_only=True, dtype=getattr(torch, dtype),
+        attn_implementation=attn_implementation).to(device)
+    model.eval()
+    return model, processor

@@ -1,0 +1,66 @@
+"""Training batches for the reference model: QA samples, captions, patch labels.
+
+Each step's batch is drawn from ``default_rng([seed, TRAIN_STREAM, step])``, so any step
+can be re-created on its own (training resumes exactly) and never overlaps the frozen
+evaluation split, which uses another stream.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...data.dataset import make_sample
+from ...data.questions import TASKS
+from ...data.scenes import ATTRIBUTES, COLORS, PATTERNS, SHAPES, SIZES, Scene, object_map
+from ..prompts import caption_prompt, capitalise, llava15_prompt
+
+TRAIN_STREAM = 7
+PATCH_LABELS = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS}
+
+
+def caption(scene: Scene) -> str:
+    """Lower-case description, objects left to right: 'A small red plain circle on the left , ...'."""
+    objs = sorted(scene.objects, key=lambda o: (o.center_x, o.bbox[1]))
+    parts = [f"a {o.size} {o.color} {o.pattern} {o.shape} on the {scene.side_of(o)}" for o in objs]
+    text = " , ".join(parts) + " ."
+    return capitalise(text)
+
+
+def patch_labels(scene: Scene, patch: int) -> dict[str, np.ndarray]:
+    """Per patch (raster order): the attribute index of the object covering most of it.
+
+    Label 0 is background (less than an eighth of the patch covered by any object).
+    """
+    omap = object_map(scene)
+    g = scene.height // patch
+    blocks = omap.reshape(g, patch, g, patch).transpose(0, 2, 1, 3).reshape(g * g, patch * patch)
+    out = {k: np.zeros(g * g, dtype=np.int64) for k in PATCH_LABELS}
+    for p, block in enumerate(blocks):
+        ids, counts = np.unique(block[block >= 0], return_counts=True)
+        if len(ids) and counts.max() * 8 >= patch * patch:
+            obj = scene.objects[int(ids[counts.argmax()])]
+            for k, values in PATCH_LABELS.items():
+                out[k][p] = 1 + values.index(obj.attribute(k))
+    return out
+
+
+def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, caption_share: float):
+    """(texts, images, kinds, scenes): ``kinds[i]`` is a task name or 'caption'."""
+    rng = np.random.default_rng([seed, TRAIN_STREAM, step])
+    n_caption = int(round(size * caption_share))
+    tasks = rng.choice(len(TASKS), size=size - n_caption, p=task_weights / task_weights.sum())
+    texts, images, kinds, scenes = [], [], [], []
+    for i, t in enumerate(list(tasks) + [-1] * n_caption):
+        task = TASKS[int(t)] if t >= 0 else TASKS[int(rng.integers(len(TASKS)))]
+        s = make_sample(task, rng, step * size + i, prefix="t")
+        if t >= 0:
+            texts.append(f"{llava15_prompt(s.question)} {capitalise(s.answer)}")
+            kinds.append(task)
+        else:
+            texts.append(f"{caption_prompt()} {caption(s.scene)}")
+            kinds.append("caption")
+        images.append(s.image)
+        scenes.append(s.scene)
+    return texts, images, kinds, scenes
+
+
+assert set(ATTRIBUTES) <= set(PATCH_LABELS)

@@ -1,0 +1,88 @@
+"""Build the reference model: stock ``LlavaForConditionalGeneration`` from HF configs.
+
+CLIP-style vision tower -> 2-layer GELU projector -> Llama-style language model, with
+the word-level tokenizer and a ``LlavaProcessor`` (CLIP image processor), all offline.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..prompts import IMAGE_TOKEN
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """Sizes of the reference model (defaults are the shipped model's)."""
+
+    image_size: int = 64
+    patch_size: int = 8
+    vision_layers: int = 2
+    vision_hidden: int = 128
+    vision_heads: int = 4
+    text_layers: int = 12
+    text_hidden: int = 128
+    text_heads: int = 4
+    text_intermediate: int = 384
+    max_positions: int = 256
+
+    @property
+    def image_tokens(self) -> int:
+        return (self.image_size // self.patch_size) ** 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_processor(spec: ReferenceSpec):
+    from transformers import LlavaProcessor
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    from .vocab import build_tokenizer
+
+    image_processor = CLIPImageProcessorPil(
+        size={"shortest_edge": spec.image_size},
+        crop_size={"height": spec.image_size, "width": spec.image_size},
+        image_mean=CLIP_MEAN, image_std=CLIP_STD,
+    )
+    return LlavaProcessor(
+        image_processor=image_processor, tokenizer=build_tokenizer(),
+        patch_size=spec.patch_size, vision_feature_select_strategy="default",
+        image_token=IMAGE_TOKEN, num_additional_image_tokens=1,  # CLIP's CLS, dropped by "default"
+    )
+
+
+def build_config(spec: ReferenceSpec, tokenizer):
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
+
+    vision = CLIPVisionConfig(
+        hidden_size=spec.vision_hidden, intermediate_size=4 * spec.vision_hidden,
+        num_hidden_layers=spec.vision_layers, num_attention_heads=spec.vision_heads,
+        image_size=spec.image_size, patch_size=spec.patch_size, projection_dim=spec.vision_hidden,
+    )
+    text = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=spec.text_hidden,
+        intermediate_size=spec.text_intermediate, num_hidden_layers=spec.text_layers,
+        num_attention_heads=spec.text_heads, num_key_value_heads=spec.text_heads,
+        max_position_embeddings=spec.max_positions, tie_word_embeddings=False,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return LlavaConfig(
+        vision_config=vision, text_config=text,
+        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        projector_hidden_act="gelu", vision_feature_select_strategy="default",
+        vision_feature_layer=-1, image_seq_length=spec.image_tokens,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
+def build_model(spec: ReferenceSpec, tokenizer, seed: int):
+    """A freshly initialised reference model (deterministic for a seed)."""
+    import torch
+    from transformers import LlavaForConditionalGeneration
+
+    torch.manual_seed(seed)
+    return LlavaForConditionalGeneration(build_config(spec, tokenizer))

@@ -1,0 +1,39 @@
+"""Train -> save (safetensors + processor) -> evaluate on the frozen split -> model card."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from .builder import ReferenceSpec
+from .card import write_card
+from .train import TrainSpec, check_out_dir, train
+
+LIMITS = [
+    "Synthetic 64x64 scenes only (5 shapes, 6 colours, 2 sizes, 2 patterns on a 4x4 grid); "
+    "it has never seen a natural image.",
+    "Word-level vocabulary of the synthetic templates only; other words map to <unk>.",
+    "Trained for accuracy, not for the paper's route: which route it uses is a finding "
+    "of the flow engine, not a property built in.",
+    "One image per prompt, LLaVA-1.5 layout (image tokens in raster order, CLS dropped).",
+]
+
+
+def train_and_save(out: Path, spec: TrainSpec, *, command: str, resume: bool = True,
+                   model_spec: ReferenceSpec = ReferenceSpec()) -> dict[str, float]:
+    """Train into ``out`` (checkpoint kept there), save the HF folder, write the card."""
+    from ...data.dataset import load
+    from ...paths import EVAL_SPLIT
+    from .evaluate import accuracy_by_task
+
+    out = check_out_dir(out)
+    model, processor, history = train(out, spec, model_spec, resume=resume)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    samples = load(EVAL_SPLIT)
+    acc = accuracy_by_task(model, processor, samples)
+    n_per_task = len(samples) // max(1, len({s.task for s in samples}))
+    write_card(out, command=command, train_spec=asdict(spec), model_spec=model_spec.to_dict(),
+               history=history, eval_accuracy={k: round(v, 4) for k, v in acc.items()},
+               n_eval_per_task=n_per_task, param_count=sum(p.numel() for p in model.parameters()),
+               threads=spec.threads, limits=LIMITS)
+    return acc

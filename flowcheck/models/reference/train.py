@@ -1,0 +1,173 @@
+"""Train the reference model on synthetic scenes (CPU, deterministic, resumable).
+
+Objectives, summed each step:
+- answer: cross-entropy of the capitalised answer token after 'ASSISTANT:' (QA samples);
+- caption: next-token loss on a lower-case scene description (attribute words mid-sentence);
+- patch: linear probes on the vision tower's patch features predict the attributes of the
+  object under each patch (training scaffolding only: the probes are not saved).
+Task sampling leans towards the tasks the model currently gets wrong (validation accuracy).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...data.dataset import check_seed, generate
+from ...data.questions import TASKS
+from .batches import PATCH_LABELS, draw_batch, patch_labels
+from .builder import ReferenceSpec, build_model, build_processor
+from .evaluate import accuracy_by_task
+
+CHECKPOINT = "checkpoint.pt"
+VALIDATION_SEED = 99  # the validation set used for task weighting; not the frozen eval split
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    seed: int = 0
+    steps: int = 5000
+    batch_size: int = 48
+    caption_share: float = 0.2
+    lr: float = 1.5e-3
+    warmup: int = 200
+    weight_decay: float = 0.01
+    patch_loss_weight: float = 0.5
+    caption_loss_weight: float = 0.5
+    eval_every: int = 250
+    val_per_task: int = 40
+    threads: int = 2
+
+
+def _lr(spec: TrainSpec, step: int) -> float:
+    if step < spec.warmup:
+        return spec.lr * (step + 1) / spec.warmup
+    t = (step - spec.warmup) / max(1, spec.steps - spec.warmup)
+    return spec.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _task_weights(acc: dict[str, float] | None) -> np.ndarray:
+    if not acc:
+        return np.ones(len(TASKS))
+    return np.array([1.0 - acc.get(t, 0.0) + 0.15 for t in TASKS])
+
+
+def check_out_dir(out: Path) -> Path:
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise OSError(f"output folder {str(out)!r} is not writable ({e.strerror}); "
+                      "pass a writable folder with --out") from e
+    return out
+
+
+def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = ReferenceSpec(),
+          resume: bool = True, progress: bool = True, log=print):
+    """Train, checkpointing every ``eval_every`` steps; returns (model, processor, history)."""
+    import torch
+    import torch.nn.functional as F
+
+    check_seed(spec.seed)
+    out = check_out_dir(out)
+    torch.set_num_threads(spec.threads)
+    processor = build_processor(model_spec)
+    tok = processor.tokenizer
+    model = build_model(model_spec, tok, spec.seed)
+    torch.manual_seed(spec.seed)
+    probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)
+                                  for k, v in PATCH_LABELS.items()})
+    params = list(model.parameters()) + list(probes.parameters())
+    opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay, betas=(0.9, 0.98))
+    val = generate(VALIDATION_SEED, spec.val_per_task)
+
+    start, history, acc, elapsed = 0, [], None, 0.0
+    ckpt = out / CHECKPOINT
+    if resume and ckpt.is_file():
+        state = torch.load(ckpt, weights_only=False)
+        if state["train_spec"] != asdict(spec) or state["model_spec"] != model_spec.to_dict():
+            raise ValueError(f"{ckpt} was written with other settings; delete it or pass the "
+                             "same options to resume")
+        model.load_state_dict(state["model"])
+        probes.load_state_dict(state["probes"])
+        opt.load_state_dict(state["opt"])
+        start, history, acc, elapsed = state["step"], state["history"], state["acc"], state["elapsed"]
+        log(f"resuming from step {start}")
+
+    captured = {}
+    hook = model.model.multi_modal_projector.register_forward_pre_hook(
+        lambda mod, args: captured.__setitem__("patches", args[0]))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=spec.steps, initial=start, desc="train", unit="step", dynamic_ncols=True)
+    t0 = time.perf_counter() - elapsed
+    model.train()
+    try:
+        for step in range(start, spec.steps):
+            for g in opt.param_groups:
+                g["lr"] = _lr(spec, step)
+            texts, images, kinds, scenes = draw_batch(spec.seed, step, spec.batch_size,
+                                                      _task_weights(acc), spec.caption_share)
+            batch = processor(images=images, text=[t + " " + tok.eos_token for t in texts],
+                              return_tensors="pt", padding=True)
+            ids = batch["input_ids"]  # (batch, seq), left padded
+            logits = model(**batch).logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
+            target = ids[:, 1:].clone()
+            is_caption = torch.tensor([k == "caption" for k in kinds])
+            # answer samples: only 'Answer' and EOS after 'ASSISTANT :'; captions: the caption
+            n_text = [len(tok(t)["input_ids"]) for t in texts]
+            n_prompt = [len(tok(t.rsplit(" ASSISTANT:", 1)[0] + " ASSISTANT:")["input_ids"])
+                        for t in texts]
+            mask = torch.zeros_like(target, dtype=torch.bool)
+            seq = ids.shape[1]
+            for i, (nt, npr) in enumerate(zip(n_text, n_prompt)):
+                # eos appended -> text ends at seq-1; target index j predicts token j+1
+                first = seq - (nt + 1) + npr  # position of the first answer token in ids
+                mask[i, first - 1:seq - 1] = True
+            ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                 reduction="none").view_as(target)
+            qa_rows, cap_rows = ~is_caption, is_caption
+            answer_loss = (ce * mask)[qa_rows].sum() / mask[qa_rows].sum().clamp(min=1)
+            caption_loss = (ce * mask)[cap_rows].sum() / mask[cap_rows].sum().clamp(min=1)
+            feats = captured["patches"]  # (batch, image_tokens, vision_hidden)
+            labels = [patch_labels(s, model_spec.patch_size) for s in scenes]
+            patch_loss = sum(
+                F.cross_entropy(probes[k](feats).reshape(-1, len(PATCH_LABELS[k]) + 1),
+                                torch.from_numpy(np.stack([lab[k] for lab in labels])).reshape(-1))
+                for k in PATCH_LABELS) / len(PATCH_LABELS)
+            loss = (answer_loss + spec.caption_loss_weight * caption_loss
+                    + spec.patch_loss_weight * patch_loss)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{answer_loss.item():.3f}")
+            done = step + 1
+            if done % spec.eval_every == 0 or done == spec.steps:
+                acc = accuracy_by_task(model, processor, val)
+                model.train()
+                elapsed = time.perf_counter() - t0
+                history.append({"step": done, "elapsed_s": round(elapsed, 1),
+                                "loss": round(loss.item(), 4),
+                                "val_acc": {k: round(v, 3) for k, v in acc.items()}})
+                log(json.dumps(history[-1]))
+                torch.save({"model": model.state_dict(), "probes": probes.state_dict(),
+                            "opt": opt.state_dict(), "step": done, "history": history,
+                            "acc": acc, "elapsed": elapsed, "train_spec": asdict(spec),
+                            "model_spec": model_spec.to_dict()}, ckpt)
+    finally:
+        hook.remove()
+        if bar is not None:
+            bar.close()
+    model.eval()
+    return model, processor, history

@@ -1,0 +1,10 @@
+"""Where the shipped fixtures live (the repository's fixtures/ folder)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(os.environ.get("FLOWCHECK_FIXTURES", REPO_ROOT / "fixtures"))
+REFERENCE_MODEL = FIXTURES / "models" / "reference"
+EVAL_SPLIT = FIXTURES / "data" / "synthetic-eval"
