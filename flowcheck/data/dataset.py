@@ -84,7 +84,7 @@ def make_sample(task: str, rng: np.random.Generator, index: int, prefix: str = "
     for key, prefix_ in (("central", "central object"), ("object1", "object1"), ("object2", "object2")):
         if key in info:
             row.update(_object_columns(prefix_, info[key]))
-    row["scene"] = scene.to_dict()
+    row["scene"] = json.loads(json.dumps(scene.to_dict()))  # as stored on disk (lists)
     return Sample(row, render(scene), scene)
 
 

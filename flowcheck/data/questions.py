@@ -106,39 +106,41 @@ def make_compare_attr(rng):
 
 
 def make_logical_obj(rng):
-    """'Is there a C1 S1 or a C2 S2?' yes when either conjunction is in the scene."""
+    """'Is there a C1 S1 or a C2 S2?': yes when either conjunction is in the scene.
+
+    S1 is always in the scene (object1, as in GQA's existThatOr rows); C1 S1 matches it or
+    names it in another colour (a hard negative). S2 is mostly absent (object2 '-').
+    """
     answer = _pick(rng, ("yes", "no"))
     scene = random_scene(rng)
-    present = list(scene.objects)
+    o1 = _pick(rng, scene.objects)
+    others = [o for o in scene.objects if o is not o1]
     absent_shapes = [s for s in SHAPES if scene.find(s) is None]
 
-    def absent_descriptor():
-        # half the time the shape is there in another colour (a hard negative)
-        if rng.integers(2) or not absent_shapes:
-            o = _pick(rng, present)
-            return (_other_value(rng, "color", o.color), o.shape)
-        return (_pick(rng, tuple(COLORS)), _pick(rng, absent_shapes))
+    def wrong_colour(o):
+        return (_other_value(rng, "color", o.color), o.shape)
 
-    def present_descriptor(exclude=None):
-        o = _pick(rng, [p for p in present if p.shape != exclude])
-        return (o.color, o.shape)
+    def non_match():  # absent shape, or a present one in another colour
+        if absent_shapes and rng.random() < 0.75:
+            return (_pick(rng, tuple(COLORS)), _pick(rng, absent_shapes))
+        return wrong_colour(_pick(rng, others))
 
-    d1 = present_descriptor() if answer == "yes" else absent_descriptor()
-    second_present = answer == "yes" and bool(rng.integers(2))
-    d2 = present_descriptor(d1[1]) if second_present else absent_descriptor()
-    while d2[1] == d1[1]:
-        d2 = absent_descriptor()
-    if rng.integers(2):
-        d1, d2 = d2, d1
+    if answer == "yes" and rng.integers(2):  # the first named object matches
+        d1 = (o1.color, o1.shape)
+        d2 = non_match() if rng.random() < 0.75 else (lambda o: (o.color, o.shape))(_pick(rng, others))
+    elif answer == "yes":  # only the second matches
+        d1, o2 = wrong_colour(o1), _pick(rng, others)
+        d2 = (o2.color, o2.shape)
+    else:
+        d1, d2 = wrong_colour(o1), non_match()
 
     def match(d):
         o = scene.find(d[1])
-        return o if o is not None and o.color == d[0] else None
+        return o is not None and o.color == d[0]
 
-    got = "yes" if (match(d1) or match(d2)) else "no"
-    assert got == answer, (d1, d2, scene)
+    assert ("yes" if match(d1) or match(d2) else "no") == answer, (d1, d2, scene)
     q = f"Is there {_article(d1[0])} {d1[0]} {d1[1]} or {_article(d2[0])} {d2[0]} {d2[1]}?"
-    return scene, q, answer, dict(object1=match(d1) or d1[1], object2=match(d2) or d2[1],
+    return scene, q, answer, dict(object1=o1, object2=scene.find(d2[1]) or d2[1],
                                   question_word="there")
 
 

@@ -30,7 +30,7 @@ VALIDATION_SEED = 99  # the validation set used for task weighting; not the froz
 @dataclass(frozen=True)
 class TrainSpec:
     seed: int = 0
-    steps: int = 5000
+    steps: int = 6000
     batch_size: int = 48
     caption_share: float = 0.2
     lr: float = 1.5e-3
@@ -160,11 +160,13 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 history.append({"step": done, "elapsed_s": round(elapsed, 1),
                                 "loss": round(loss.item(), 4),
                                 "val_acc": {k: round(v, 3) for k, v in acc.items()}})
+                state = {"model": model.state_dict(), "probes": probes.state_dict(),
+                         "opt": opt.state_dict(), "step": done, "history": history,
+                         "acc": acc, "elapsed": elapsed, "train_spec": asdict(spec),
+                         "model_spec": model_spec.to_dict()}
+                torch.save(state, ckpt.with_suffix(".tmp"))
+                ckpt.with_suffix(".tmp").replace(ckpt)  # atomic: never a half-written checkpoint
                 log(json.dumps(history[-1]))
-                torch.save({"model": model.state_dict(), "probes": probes.state_dict(),
-                            "opt": opt.state_dict(), "step": done, "history": history,
-                            "acc": acc, "elapsed": elapsed, "train_spec": asdict(spec),
-                            "model_spec": model_spec.to_dict()}, ckpt)
     finally:
         hook.remove()
         if bar is not None:

@@ -1,0 +1,85 @@
+"""Fast engine: the exact engine's numbers with far less work.
+
+For a group of (flow, window) configs whose flows change rows from position d0 on:
+- positions < d0 are never a knocked-out destination and attend only backwards, so their
+  keys/values are the clean ones at every layer: reuse them (a prefix cache);
+- below a window's first layer nothing has changed: start each config at its own first
+  layer from the clean hidden states of positions >= d0;
+- only rows d0..seq-1 are recomputed (one row for ->last flows), all configs batched,
+  with each config's blocked edges added to its mask in the layers of its window.
+The model's own decoder layers do the computation; no model code is copied.
+"""
+from __future__ import annotations
+
+from .attention import causal_bool, check_supported
+from .mask import blocked_edges, first_dst
+
+
+class PrefixCache:
+    """Duck-typed cache: prepends the clean keys/values of positions < d0 (expanded)."""
+
+    def __init__(self, keys, values, batch: int):
+        self.keys, self.values, self.batch = keys, values, batch
+
+    def update(self, key_states, value_states, layer_idx, *args, **kwargs):
+        import torch
+        k = self.keys.expand(self.batch, -1, -1, -1)
+        v = self.values.expand(self.batch, -1, -1, -1)
+        return torch.cat([k, key_states], dim=2), torch.cat([v, value_states], dim=2)
+
+
+def fast_probabilities(handle, enc, clean, configs) -> list[float]:
+    """p(t*) at the last position for each config, grouped by first changed position."""
+    groups: dict[int, list[int]] = {}
+    for i, cfg in enumerate(configs):
+        groups.setdefault(first_dst(enc.regions, cfg.flow), []).append(i)
+    out = [0.0] * len(configs)
+    for d0, idx in groups.items():
+        for i, p in zip(idx, _suffix_pass(handle, enc, clean, d0, [configs[i] for i in idx])):
+            out[i] = p
+    return out
+
+
+def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
+    import torch
+    impl = check_supported(handle.model)
+    lm, seq = handle.lm, enc.seq_len
+    n_layers = len(lm.layers)
+    order = sorted(range(len(configs)), key=lambda i: configs[i].layers.start)
+    starts = [configs[i].layers.start for i in order]
+    edges = {}
+    for cfg in configs:
+        if cfg.flow not in edges:
+            edges[cfg.flow] = blocked_edges(enc.regions, cfg.flow)[d0:].to(handle.device)  # (S, seq)
+    row_edges = torch.stack([edges[configs[i].flow] for i in order])  # (n, S, seq)
+    in_window = torch.tensor([[l in configs[i].layers for l in range(n_layers)] for i in order],
+                             device=handle.device)  # (n, L)
+    causal = causal_bool(seq - d0, seq, handle.device)  # (S, seq)
+    pos = torch.arange(d0, seq, device=handle.device)[None]  # (1, S)
+    x = clean.layer_inputs[0].new_zeros((0, seq - d0, clean.layer_inputs[0].shape[-1]))
+    n_active = 0
+    with torch.no_grad():
+        cos_sin = lm.rotary_emb(clean.layer_inputs[0][:, d0:], position_ids=pos)
+        for layer_idx in range(starts[0], n_layers):
+            joining = sum(1 for s in starts if s == layer_idx)
+            if joining:  # configs whose window starts here: clean input of this layer
+                start_x = clean.layer_inputs[layer_idx][:, d0:].expand(joining, -1, -1)
+                x = torch.cat([x, start_x])
+                n_active += joining
+            blocked = row_edges[:n_active] & in_window[:n_active, layer_idx, None, None]
+            allowed = (causal[None] & ~blocked)[:, None]  # (n, 1, S, seq)
+            if impl == "eager":
+                mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device)
+                mask = mask.masked_fill(~allowed, torch.finfo(x.dtype).min)
+            else:
+                mask = allowed
+            cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], n_active)
+            out = lm.layers[layer_idx](x, attention_mask=mask, position_ids=pos, cache=cache,
+                                       position_embeddings=cos_sin)
+            x = out[0] if isinstance(out, tuple) else out
+        logits = handle.adapter.lm_head(handle.model)(lm.norm(x[:, -1]))  # (n, vocab)
+        p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
+    result = [0.0] * len(configs)
+    for row, i in enumerate(order):
+        result[i] = float(p[row])
+    return result

@@ -1,0 +1,69 @@
+"""The command line: version, help, data generation, evaluation, exit codes."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from flowcheck import __version__
+from flowcheck.cli import main
+from flowcheck.paths import REFERENCE_MODEL
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "flowcheck", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_version():
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"flowcheck {__version__}"
+
+
+def test_help_lists_commands_without_torch():
+    out = run("--help")
+    assert out.returncode == 0 and "reference" in out.stdout and "data" in out.stdout
+    code = "import sys; from flowcheck.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "usage: flowcheck" in capsys.readouterr().out
+
+
+def test_data_generate(tmp_path):
+    assert main(["data", "generate", "--seed", "1", "--per-task", "2", "--out", str(tmp_path / "d")]) == 0
+    rows = (tmp_path / "d" / "questions.jsonl").read_text().splitlines()
+    assert len(rows) == 12 and len(list((tmp_path / "d" / "images").glob("*.png"))) == 12
+
+
+@pytest.mark.parametrize("args, message", [
+    (["data", "generate", "--seed", "one", "--out", "x"], "--seed must be an integer, got 'one'"),
+    (["data", "generate", "--seed", "1", "--tasks", "ChooseAttr,Colour", "--out", "x"],
+     "unknown task type 'Colour'; valid task types: ChooseAttr"),
+    (["reference", "train", "--seed", "1.5", "--out", "x"], "--seed must be an integer"),
+])
+def test_usage_errors_exit_2_and_say_what_to_do(args, message):
+    out = run(*args)
+    assert out.returncode == 2 and message in out.stderr
+
+
+def test_unwritable_out_exits_2(tmp_path):
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    out = run("data", "generate", "--seed", "1", "--per-task", "1", "--out", str(blocker / "d"))
+    assert out.returncode == 2 and "choose a writable folder" in out.stderr
+
+
+def test_eval_missing_model_exits_2(tmp_path):
+    out = run("reference", "eval", "--model", str(tmp_path / "nope"))
+    assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+@pytest.mark.skipif(not (REFERENCE_MODEL / "model.safetensors").is_file(), reason="reference model not trained yet")
+def test_eval_json(tmp_path):
+    out = run("reference", "eval", "--per-task", "5", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["n"] == 30 and set(result["accuracy"]) >= {"ChooseAttr", "all"}
