@@ -70,7 +70,45 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--per-task", type=_int_arg("--per-task"), default=None)
     ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ev.set_defaults(func=cmd_reference_eval)
+
+    b = sub.add_parser("bench", help="exact vs fast knockout engine, side by side")
+    b.add_argument("--model", default="reference", help="'reference' or a model folder")
+    b.add_argument("--layout", choices=["llava15"], default=None,
+                   help="use a random-weight model with this real layout instead of --model")
+    b.add_argument("--samples-per-task", type=_int_arg("--samples-per-task"), default=1)
+    b.add_argument("--flows", default=None, help="comma-separated flows (default: all six)")
+    b.add_argument("--window", type=_int_arg("--window"), default=None, help="window size k")
+    b.add_argument("--attn", choices=["eager", "sdpa"], default="eager")
+    b.add_argument("--threads", type=_int_arg("--threads"), default=None)
+    b.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    b.set_defaults(func=cmd_bench)
     return p
+
+
+def cmd_bench(args) -> int:
+    import torch
+
+    from .bench import compare_engines
+    from .data import dataset
+    from .knockout.flows import FLOWS, parse_flow
+    from .paths import EVAL_SPLIT
+    flows = [parse_flow(f.strip()).name for f in args.flows.split(",")] if args.flows else list(FLOWS)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.layout:
+        from .models.layouts import build_layout_handle
+        handle = build_layout_handle(args.layout, attn_implementation=args.attn)
+    else:
+        from .models.handle import load_handle
+        handle = load_handle(args.model, attn_implementation=args.attn)
+    samples = dataset.load(EVAL_SPLIT, max_per_task=args.samples_per_task)
+    result = compare_engines(handle, samples, flows, args.window)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+    return EXIT_OK
 
 
 def cmd_data_generate(args) -> int:

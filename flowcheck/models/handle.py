@@ -26,9 +26,9 @@ class Encoded:
 class ModelHandle:
     """Owns a live model. ``encode(sample)`` gives tensors and token groups, self-checked."""
 
-    def __init__(self, model, processor, name: str = "model"):
+    def __init__(self, model, processor, name: str = "model", adapter=None):
         self.model, self.processor, self.name = model, processor, name
-        self.adapter = adapter_for(model)
+        self.adapter = adapter or adapter_for(model)
         self.transform = self.adapter.image_transform(processor, model)
         self.image_token_id = model.config.image_token_id
 

@@ -12,10 +12,15 @@ def llava15_prompt(question: str) -> str:
     return LLAVA15.format(question=question)
 
 
-def caption_prompt() -> str:
-    return f"USER: {IMAGE_TOKEN}\n{CAPTION_REQUEST} ASSISTANT:"
+def caption_prompt(shape: str | None = None) -> str:
+    request = f"Describe the {shape}." if shape else CAPTION_REQUEST
+    return f"USER: {IMAGE_TOKEN}\n{request} ASSISTANT:"
 
 
 def capitalise(word: str) -> str:
     """LLaVA starts its answer with a capital: 'red' -> 'Red'."""
     return word[:1].upper() + word[1:]
+
+VICUNA_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. "
+                 "The assistant gives helpful, detailed, and polite answers to the user's questions.")
+VICUNA_LLAVA15 = VICUNA_SYSTEM + " " + LLAVA15  # the official code's vicuna_v1 conversation

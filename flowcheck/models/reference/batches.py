@@ -1,5 +1,9 @@
 """Training batches for the reference model: QA samples, captions, patch labels.
 
+Captions come in two kinds, half each: the whole scene left to right ('Describe the
+image.') and one named object ('Describe the circle.'); both put the attribute words in
+lower case mid-sentence, while QA answers after 'ASSISTANT:' are capitalised.
+
 Each step's batch is drawn from ``default_rng([seed, TRAIN_STREAM, step])``, so any step
 can be re-created on its own (training resumes exactly) and never overlaps the frozen
 evaluation split, which uses another stream.
@@ -17,12 +21,19 @@ TRAIN_STREAM = 7
 PATCH_LABELS = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS}
 
 
+def _phrase(scene: Scene, o) -> str:
+    return f"a {o.size} {o.color} {o.pattern} {o.shape} on the {scene.side_of(o)}"
+
+
 def caption(scene: Scene) -> str:
     """Lower-case description, objects left to right: 'A small red plain circle on the left , ...'."""
     objs = sorted(scene.objects, key=lambda o: (o.center_x, o.bbox[1]))
-    parts = [f"a {o.size} {o.color} {o.pattern} {o.shape} on the {scene.side_of(o)}" for o in objs]
-    text = " , ".join(parts) + " ."
-    return capitalise(text)
+    return capitalise(" , ".join(_phrase(scene, o) for o in objs) + " .")
+
+
+def describe(scene: Scene, obj) -> str:
+    """Lower-case description of one object: 'A small red plain circle on the left .'."""
+    return capitalise(_phrase(scene, obj) + " .")
 
 
 def patch_labels(scene: Scene, patch: int) -> dict[str, np.ndarray]:
@@ -55,8 +66,12 @@ def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, captio
         if t >= 0:
             texts.append(f"{llava15_prompt(s.question)} {capitalise(s.answer)}")
             kinds.append(task)
-        else:
+        elif i % 2:  # the whole scene, left to right
             texts.append(f"{caption_prompt()} {caption(s.scene)}")
+            kinds.append("caption")
+        else:  # one object the request names: grounds the shape word in its patches
+            obj = s.scene.objects[int(rng.integers(len(s.scene.objects)))]
+            texts.append(f"{caption_prompt(obj.shape)} {describe(s.scene, obj)}")
             kinds.append("caption")
         images.append(s.image)
         scenes.append(s.scene)

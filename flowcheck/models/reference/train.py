@@ -32,7 +32,7 @@ class TrainSpec:
     seed: int = 0
     steps: int = 6000
     batch_size: int = 48
-    caption_share: float = 0.2
+    caption_share: float = 0.4
     lr: float = 1.5e-3
     warmup: int = 200
     weight_decay: float = 0.01
@@ -70,12 +70,13 @@ def check_out_dir(out: Path) -> Path:
 
 
 def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = ReferenceSpec(),
-          resume: bool = True, progress: bool = True, log=print):
+          resume: bool = True, progress: bool = True, log=None):
     """Train, checkpointing every ``eval_every`` steps; returns (model, processor, history)."""
     import torch
     import torch.nn.functional as F
 
     check_seed(spec.seed)
+    log = log or (lambda line: print(line, flush=True))
     out = check_out_dir(out)
     torch.set_num_threads(spec.threads)
     processor = build_processor(model_spec)

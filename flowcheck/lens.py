@@ -1,0 +1,51 @@
+"""Logit lens at the last position: p(token) after every decoder layer.
+
+Two named variants: ``raw`` applies the unembedding to the layer output directly (as the
+paper's official code does); ``normed`` applies the final norm first (the usual lens; at
+the last layer it equals the model's own output distribution).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LENS_VARIANTS = ("raw", "normed")
+
+
+@dataclass
+class LensResult:
+    variant: str
+    tokens: dict  # label -> token id
+    probs: dict  # label -> list[float], one per layer
+    top1: list  # most likely token per layer (decoded)
+
+
+def first_subtoken(tokenizer, word: str) -> int:
+    """Id of the first sub-token of ``word`` as it follows 'ASSISTANT:' (space before)."""
+    ids = tokenizer(" " + word, add_special_tokens=False)["input_ids"] or \
+        tokenizer(word, add_special_tokens=False)["input_ids"]
+    return ids[0]
+
+
+def answer_tokens(tokenizer, answer: str, false_option: str | None = None) -> dict[str, int]:
+    """Lower-case and capitalised first sub-tokens of the answer (and of the false option)."""
+    from .models.prompts import capitalise
+    out = {"lower": first_subtoken(tokenizer, answer.lower()),
+           "capitalised": first_subtoken(tokenizer, capitalise(answer.lower()))}
+    if false_option and false_option != "-":
+        out["false_lower"] = first_subtoken(tokenizer, false_option.lower())
+        out["false_capitalised"] = first_subtoken(tokenizer, capitalise(false_option.lower()))
+    return out
+
+
+def logit_lens(handle, clean, tokens: dict[str, int], variant: str = "normed") -> LensResult:
+    """p(token | layer output at the last position) for each layer, per ``variant``."""
+    import torch
+    if variant not in LENS_VARIANTS:
+        raise ValueError(f"unknown lens variant {variant!r}; use one of {', '.join(LENS_VARIANTS)}")
+    h = clean.last_outputs  # (L, hidden)
+    with torch.no_grad():
+        if variant == "normed":
+            h = handle.lm.norm(h)
+        probs = torch.softmax(handle.adapter.lm_head(handle.model)(h).float(), -1)  # (L, vocab)
+    top = handle.tokenizer.convert_ids_to_tokens(probs.argmax(-1).tolist())
+    return LensResult(variant, dict(tokens), {k: probs[:, i].tolist() for k, i in tokens.items()}, top)

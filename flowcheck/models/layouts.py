@@ -1,0 +1,29 @@
+"""Randomly initialised models with a real checkpoint's sequence layout (for scaling).
+
+``llava15``: CLIP 336 px / 14-px patches -> 576 image tokens, a 32-layer Llama language
+model of small width, and the official code's vicuna_v1 prompt (about 650 positions), so
+the engines see the sequence length and depth of llava-1.5-7b at a CPU-friendly width.
+Its outputs mean nothing; it is for timing and for engine agreement only.
+"""
+from __future__ import annotations
+
+from .reference.builder import ReferenceSpec
+
+LAYOUTS = ("llava15",)
+LLAVA15_LAYOUT = ReferenceSpec(image_size=336, patch_size=14, vision_layers=1, vision_hidden=64,
+                               vision_heads=2, text_layers=32, text_hidden=128, text_heads=4,
+                               text_intermediate=256, max_positions=1024)
+
+
+def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementation: str = "eager"):
+    from .adapters import LlavaAdapter
+    from .handle import ModelHandle
+    from .prompts import VICUNA_LLAVA15
+    from .reference.builder import build_model, build_processor
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
+    processor = build_processor(LLAVA15_LAYOUT)
+    model = build_model(LLAVA15_LAYOUT, processor.tokenizer, seed).eval()
+    model.set_attn_implementation(attn_implementation)
+    return ModelHandle(model, processor, name=f"random-{layout}",
+                       adapter=LlavaAdapter(prompt_template=VICUNA_LLAVA15))
