@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .questions import MAKERS, TASK_TYPES, TASKS
+from .questions import DEFAULT_OBJECTS, MAKERS, TASK_TYPES, TASKS
 from .scenes import Scene, SceneObject, render
 
 BOX_KEYS = ("x", "y", "w", "h")
@@ -66,10 +66,11 @@ def _object_columns(prefix: str, obj) -> dict:
     return {f"{prefix} name": "-", **{f"{prefix} {k}": "-" for k in BOX_KEYS}}
 
 
-def make_sample(task: str, rng: np.random.Generator, index: int, prefix: str = "s") -> Sample:
-    """Draw one sample of ``task`` from ``rng``."""
+def make_sample(task: str, rng: np.random.Generator, index: int, prefix: str = "s",
+                n_objects: tuple[int, int] = DEFAULT_OBJECTS) -> Sample:
+    """Draw one sample of ``task`` from ``rng`` (scenes of n_objects[0]..n_objects[1] objects)."""
     check_tasks([task])
-    scene, question, answer, info = MAKERS[task](rng)
+    scene, question, answer, info = MAKERS[task](rng, n_objects)
     structural, semantic, detailed = TASK_TYPES[task]
     img_id = f"{prefix}{index:06d}"
     row = {c: "-" for c in COLUMNS}

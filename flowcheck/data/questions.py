@@ -22,6 +22,7 @@ TASK_TYPES = {  # task -> (type_structural, type_semantic, type_detailed)
     "LogicalObj": ("logical", "obj", "existThatOr"),
     "QueryAttr": ("query", "attr", "positionQuery"),
 }
+DEFAULT_OBJECTS = (3, 4)  # objects per scene (min, max); at least 2 for every task
 VALUES = {"color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS}
 ANSWER_WORDS = tuple(sorted(set(SHAPES) | set(COLORS) | set(SIZES) | set(PATTERNS)
                             | set(ATTRIBUTES) | {"left", "right", "yes", "no"}))
@@ -49,8 +50,8 @@ def _options(rng, true: str, false: str) -> tuple[str, str, bool]:
     return (true, false, True) if true_first else (false, true, False)
 
 
-def make_choose_attr(rng):
-    scene = random_scene(rng)
+def make_choose_attr(rng, n_objects=DEFAULT_OBJECTS):
+    scene = random_scene(rng, n_objects=n_objects)
     obj = _pick(rng, scene.objects)
     kind = _pick(rng, ("color", "color", "size", "pattern"))
     true, false = obj.attribute(kind), _other_value(rng, kind, obj.attribute(kind))
@@ -59,8 +60,8 @@ def make_choose_attr(rng):
     return scene, q, true, dict(true_option=true, false_option=false, central=obj)
 
 
-def make_choose_cat(rng):
-    scene = random_scene(rng)
+def make_choose_cat(rng, n_objects=DEFAULT_OBJECTS):
+    scene = random_scene(rng, n_objects=n_objects)
     obj = _pick(rng, scene.objects)
     kind = _pick(rng, ("color", "color", "size", "pattern"))
     value = obj.attribute(kind)
@@ -73,10 +74,10 @@ def make_choose_cat(rng):
     return scene, q, obj.shape, dict(true_option=obj.shape, false_option=false, central=obj)
 
 
-def make_choose_rel(rng):
+def make_choose_rel(rng, n_objects=DEFAULT_OBJECTS):
     answer = _pick(rng, ("left", "right"))
     while True:
-        scene = random_scene(rng)
+        scene = random_scene(rng, n_objects=n_objects)
         o1, o2 = (scene.objects[int(i)] for i in rng.choice(len(scene.objects), 2, replace=False))
         if o1.cell[1] != o2.cell[1]:
             break
@@ -88,10 +89,10 @@ def make_choose_rel(rng):
     return scene, q, answer, dict(true_option=answer, false_option=other, object1=o1, object2=o2)
 
 
-def make_compare_attr(rng):
+def make_compare_attr(rng, n_objects=DEFAULT_OBJECTS):
     """Two objects that share exactly one attribute; the answer names it."""
     answer = _pick(rng, ATTRIBUTES)
-    scene = random_scene(rng)
+    scene = random_scene(rng, n_objects=n_objects)
     o1, o2 = (scene.objects[int(i)] for i in rng.choice(len(scene.objects), 2, replace=False))
     changes = {k: (o1.attribute(k) if k == answer else _other_value(rng, k, o1.attribute(k)))
                for k in ATTRIBUTES}
@@ -105,14 +106,14 @@ def make_compare_attr(rng):
     return scene, q, answer, dict(object1=o1, object2=new2, question_word="common")
 
 
-def make_logical_obj(rng):
+def make_logical_obj(rng, n_objects=DEFAULT_OBJECTS):
     """'Is there a C1 S1 or a C2 S2?': yes when either conjunction is in the scene.
 
     S1 is always in the scene (object1, as in GQA's existThatOr rows); C1 S1 matches it or
     names it in another colour (a hard negative). S2 is mostly absent (object2 '-').
     """
     answer = _pick(rng, ("yes", "no"))
-    scene = random_scene(rng)
+    scene = random_scene(rng, n_objects=n_objects)
     o1 = _pick(rng, scene.objects)
     others = [o for o in scene.objects if o is not o1]
     absent_shapes = [s for s in SHAPES if scene.find(s) is None]
@@ -144,10 +145,10 @@ def make_logical_obj(rng):
                                   question_word="there")
 
 
-def make_query_attr(rng):
+def make_query_attr(rng, n_objects=DEFAULT_OBJECTS):
     answer = _pick(rng, ("left", "right"))
     while True:
-        scene = random_scene(rng)
+        scene = random_scene(rng, n_objects=n_objects)
         objs = [o for o in scene.objects if scene.side_of(o) == answer]
         if objs:
             break

@@ -13,6 +13,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 SUPPORTED = ("eager", "sdpa")
+
+
+class KnockoutNotApplied(RuntimeError):
+    """The model ran, but some layers never saw the knockout mask."""
 _ACTIVE: ContextVar["KnockoutPlan | None"] = ContextVar("flowcheck_knockout", default=None)
 
 
@@ -116,6 +120,6 @@ def knockout(model, blocked: dict, *, record_weights: bool = False):
         _ACTIVE.reset(token)
     missing = set(plan.blocked) - plan.fired
     if missing:
-        raise RuntimeError(
+        raise KnockoutNotApplied(
             f"the knockout did not reach layers {sorted(missing)}: the model's attention did "
             "not go through the attention interface; load it with attn_implementation='eager'")

@@ -56,3 +56,39 @@ def run_sample(handle, sample, configs, engine: str = "fast", only_correct: bool
         fn = fast_probabilities if engine == "fast" else exact_probabilities
         res.p_knockout = fn(handle, enc, clean, configs)
     return res
+
+
+@dataclass
+class SweepResult:
+    """All samples of a sweep; only correctly answered samples count in curves."""
+
+    configs: list
+    samples: list  # list[SampleResult]
+
+    @property
+    def correct(self) -> list:
+        return [s for s in self.samples if s.correct]
+
+    @property
+    def n_correct(self) -> int:
+        return len(self.correct)
+
+    def curves(self) -> dict:
+        """flow -> list over centres of the mean relative change (%); {} when n_correct is 0."""
+        import numpy as np
+        if not self.correct:
+            return {}
+        changes = np.array([s.relative_change for s in self.correct])  # (n, configs)
+        out: dict = {}
+        for j, cfg in enumerate(self.configs):
+            out.setdefault(cfg.flow, []).append(float(changes[:, j].mean()))
+        return out
+
+
+def sweep(handle, samples, configs, engine: str = "fast", progress: bool = False) -> SweepResult:
+    """Run every config on every sample (knockouts only for correctly answered ones)."""
+    it = samples
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(samples, desc=f"knockout ({engine})", unit="sample")
+    return SweepResult(list(configs), [run_sample(handle, s, configs, engine) for s in it])

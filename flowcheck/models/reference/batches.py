@@ -54,7 +54,18 @@ def patch_labels(scene: Scene, patch: int) -> dict[str, np.ndarray]:
     return out
 
 
-def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, caption_share: float):
+def objects_at(step: int, steps: int) -> tuple[int, int]:
+    """Curriculum: 2 objects per scene for the first 15% of steps, 2-3 up to 30%, then 3-4
+    (the evaluation split's scenes have 3-4)."""
+    if step < 0.15 * steps:
+        return (2, 2)
+    if step < 0.30 * steps:
+        return (2, 3)
+    return (3, 4)
+
+
+def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, caption_share: float,
+               n_objects: tuple[int, int] = (3, 4)):
     """(texts, images, kinds, scenes): ``kinds[i]`` is a task name or 'caption'."""
     rng = np.random.default_rng([seed, TRAIN_STREAM, step])
     n_caption = int(round(size * caption_share))
@@ -62,7 +73,7 @@ def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, captio
     texts, images, kinds, scenes = [], [], [], []
     for i, t in enumerate(list(tasks) + [-1] * n_caption):
         task = TASKS[int(t)] if t >= 0 else TASKS[int(rng.integers(len(TASKS)))]
-        s = make_sample(task, rng, step * size + i, prefix="t")
+        s = make_sample(task, rng, step * size + i, prefix="t", n_objects=n_objects)
         if t >= 0:
             texts.append(f"{llava15_prompt(s.question)} {capitalise(s.answer)}")
             kinds.append(task)

@@ -5,7 +5,8 @@ Objectives, summed each step:
 - caption: next-token loss on a lower-case scene description (attribute words mid-sentence);
 - patch: linear probes on the vision tower's patch features predict the attributes of the
   object under each patch (training scaffolding only: the probes are not saved).
-Task sampling leans towards the tasks the model currently gets wrong (validation accuracy).
+Task sampling leans towards the tasks the model currently gets wrong (validation accuracy);
+scenes grow from 2 to 3-4 objects over the first 30% of steps (``objects_at``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from ...data.dataset import check_seed, generate
 from ...data.questions import TASKS
-from .batches import PATCH_LABELS, draw_batch, patch_labels
+from .batches import PATCH_LABELS, draw_batch, objects_at, patch_labels
 from .builder import ReferenceSpec, build_model, build_processor
 from .evaluate import accuracy_by_task
 
@@ -56,6 +57,22 @@ def _task_weights(acc: dict[str, float] | None) -> np.ndarray:
     return np.array([1.0 - acc.get(t, 0.0) + 0.15 for t in TASKS])
 
 
+def tie_capitalised_rows(model, tokenizer) -> None:
+    """Start each capitalised word ('Red') from its lower-case word's ('red') embedding and
+    unembedding row (plus the row's own init as noise): a capitalised answer then begins
+    as a copy of the lower-case word, and training only has to learn the capital."""
+    import torch
+    vocab = tokenizer.get_vocab()
+    emb = model.get_input_embeddings().weight
+    head = model.get_output_embeddings().weight
+    with torch.no_grad():
+        for word, i in vocab.items():
+            lower = vocab.get(word.lower())
+            if word[:1].isupper() and lower is not None and lower != i:
+                emb[i] = emb[lower] + 0.1 * emb[i]
+                head[i] = head[lower] + 0.1 * head[i]
+
+
 def check_out_dir(out: Path) -> Path:
     out = Path(out)
     try:
@@ -82,6 +99,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     processor = build_processor(model_spec)
     tok = processor.tokenizer
     model = build_model(model_spec, tok, spec.seed)
+    tie_capitalised_rows(model, tok)
     torch.manual_seed(spec.seed)
     probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)
                                   for k, v in PATCH_LABELS.items()})
@@ -116,7 +134,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             for g in opt.param_groups:
                 g["lr"] = _lr(spec, step)
             texts, images, kinds, scenes = draw_batch(spec.seed, step, spec.batch_size,
-                                                      _task_weights(acc), spec.caption_share)
+                                                      _task_weights(acc), spec.caption_share,
+                                                      objects_at(step, spec.steps))
             batch = processor(images=images, text=[t + " " + tok.eos_token for t in texts],
                               return_tensors="pt", padding=True)
             ids = batch["input_ids"]  # (batch, seq), left padded

@@ -1,0 +1,57 @@
+"""Property: the fast engine gives the exact engine's p(answer) within 1e-5 (float32),
+for random flows, windows, samples and numbers of batched configs."""
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flowcheck.knockout.clean import clean_run
+from flowcheck.knockout.engine import KnockoutConfig
+from flowcheck.knockout.exact import exact_probabilities
+from flowcheck.knockout.fast import fast_probabilities
+from flowcheck.knockout.flows import FLOWS
+from flowcheck.windows import window
+
+TOL = 1e-5
+
+
+def configs_strategy(n_layers: int, max_configs: int):
+    config = st.builds(
+        lambda flow, centre, k: KnockoutConfig(flow, centre, window(centre, k, n_layers)),
+        st.sampled_from(FLOWS), st.integers(0, n_layers - 1), st.integers(1, n_layers))
+    return st.lists(config, min_size=1, max_size=max_configs)
+
+
+def _check(handle, sample, configs):
+    enc = handle.encode(sample)
+    clean = clean_run(handle, enc)
+    exact = exact_probabilities(handle, enc, clean, configs)
+    fast = fast_probabilities(handle, enc, clean, configs)
+    diffs = [abs(a - b) for a, b in zip(exact, fast)]
+    assert max(diffs) <= TOL, list(zip([c.flow for c in configs], exact, fast))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fast_equals_exact_on_reference(reference_handle, eval_samples, data):
+    sample = data.draw(st.sampled_from(eval_samples))
+    configs = data.draw(configs_strategy(reference_handle.n_layers, 8))
+    _check(reference_handle, sample, configs)
+
+
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fast_equals_exact_on_llava15_layout(llava15_handle, eval_samples, data):
+    sample = data.draw(st.sampled_from(eval_samples))
+    configs = data.draw(configs_strategy(llava15_handle.n_layers, 3))
+    _check(llava15_handle, sample, configs)
+
+
+@pytest.mark.parametrize("impl", ["eager", "sdpa"])
+def test_fast_equals_exact_under_both_attention_paths(tiny_handle, eval_samples, impl):
+    from flowcheck.knockout.engine import plan_configs
+    tiny_handle.model.set_attn_implementation(impl)
+    try:
+        _check(tiny_handle, eval_samples[0], plan_configs(FLOWS, tiny_handle.n_layers, 3))
+    finally:
+        tiny_handle.model.set_attn_implementation("eager")
