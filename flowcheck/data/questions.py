@@ -79,7 +79,7 @@ def make_choose_rel(rng, n_objects=DEFAULT_OBJECTS):
     while True:
         scene = random_scene(rng, n_objects=n_objects)
         o1, o2 = (scene.objects[int(i)] for i in rng.choice(len(scene.objects), 2, replace=False))
-        if o1.cell[1] != o2.cell[1]:
+        if scene.side_of(o1) != scene.side_of(o2):  # different image halves: unambiguous
             break
     if (o1.cell[1] < o2.cell[1]) != (answer == "left"):
         o1, o2 = o2, o1

@@ -18,7 +18,8 @@ from ...data.scenes import ATTRIBUTES, COLORS, PATTERNS, SHAPES, SIZES, Scene, o
 from ..prompts import caption_prompt, capitalise, llava15_prompt
 
 TRAIN_STREAM = 7
-PATCH_LABELS = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS}
+PATCH_LABELS = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS,
+                "side": ("left", "right")}
 
 
 def _phrase(scene: Scene, o) -> str:
@@ -50,7 +51,8 @@ def patch_labels(scene: Scene, patch: int) -> dict[str, np.ndarray]:
         if len(ids) and counts.max() * 8 >= patch * patch:
             obj = scene.objects[int(ids[counts.argmax()])]
             for k, values in PATCH_LABELS.items():
-                out[k][p] = 1 + values.index(obj.attribute(k))
+                value = scene.side_of(obj) if k == "side" else obj.attribute(k)
+                out[k][p] = 1 + values.index(value)
     return out
 
 
