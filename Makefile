@@ -17,6 +17,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/flowcheck reference eval --model reference
+	HF_HUB_OFFLINE=1 $(VENV)/bin/flowcheck sweep --model reference --out reports/demo
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_ARGS)

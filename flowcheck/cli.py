@@ -71,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ev.set_defaults(func=cmd_reference_eval)
 
+    sw = sub.add_parser("sweep", help="knockout + logit-lens sweep of a model, summarised per task")
+    sw.add_argument("--model", default="reference", help="'reference' or a model folder")
+    sw.add_argument("--dataset", type=Path, default=None, help="dataset folder (default: synthetic eval split)")
+    sw.add_argument("--samples-per-task", type=_int_arg("--samples-per-task"), default=20)
+    sw.add_argument("--tasks", type=_tasks_arg, default=None, help="comma-separated task types")
+    sw.add_argument("--window", type=_int_arg("--window"), default=None, help="window size k")
+    sw.add_argument("--engine", choices=["fast", "exact"], default="fast")
+    sw.add_argument("--lens", choices=["raw", "normed"], default="raw")
+    sw.add_argument("--device", default="cpu")
+    sw.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    sw.add_argument("--attn", choices=["eager", "sdpa"], default="eager")
+    sw.add_argument("--out", type=Path, default=Path("reports/sweep"))
+    sw.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
+    sw.set_defaults(func=cmd_sweep)
+
     b = sub.add_parser("bench", help="exact vs fast knockout engine, side by side")
     b.add_argument("--model", default="reference", help="'reference' or a model folder")
     b.add_argument("--layout", choices=["llava15"], default=None,
@@ -83,6 +98,25 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     b.set_defaults(func=cmd_bench)
     return p
+
+
+def cmd_sweep(args) -> int:
+    from .data import dataset
+    from .models.handle import load_handle
+    from .paths import EVAL_SPLIT
+    from .sweep import format_summary, run_sweep, write_sweep
+    samples = dataset.load(args.dataset or EVAL_SPLIT, tasks=args.tasks, max_per_task=args.samples_per_task)
+    if not samples:
+        raise ValueError(f"no samples in {args.dataset or EVAL_SPLIT} for tasks {args.tasks}")
+    handle = load_handle(args.model, device=args.device, dtype=args.dtype, attn_implementation=args.attn)
+    summary = run_sweep(handle, samples, k=args.window, engine=args.engine, lens_variant=args.lens)
+    path = write_sweep(summary, args.out)
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        print(format_summary(summary))
+        print(f"wrote {path}")
+    return EXIT_OK
 
 
 def cmd_bench(args) -> int:

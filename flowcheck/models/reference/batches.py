@@ -15,7 +15,7 @@ import numpy as np
 from ...data.dataset import make_sample
 from ...data.questions import TASKS
 from ...data.scenes import ATTRIBUTES, COLORS, PATTERNS, SHAPES, SIZES, Scene, object_map
-from ..prompts import caption_prompt, capitalise, llava15_prompt
+from ..prompts import IMAGE_TOKEN, caption_prompt, capitalise, llava15_prompt
 
 TRAIN_STREAM = 7
 PATCH_LABELS = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS,
@@ -66,9 +66,22 @@ def objects_at(step: int, steps: int) -> tuple[int, int]:
     return (3, 4)
 
 
+def text_share_at(step: int, steps: int) -> float:
+    """Share of QA samples asked about a written description instead of the image."""
+    return 0.5 if step < 0.2 * steps else 0.15
+
+
+def text_only_prompt(scene: Scene, question: str) -> str:
+    """The QA prompt with the lower-case scene description where the image would be."""
+    return llava15_prompt(question).replace(f"{IMAGE_TOKEN}\n", f"{caption(scene)}\n")
+
+
 def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, caption_share: float,
-               n_objects: tuple[int, int] = (3, 4)):
-    """(texts, images, kinds, scenes): ``kinds[i]`` is a task name or 'caption'."""
+               n_objects: tuple[int, int] = (3, 4), text_share: float = 0.0):
+    """(texts, images, kinds, scenes) of the image rows only for images/scenes.
+
+    ``kinds[i]`` is a task name, 'caption', or '<task>-text' for a text-only QA sample
+    (no image: the question is asked about a written description of the scene)."""
     rng = np.random.default_rng([seed, TRAIN_STREAM, step])
     n_caption = int(round(size * caption_share))
     tasks = rng.choice(len(TASKS), size=size - n_caption, p=task_weights / task_weights.sum())
@@ -76,6 +89,10 @@ def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, captio
     for i, t in enumerate(list(tasks) + [-1] * n_caption):
         task = TASKS[int(t)] if t >= 0 else TASKS[int(rng.integers(len(TASKS)))]
         s = make_sample(task, rng, step * size + i, prefix="t", n_objects=n_objects)
+        if t >= 0 and rng.random() < text_share:
+            texts.append(f"{text_only_prompt(s.scene, s.question)} {capitalise(s.answer)}")
+            kinds.append(f"{task}-text")
+            continue
         if t >= 0:
             texts.append(f"{llava15_prompt(s.question)} {capitalise(s.answer)}")
             kinds.append(task)

@@ -9,7 +9,10 @@ Objectives, summed each step:
   (detached) input embeddings, so the language model can match 'circle' in the question
   with circle patches as it would match a repeated word.
 Task sampling leans towards the tasks the model currently gets wrong (validation accuracy);
-scenes grow from 2 to 3-4 objects over the first 30% of steps (``objects_at``).
+scenes grow from 2 to 3-4 objects over the first 30% of steps (``objects_at``), and a share
+of QA samples is asked about a written scene description instead of the image
+(``text_share_at``: half in the first 20% of steps, then 15%), which teaches the lookup
+logic on text, where it is easy, before the image tokens have to carry it.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ import numpy as np
 
 from ...data.dataset import check_seed, generate
 from ...data.questions import TASKS
-from .batches import PATCH_LABELS, draw_batch, objects_at, patch_labels
+from .batches import PATCH_LABELS, draw_batch, objects_at, patch_labels, text_share_at
 from .builder import ReferenceSpec, build_model, build_processor
 from .evaluate import accuracy_by_task
 
@@ -141,7 +144,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 g["lr"] = _lr(spec, step)
             texts, images, kinds, scenes = draw_batch(spec.seed, step, spec.batch_size,
                                                       _task_weights(acc), spec.caption_share,
-                                                      objects_at(step, spec.steps))
+                                                      objects_at(step, spec.steps),
+                                                      text_share_at(step, spec.steps))
             batch = processor(images=images, text=[t + " " + tok.eos_token for t in texts],
                               return_tensors="pt", padding=True)
             ids = batch["input_ids"]  # (batch, seq), left padded
