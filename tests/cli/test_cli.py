@@ -67,3 +67,26 @@ def test_eval_json(tmp_path):
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["n"] == 30 and set(result["accuracy"]) >= {"ChooseAttr", "all"}
+
+
+def test_sweep_on_a_model_folder(tmp_path):
+    """A random-weight model folder: the sweep runs, self-checks pass, JSON is written."""
+    from dataclasses import replace
+
+    from flowcheck.models.reference.builder import ReferenceSpec, build_model, build_processor
+    spec = replace(ReferenceSpec(), text_layers=3)
+    processor = build_processor(spec)
+    build_model(spec, processor.tokenizer, 0).save_pretrained(tmp_path / "m")
+    processor.save_pretrained(tmp_path / "m")
+    out = run("sweep", "--model", str(tmp_path / "m"), "--samples-per-task", "1", "--tasks",
+              "ChooseAttr,QueryAttr", "--out", str(tmp_path / "r"), "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert all(summary["self_checks"].values())
+    assert set(summary["tasks"]) == {"ChooseAttr", "QueryAttr"}
+    assert (tmp_path / "r" / "sweep.json").is_file()
+
+
+def test_bench_rejects_unknown_flow():
+    out = run("bench", "--flows", "image->lats")
+    assert out.returncode == 2 and "did you mean 'image->last'" in out.stderr

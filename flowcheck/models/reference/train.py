@@ -4,10 +4,7 @@ Objectives, summed each step:
 - answer: cross-entropy of the capitalised answer token after 'ASSISTANT:' (QA samples);
 - caption: next-token loss on a lower-case scene description (attribute words mid-sentence);
 - patch: linear probes on the vision tower's patch features predict the attributes of the
-  object under each patch (training scaffolding only: the probes are not saved);
-- align: each object's projected image tokens are pulled towards the sum of its words'
-  (detached) input embeddings, so the language model can match 'circle' in the question
-  with circle patches as it would match a repeated word.
+  object under each patch (training scaffolding only: the probes are not saved).
 Task sampling leans towards the tasks the model currently gets wrong (validation accuracy);
 scenes grow from 2 to 3-4 objects over the first 30% of steps (``objects_at``), and a share
 of QA samples is asked about a written scene description instead of the image
@@ -37,15 +34,14 @@ VALIDATION_SEED = 99  # the validation set used for task weighting; not the froz
 @dataclass(frozen=True)
 class TrainSpec:
     seed: int = 0
-    steps: int = 6000
+    steps: int = 4000
     batch_size: int = 48
     caption_share: float = 0.4
-    lr: float = 1.5e-3
+    lr: float = 1e-3
     warmup: int = 200
     weight_decay: float = 0.01
     patch_loss_weight: float = 0.5
     caption_loss_weight: float = 0.5
-    align_loss_weight: float = 1.0
     eval_every: int = 250
     val_per_task: int = 40
     threads: int = 2
@@ -129,9 +125,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
 
     captured = {}
     projector = model.model.multi_modal_projector
-    hooks = [projector.register_forward_pre_hook(lambda mod, args: captured.__setitem__("patches", args[0])),
-             projector.register_forward_hook(lambda mod, args, out: captured.__setitem__("tokens", out))]
-    vocab = tok.get_vocab()
+    hooks = [projector.register_forward_pre_hook(lambda mod, args: captured.__setitem__("patches", args[0]))]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -173,17 +167,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 F.cross_entropy(probes[k](feats).reshape(-1, len(PATCH_LABELS[k]) + 1),
                                 torch.from_numpy(np.stack([lab[k] for lab in labels])).reshape(-1))
                 for k in PATCH_LABELS) / len(PATCH_LABELS)
-            # word-space alignment: an object's image tokens are pulled towards the sum of the
-            # (detached) embeddings of its words, e.g. E[small]+E[red]+E[plain]+E[circle]+E[left]
-            emb = model.get_input_embeddings().weight.detach()
-            target = torch.zeros_like(captured["tokens"])  # (batch, image_tokens, hidden)
-            for k, values in PATCH_LABELS.items():
-                table = torch.cat([emb.new_zeros(1, emb.shape[1]), emb[[vocab[v] for v in values]]])
-                idx = torch.from_numpy(np.stack([lab[k] for lab in labels]))  # (batch, image_tokens)
-                target = target + table[idx]
-            align_loss = ((captured["tokens"] - target) ** 2).mean() / (target ** 2).mean().clamp(min=1e-8)
             loss = (answer_loss + spec.caption_loss_weight * caption_loss
-                    + spec.patch_loss_weight * patch_loss + spec.align_loss_weight * align_loss)
+                    + spec.patch_loss_weight * patch_loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
