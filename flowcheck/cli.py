@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--layout", choices=["llava15"], default=None,
                    help="use a random-weight model with this real layout instead of --model")
     b.add_argument("--samples-per-task", type=_int_arg("--samples-per-task"), default=1)
+    b.add_argument("--tasks", type=_tasks_arg, default=None, help="comma-separated task types")
     b.add_argument("--flows", default=None, help="comma-separated flows (default: all six)")
     b.add_argument("--window", type=_int_arg("--window"), default=None, help="window size k")
     b.add_argument("--attn", choices=["eager", "sdpa"], default="eager")
@@ -135,7 +136,7 @@ def cmd_bench(args) -> int:
     else:
         from .models.handle import load_handle
         handle = load_handle(args.model, attn_implementation=args.attn)
-    samples = dataset.load(EVAL_SPLIT, max_per_task=args.samples_per_task)
+    samples = dataset.load(EVAL_SPLIT, tasks=args.tasks, max_per_task=args.samples_per_task)
     result = compare_engines(handle, samples, flows, args.window)
     if args.json:
         print(json.dumps(result, sort_keys=True))
