@@ -6,7 +6,8 @@ import pytest
 
 from flowcheck.models.reference.train import TrainSpec, train
 
-SHORT = TrainSpec(seed=5, steps=3, batch_size=6, eval_every=3, val_per_task=2, warmup=2)
+SHORT = TrainSpec(seed=5, steps=3, batch_size=6, eval_every=3, val_per_task=2, warmup=2,
+                  vision_steps=1)  # step 0: vision tower alone; steps 1-2: all objectives
 
 
 def weights_hash(model) -> str:
@@ -28,6 +29,20 @@ def test_short_training_runs_and_logs(short_run):
     out, model, history = short_run
     assert history[-1]["step"] == 3 and (out / "checkpoint.pt").is_file()
     assert set(history[-1]["val_acc"]) >= {"ChooseAttr", "QueryAttr", "all"}
+
+
+def test_vision_phase_leaves_the_language_model_untouched(tmp_path):
+    from flowcheck.models.reference.builder import ReferenceSpec, build_model, build_processor
+    from flowcheck.models.reference.train import tie_capitalised_rows
+
+    spec = replace(SHORT, steps=1, eval_every=1)
+    model, processor, _ = train(tmp_path, spec, progress=False, log=lambda *_: None)
+    fresh = build_model(ReferenceSpec(), processor.tokenizer, spec.seed)
+    tie_capitalised_rows(fresh, processor.tokenizer)
+    before, after = fresh.state_dict(), model.state_dict()
+    changed = {k for k in before if not (before[k] == after[k]).all()}
+    assert changed and all("vision_tower" in k or "multi_modal_projector" in k for k in changed)
+    assert any("vision_tower" in k for k in changed)
 
 
 def test_same_seed_and_steps_give_identical_weights(short_run, tmp_path):

@@ -56,19 +56,30 @@ def patch_labels(scene: Scene, patch: int) -> dict[str, np.ndarray]:
     return out
 
 
+LOOKUP_TASKS = ("ChooseAttr", "ChooseCat", "QueryAttr")  # one object, one attribute read
+
+
+def tasks_at(step: int, steps: int) -> tuple[str, ...]:
+    """Curriculum: single-object lookups for the first 20% of steps, then all six tasks."""
+    return LOOKUP_TASKS if step < 0.2 * steps else TASKS
+
+
 def objects_at(step: int, steps: int) -> tuple[int, int]:
-    """Curriculum: 2 objects per scene for the first 15% of steps, 2-3 up to 30%, then 3-4
+    """Curriculum: 2 objects per scene for the first 20% of steps, 2-3 up to 40%, then 3-4
     (the evaluation split's scenes have 3-4)."""
-    if step < 0.15 * steps:
+    if step < 0.2 * steps:
         return (2, 2)
-    if step < 0.30 * steps:
+    if step < 0.4 * steps:
         return (2, 3)
     return (3, 4)
 
 
 def text_share_at(step: int, steps: int) -> float:
-    """Share of QA samples asked about a written description instead of the image."""
-    return 0.5 if step < 0.2 * steps else 0.15
+    """Share of QA samples asked about a written description instead of the image:
+    half while the lookup logic forms (first 20%), a quarter up to 40%, then a tenth."""
+    if step < 0.2 * steps:
+        return 0.5
+    return 0.25 if step < 0.4 * steps else 0.1
 
 
 def text_only_prompt(scene: Scene, question: str) -> str:

@@ -5,11 +5,14 @@ Objectives, summed each step:
 - caption: next-token loss on a lower-case scene description (attribute words mid-sentence);
 - patch: linear probes on the vision tower's patch features predict the attributes of the
   object under each patch (training scaffolding only: the probes are not saved).
-Task sampling leans towards the tasks the model currently gets wrong (validation accuracy);
-scenes grow from 2 to 3-4 objects over the first 30% of steps (``objects_at``), and a share
-of QA samples is asked about a written scene description instead of the image
-(``text_share_at``: half in the first 20% of steps, then 15%), which teaches the lookup
-logic on text, where it is easy, before the image tokens have to carry it.
+The first ``vision_steps`` steps train the vision tower alone on the patch objective, so
+image tokens carry the objects' attributes before the language model starts reading them.
+Then a curriculum (``batches``): single-object lookup tasks on 2-object scenes first
+(``tasks_at``, ``objects_at``), all six tasks on 3-4 objects from 40% of the steps on; a
+share of QA samples is asked about a written scene description instead of the image
+(``text_share_at``: half, then a quarter, then a tenth), which teaches the lookup logic on
+text, where it is easy, before the image tokens have to carry it. Task sampling leans
+towards the tasks the model currently gets wrong (validation accuracy).
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ import numpy as np
 
 from ...data.dataset import check_seed, generate
 from ...data.questions import TASKS
-from .batches import PATCH_LABELS, draw_batch, objects_at, patch_labels, text_share_at
+from .batches import (PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at,
+                      text_share_at)
 from .builder import ReferenceSpec, build_model, build_processor
 from .evaluate import accuracy_by_task
 
@@ -34,9 +38,10 @@ VALIDATION_SEED = 99  # the validation set used for task weighting; not the froz
 @dataclass(frozen=True)
 class TrainSpec:
     seed: int = 0
-    steps: int = 4000
+    steps: int = 7000
     batch_size: int = 48
-    caption_share: float = 0.4
+    vision_steps: int = 300
+    caption_share: float = 0.25
     lr: float = 1e-3
     warmup: int = 200
     weight_decay: float = 0.01
@@ -54,10 +59,10 @@ def _lr(spec: TrainSpec, step: int) -> float:
     return spec.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def _task_weights(acc: dict[str, float] | None) -> np.ndarray:
-    if not acc:
-        return np.ones(len(TASKS))
-    return np.array([1.0 - acc.get(t, 0.0) + 0.15 for t in TASKS])
+def _task_weights(acc: dict[str, float] | None, allowed: tuple[str, ...] = TASKS) -> np.ndarray:
+    """Sampling weight per task: more for tasks answered wrongly, zero outside ``allowed``."""
+    acc = acc or {}
+    return np.array([(1.0 - acc.get(t, 0.0) + 0.15) * (t in allowed) for t in TASKS])
 
 
 def tie_capitalised_rows(model, tokenizer) -> None:
@@ -74,6 +79,35 @@ def tie_capitalised_rows(model, tokenizer) -> None:
             if word[:1].isupper() and lower is not None and lower != i:
                 emb[i] = emb[lower] + 0.1 * emb[i]
                 head[i] = head[lower] + 0.1 * head[i]
+
+
+def _text_losses(model, processor, texts, kinds, images):
+    """(answer loss, caption loss): mean cross-entropy over the answer tokens after
+    'ASSISTANT:' (QA rows) and over the caption tokens (caption rows)."""
+    import torch
+    import torch.nn.functional as F
+
+    tok = processor.tokenizer
+    batch = processor(images=images, text=[t + " " + tok.eos_token for t in texts],
+                      return_tensors="pt", padding=True)
+    ids = batch["input_ids"]  # (batch, seq), left padded
+    logits = model(**batch).logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
+    target = ids[:, 1:]
+    is_caption = torch.tensor([k == "caption" for k in kinds])
+    n_text = [len(tok(t)["input_ids"]) for t in texts]
+    n_prompt = [len(tok(t.rsplit(" ASSISTANT:", 1)[0] + " ASSISTANT:")["input_ids"])
+                for t in texts]
+    mask = torch.zeros_like(target, dtype=torch.bool)
+    seq = ids.shape[1]
+    for i, (nt, npr) in enumerate(zip(n_text, n_prompt)):
+        # eos appended -> text ends at seq-1; target index j predicts token j+1
+        first = seq - (nt + 1) + npr  # position of the first answer token in ids
+        mask[i, first - 1:seq - 1] = True
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                         reduction="none").view_as(target)
+    answer = (ce * mask)[~is_caption].sum() / mask[~is_caption].sum().clamp(min=1)
+    caption = (ce * mask)[is_caption].sum() / mask[is_caption].sum().clamp(min=1)
+    return answer, caption
 
 
 def check_out_dir(out: Path) -> Path:
@@ -137,30 +171,17 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             for g in opt.param_groups:
                 g["lr"] = _lr(spec, step)
             texts, images, kinds, scenes = draw_batch(spec.seed, step, spec.batch_size,
-                                                      _task_weights(acc), spec.caption_share,
+                                                      _task_weights(acc, tasks_at(step, spec.steps)),
+                                                      spec.caption_share,
                                                       objects_at(step, spec.steps),
                                                       text_share_at(step, spec.steps))
-            batch = processor(images=images, text=[t + " " + tok.eos_token for t in texts],
-                              return_tensors="pt", padding=True)
-            ids = batch["input_ids"]  # (batch, seq), left padded
-            logits = model(**batch).logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
-            target = ids[:, 1:].clone()
-            is_caption = torch.tensor([k == "caption" for k in kinds])
-            # answer samples: only 'Answer' and EOS after 'ASSISTANT :'; captions: the caption
-            n_text = [len(tok(t)["input_ids"]) for t in texts]
-            n_prompt = [len(tok(t.rsplit(" ASSISTANT:", 1)[0] + " ASSISTANT:")["input_ids"])
-                        for t in texts]
-            mask = torch.zeros_like(target, dtype=torch.bool)
-            seq = ids.shape[1]
-            for i, (nt, npr) in enumerate(zip(n_text, n_prompt)):
-                # eos appended -> text ends at seq-1; target index j predicts token j+1
-                first = seq - (nt + 1) + npr  # position of the first answer token in ids
-                mask[i, first - 1:seq - 1] = True
-            ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                                 reduction="none").view_as(target)
-            qa_rows, cap_rows = ~is_caption, is_caption
-            answer_loss = (ce * mask)[qa_rows].sum() / mask[qa_rows].sum().clamp(min=1)
-            caption_loss = (ce * mask)[cap_rows].sum() / mask[cap_rows].sum().clamp(min=1)
+            vision_only = step < spec.vision_steps
+            if vision_only:  # patch objective only: vision tower + projector
+                pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]
+                model.model.get_image_features(pixel_values=pixels)
+                answer_loss = caption_loss = torch.zeros(())
+            else:
+                answer_loss, caption_loss = _text_losses(model, processor, texts, kinds, images)
             feats = captured["patches"]  # (batch, image_tokens, vision_hidden)
             labels = [patch_labels(s, model_spec.patch_size) for s in scenes]
             patch_loss = sum(
@@ -175,7 +196,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             opt.step()
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{answer_loss.item():.3f}")
+                bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{answer_loss.item():.3f}",
+                                patch=f"{patch_loss.item():.3f}")
             done = step + 1
             if done % spec.eval_every == 0 or done == spec.steps:
                 acc = accuracy_by_task(model, processor, val)
