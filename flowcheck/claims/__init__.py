@@ -1,0 +1,1 @@
+"""Claims: frozen YAML specs, the statistics they are judged on, and the judge (no torch)."""

@@ -1,0 +1,194 @@
+"""Claim specs: strict YAML -> frozen ``ClaimSpec`` (unknown keys and names are errors).
+
+A claim is a list of conditions; each condition computes one statistic from the evidence
+(knockout curves or logit-lens curves) and compares it with a threshold written per model
+family. The claim holds when every condition holds.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .statistics import STATISTICS
+
+LIBRARY = Path(__file__).parent / "library"
+ANALYSES = ("knockout", "lens", "knockout+lens")
+OPERATORS = ("<=", ">=")
+FLOW_NAMES = ("image->question", "related->question", "other->question", "question->last",
+              "image->last", "last->last")
+LENS_VARIANTS = ("raw", "normed")
+SPEC_KEYS = {"id", "version", "paper", "summary", "analysis", "flows", "window", "lens_variant",
+             "layers", "conditions", "thresholds", "applies_to"}
+REQUIRED = {"id", "version", "paper", "summary", "analysis", "layers", "conditions", "thresholds",
+            "applies_to"}
+CONDITION_KEYS = {"name", "statistic", "args", "op"}
+
+
+class SpecError(ValueError):
+    """A claim spec that cannot be used; the message says which file, key and fix."""
+
+
+def _suggest(value: str, options) -> str:
+    close = difflib.get_close_matches(str(value), list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown(where: str, got, allowed) -> None:
+    extra = sorted(set(got) - set(allowed))
+    if extra:
+        hint = _suggest(extra[0], allowed)
+        raise SpecError(f"{where}: unknown key {extra[0]!r}{hint}; allowed: {', '.join(sorted(allowed))}")
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    statistic: str
+    args: tuple  # ((key, value), ...) sorted, hashable
+    op: str
+
+    def kwargs(self) -> dict:
+        return dict(self.args)
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    id: str
+    version: int
+    paper: str
+    summary: str
+    analysis: str
+    flows: tuple[str, ...]
+    window: int | None  # None: the model depth's default k
+    lens_variant: str | None
+    layers: tuple  # ((range name, (lo, hi)), ...) depth fractions
+    conditions: tuple[Condition, ...]
+    thresholds: tuple  # ((family, ((condition name, value), ...)), ...)
+    applies_to: tuple[str, ...]
+    source: str = ""
+
+    def layer_range(self, name: str) -> tuple[float, float]:
+        return dict(self.layers)[name]
+
+    def thresholds_for(self, family: str) -> dict[str, float]:
+        table = dict(self.thresholds)
+        if family not in table:
+            raise SpecError(f"claim {self.id!r} has no thresholds for model family {family!r}; "
+                            f"it has: {', '.join(table)}. Add a 'thresholds: {family}:' block")
+        return dict(table[family])
+
+
+def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
+    """Validate one claim's YAML mapping and freeze it."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: a claim spec must be a mapping, got {type(data).__name__}")
+    _unknown(source, data, SPEC_KEYS)
+    missing = sorted(REQUIRED - set(data))
+    if missing:
+        raise SpecError(f"{source}: missing required key {missing[0]!r} (every claim needs "
+                        f"{', '.join(sorted(REQUIRED))})")
+    cid = data["id"]
+    where = f"{source} (claim {cid!r})"
+    version = data["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise SpecError(f"{where}: version must be a positive integer, got {version!r}")
+    analysis = data["analysis"]
+    if analysis not in ANALYSES:
+        raise SpecError(f"{where}: unknown analysis {analysis!r}{_suggest(analysis, ANALYSES)}; "
+                        f"use one of {', '.join(ANALYSES)}")
+    flows = tuple(data.get("flows") or ())
+    for f in flows:
+        if f not in FLOW_NAMES:
+            raise SpecError(f"{where}: unknown flow {f!r}{_suggest(f, FLOW_NAMES)}")
+    window = data.get("window")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+        raise SpecError(f"{where}: window must be a positive integer or absent, got {window!r}")
+    variant = data.get("lens_variant")
+    if variant is not None and variant not in LENS_VARIANTS:
+        raise SpecError(f"{where}: unknown lens_variant {variant!r}{_suggest(variant, LENS_VARIANTS)}")
+    layers = {}
+    for name, rng in (data["layers"] or {}).items():
+        if (not isinstance(rng, (list, tuple)) or len(rng) != 2
+                or not all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in rng) or rng[0] > rng[1]):
+            raise SpecError(f"{where}: layer range {name!r} must be [lo, hi] depth fractions with "
+                            f"0 <= lo <= hi <= 1, got {rng!r}")
+        layers[name] = (float(rng[0]), float(rng[1]))
+    conditions = tuple(_parse_condition(c, where, layers, flows) for c in data["conditions"] or ())
+    if not conditions:
+        raise SpecError(f"{where}: a claim needs at least one condition")
+    names = [c.name for c in conditions]
+    thresholds = []
+    for family, values in (data["thresholds"] or {}).items():
+        if not isinstance(values, dict):
+            raise SpecError(f"{where}: thresholds for {family!r} must map condition -> number")
+        _unknown(f"{where} thresholds[{family}]", values, names)
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise SpecError(f"{where}: thresholds for {family!r} miss condition {missing[0]!r}")
+        thresholds.append((family, tuple(sorted((n, float(values[n])) for n in names))))
+    if not thresholds:
+        raise SpecError(f"{where}: thresholds need at least one model family")
+    applies_to = data["applies_to"]
+    if isinstance(applies_to, str) or not applies_to:
+        raise SpecError(f"{where}: applies_to must be a non-empty list of model families")
+    return ClaimSpec(id=str(cid), version=version, paper=str(data["paper"]),
+                     summary=str(data["summary"]).strip(), analysis=analysis, flows=flows,
+                     window=window, lens_variant=variant, layers=tuple(sorted(layers.items())),
+                     conditions=conditions, thresholds=tuple(sorted(thresholds)),
+                     applies_to=tuple(applies_to), source=source)
+
+
+def _parse_condition(c, where: str, layers: dict, flows: tuple) -> Condition:
+    if not isinstance(c, dict):
+        raise SpecError(f"{where}: each condition must be a mapping, got {c!r}")
+    _unknown(f"{where} condition", c, CONDITION_KEYS)
+    for key in ("name", "statistic", "op"):
+        if key not in c:
+            raise SpecError(f"{where}: condition {c.get('name', '?')!r} misses {key!r}")
+    stat = c["statistic"]
+    if stat not in STATISTICS:
+        raise SpecError(f"{where}: unknown statistic {stat!r}{_suggest(stat, STATISTICS)}; "
+                        f"known: {', '.join(sorted(STATISTICS))}")
+    if c["op"] not in OPERATORS:
+        raise SpecError(f"{where}: condition {c['name']!r} op must be one of {OPERATORS}, got {c['op']!r}")
+    args = dict(c.get("args") or {})
+    try:
+        STATISTICS[stat].check_args(args, layers, flows)
+    except ValueError as e:
+        raise SpecError(f"{where}: condition {c['name']!r}: {e}") from None
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in args.items()))
+    return Condition(name=str(c["name"]), statistic=stat, args=frozen, op=c["op"])
+
+
+def load_spec(path: Path) -> ClaimSpec:
+    import yaml
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise SpecError(f"{path}: not valid YAML ({e})") from None
+    spec = parse_spec(data, str(path))
+    if spec.id != path.stem:
+        raise SpecError(f"{path}: claim id {spec.id!r} must match the file name {path.stem!r}")
+    return spec
+
+
+def load_claims(dirs=(LIBRARY,), ids=None) -> list[ClaimSpec]:
+    """All claims in ``dirs`` (the library first, then user folders), optionally only ``ids``."""
+    specs: dict[str, ClaimSpec] = {}
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            raise SpecError(f"claims folder {str(d)!r} does not exist; pass a folder of *.yaml specs")
+        for path in sorted(d.glob("*.yaml")):
+            spec = load_spec(path)
+            if spec.id in specs:
+                raise SpecError(f"{path}: claim id {spec.id!r} is already defined in {specs[spec.id].source}")
+            specs[spec.id] = spec
+    if ids is None:
+        return list(specs.values())
+    for i in ids:
+        if i not in specs:
+            raise SpecError(f"unknown claim {i!r}{_suggest(i, specs)}; known: {', '.join(specs)}")
+    return [specs[i] for i in ids]

@@ -1,0 +1,182 @@
+"""The statistics a claim condition is judged on, computed from per-layer mean curves.
+
+Inputs are mean curves over samples, one value per layer (window centre for knockouts):
+``curves["image->question"]`` is the mean relative change of p(answer) in percent when the
+window centred at each layer is knocked out; ``curves["lens:lower"]`` and
+``curves["lens:capitalised"]`` are mean logit-lens probabilities of the lower-case and
+capitalised first answer token at each layer. Layer ranges are depth fractions [lo, hi].
+Pure numpy: the judge bootstraps by recomputing a statistic on resampled means.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+LENS_TOKENS = ("lower", "capitalised")
+
+
+def layer_indices(rng: tuple[float, float], n_layers: int) -> np.ndarray:
+    """Layer indices whose depth fraction l/(L-1) lies in [lo, hi] (never empty: nearest)."""
+    depth = np.arange(n_layers) / max(1, n_layers - 1)
+    idx = np.flatnonzero((depth >= rng[0] - 1e-9) & (depth <= rng[1] + 1e-9))
+    if len(idx) == 0:
+        idx = np.array([int(np.argmin(np.abs(depth - (rng[0] + rng[1]) / 2)))])
+    return idx
+
+
+def _depth(i: int, n_layers: int) -> float:
+    return i / max(1, n_layers - 1)
+
+
+def _argmin_in(curve: np.ndarray, rng, n: int) -> int:
+    idx = layer_indices(rng, n)
+    return int(idx[np.argmin(curve[idx])])
+
+
+def _rise(curve: np.ndarray, level: float) -> int:
+    """First layer where the curve reaches ``level`` x its maximum."""
+    return int(np.flatnonzero(curve >= level * curve.max())[0])
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """``fn(curves, ranges, n_layers, **args) -> float``; ``schema`` types the args."""
+
+    fn: Callable
+    schema: dict  # arg name -> "flow" | "flows" | "range" | "number" | "token"
+    lens_tokens: tuple = ()  # lens curves always read, whatever the args
+
+    @property
+    def doc(self) -> str:
+        return " ".join((self.fn.__doc__ or "").split())
+
+    def keys(self, args: dict) -> list[str]:
+        """The curves this statistic reads (flows, or 'lens:<token>')."""
+        out = []
+        for name, kind in self.schema.items():
+            if kind == "flow":
+                out.append(args[name])
+            elif kind == "flows":
+                out.extend(args[name])
+            elif kind == "token":
+                out.append(f"lens:{args[name]}")
+        out.extend(f"lens:{t}" for t in self.lens_tokens)
+        return list(dict.fromkeys(out))
+
+    def check_args(self, args: dict, ranges: dict, flows: tuple) -> None:
+        missing = [a for a in self.schema if a not in args]
+        if missing:
+            raise ValueError(f"missing argument {missing[0]!r}; this statistic takes "
+                             f"{', '.join(self.schema)}")
+        extra = [a for a in args if a not in self.schema]
+        if extra:
+            raise ValueError(f"unknown argument {extra[0]!r}; this statistic takes "
+                             f"{', '.join(self.schema)}")
+        for name, kind in self.schema.items():
+            v = args[name]
+            if kind == "flow" and v not in flows:
+                raise ValueError(f"{name}={v!r} is not among the claim's flows {list(flows)}")
+            if kind == "flows" and (not isinstance(v, list) or any(f not in flows for f in v)):
+                raise ValueError(f"{name}={v!r} must be a list of the claim's flows {list(flows)}")
+            if kind == "range" and v not in ranges:
+                raise ValueError(f"{name}={v!r} is not a layer range of the claim; "
+                                 f"defined: {', '.join(ranges) or 'none'}")
+            if kind == "number" and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise ValueError(f"{name}={v!r} must be a number")
+            if kind == "token" and v not in LENS_TOKENS:
+                raise ValueError(f"{name}={v!r} must be one of {LENS_TOKENS}")
+
+
+def min_mean(curves, ranges, n, *, flow, layers):
+    """Strongest mean drop (most negative %) of ``flow`` in the layer range."""
+    return float(curves[flow][layer_indices(ranges[layers], n)].min())
+
+
+def max_abs_mean(curves, ranges, n, *, flow, layers):
+    """Largest mean |change| (%) of ``flow`` in the layer range."""
+    return float(np.abs(curves[flow][layer_indices(ranges[layers], n)]).max())
+
+
+def argmin_depth(curves, ranges, n, *, flow, layers):
+    """Depth fraction of the layer where ``flow``'s mean drop is strongest."""
+    return _depth(_argmin_in(curves[flow], ranges[layers], n), n)
+
+
+def depth_gap(curves, ranges, n, *, first, first_layers, second, second_layers):
+    """Depth of ``second``'s strongest drop minus depth of ``first``'s (> 0: later)."""
+    return (_depth(_argmin_in(curves[second], ranges[second_layers], n), n)
+            - _depth(_argmin_in(curves[first], ranges[first_layers], n), n))
+
+
+def valley_separation(curves, ranges, n, *, flow, first, second):
+    """Two separate dips: with e, j the strongest drops in the two ranges (e < j) and r the
+    highest point between them, min(m[r] - m[e], m[r] - m[j]) in percentage points
+    (how far the curve recovers between the dips); 0 when the dips do not come in order."""
+    m = curves[flow]
+    e, j = _argmin_in(m, ranges[first], n), _argmin_in(m, ranges[second], n)
+    if j <= e + 1:
+        return 0.0
+    rebound = m[e:j + 1].max()
+    return float(min(rebound - m[e], rebound - m[j]))
+
+
+def abs_ratio(curves, ranges, n, *, flow, layers, reference, reference_layers):
+    """max |mean change| of ``flow`` / |strongest mean drop of ``reference``|."""
+    small = max_abs_mean(curves, ranges, n, flow=flow, layers=layers)
+    big = abs(min(0.0, min_mean(curves, ranges, n, flow=reference, layers=reference_layers)))
+    return float(small / max(big, 1e-9)) if small > 0 else 0.0
+
+
+def min_gap(curves, ranges, n, *, flow, others, layers):
+    """Strongest drop of ``flow`` minus the strongest drop of any of ``others`` in the range
+    (< 0: ``flow`` lowers p(answer) most of all)."""
+    return (min_mean(curves, ranges, n, flow=flow, layers=layers)
+            - min(min_mean(curves, ranges, n, flow=o, layers=layers) for o in others))
+
+
+def lens_peak(curves, ranges, n, *, token, layers):
+    """Highest mean logit-lens probability of the ``token`` form in the layer range."""
+    return float(curves[f"lens:{token}"][layer_indices(ranges[layers], n)].max())
+
+
+def lens_rise_gap(curves, ranges, n, *, level):
+    """Depth where the lower-case form first reaches ``level`` x its peak, minus the same
+    for the capitalised form (< 0: lower case rises first)."""
+    lower, cap = curves["lens:lower"], curves["lens:capitalised"]
+    return _depth(_rise(lower, level), n) - _depth(_rise(cap, level), n)
+
+
+def lens_top_margin(curves, ranges, n):
+    """p(capitalised) - p(lower case) at the top layer (> 0: the capitalised form wins)."""
+    return float(curves["lens:capitalised"][-1] - curves["lens:lower"][-1])
+
+
+def stage_order(curves, ranges, n, *, early, early_layers, middle, middle_layers, level):
+    """Largest backwards step in the stage sequence image->question dip, question->last dip,
+    capitalised answer rise (depth fractions; <= 0: the stages come in order)."""
+    d1 = _depth(_argmin_in(curves[early], ranges[early_layers], n), n)
+    d2 = _depth(_argmin_in(curves[middle], ranges[middle_layers], n), n)
+    d3 = _depth(_rise(curves["lens:capitalised"], level), n)
+    return float(max(d1 - d2, d2 - d3))
+
+
+STATISTICS = {
+    "min_mean": Statistic(min_mean, {"flow": "flow", "layers": "range"}),
+    "max_abs_mean": Statistic(max_abs_mean, {"flow": "flow", "layers": "range"}),
+    "argmin_depth": Statistic(argmin_depth, {"flow": "flow", "layers": "range"}),
+    "depth_gap": Statistic(depth_gap, {"first": "flow", "first_layers": "range", "second": "flow",
+                                       "second_layers": "range"}),
+    "valley_separation": Statistic(valley_separation, {"flow": "flow", "first": "range",
+                                                       "second": "range"}),
+    "abs_ratio": Statistic(abs_ratio, {"flow": "flow", "layers": "range", "reference": "flow",
+                                       "reference_layers": "range"}),
+    "min_gap": Statistic(min_gap, {"flow": "flow", "others": "flows", "layers": "range"}),
+    "lens_peak": Statistic(lens_peak, {"token": "token", "layers": "range"}),
+    "lens_rise_gap": Statistic(lens_rise_gap, {"level": "number"}, LENS_TOKENS),
+    "lens_top_margin": Statistic(lens_top_margin, {}, LENS_TOKENS),
+    "stage_order": Statistic(stage_order, {"early": "flow", "early_layers": "range", "middle": "flow",
+                                           "middle_layers": "range", "level": "number"},
+                             ("capitalised",)),
+}
