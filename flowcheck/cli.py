@@ -98,7 +98,119 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=_int_arg("--threads"), default=None)
     b.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     b.set_defaults(func=cmd_bench)
+    _add_suite_commands(sub)
     return p
+
+
+def _claims_arg(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _add_suite_commands(sub) -> None:
+    r = sub.add_parser("run", help="run the claims suite on a model and write a report")
+    r.add_argument("--model", default="reference", help="'reference' or a model folder")
+    r.add_argument("--dataset", type=Path, default=None,
+                   help="dataset folder (default: the frozen synthetic evaluation split)")
+    r.add_argument("--tasks", type=_tasks_arg, default=None, help="comma-separated task types")
+    r.add_argument("--claims", type=_claims_arg, default=None, help="comma-separated claim ids")
+    r.add_argument("--claims-dir", type=Path, default=None, help="a folder of your own claim specs")
+    r.add_argument("--max-samples", type=_int_arg("--max-samples"), default=None,
+                   help="at most N samples per task type")
+    r.add_argument("--engine", choices=["fast", "exact"], default="fast")
+    r.add_argument("--window", type=_int_arg("--window"), default=None, help="window size k")
+    r.add_argument("--family", default=None, help="threshold family (default: from the model)")
+    r.add_argument("--device", default="cpu")
+    r.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    r.add_argument("--out", type=Path, default=Path("reports/latest"), help="run folder")
+    r.add_argument("--json", action="store_true", help="print the verdicts JSON on stdout")
+    r.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("report", help="re-judge and re-render a run folder (no model)")
+    rep.add_argument("run_dir", type=Path)
+    rep.add_argument("--json", action="store_true")
+    rep.set_defaults(func=cmd_report)
+
+    cmp_ = sub.add_parser("compare", help="verdict flips and curve changes between two runs")
+    cmp_.add_argument("run_a", type=Path)
+    cmp_.add_argument("run_b", type=Path)
+    cmp_.add_argument("--tolerance", type=float, default=5.0,
+                      help="report curve changes above this many percentage points")
+    cmp_.add_argument("--json", action="store_true")
+    cmp_.set_defaults(func=cmd_compare)
+
+    ls = sub.add_parser("ls", help="list claims, models or datasets")
+    ls.add_argument("what", choices=["claims", "models", "datasets"])
+    ls.add_argument("--claims-dir", type=Path, default=None)
+    ls.set_defaults(func=cmd_ls)
+
+    val = sub.add_parser("validate", help="check claim specs (the library, a folder or a file)")
+    val.add_argument("path", type=Path, nargs="?", default=None)
+    val.set_defaults(func=cmd_validate)
+
+
+def _print_verdicts(result, as_json: bool) -> int:
+    from .report.verdicts import dumps, verdicts_to_dict
+    if as_json:
+        print(dumps(verdicts_to_dict(result.verdicts)), end="")
+    else:
+        print((result.run_dir / "summary.md").read_text())
+        print(f"report: {result.run_dir / 'report.html'}")
+    return EXIT_OK if result.all_hold else EXIT_FAIL
+
+
+def cmd_run(args) -> int:
+    from .suite import run_suite
+    result = run_suite(args.model, args.dataset, args.tasks, args.claims, args.claims_dir,
+                       args.max_samples, args.engine, args.window, args.out, args.device,
+                       args.dtype, args.family)
+    return _print_verdicts(result, args.json)
+
+
+def cmd_report(args) -> int:
+    from .suite import judge_run
+    return _print_verdicts(judge_run(args.run_dir), args.json)
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_runs, format_comparison
+    result = compare_runs(args.run_a, args.run_b, args.tolerance)
+    print(json.dumps(result, sort_keys=True) if args.json else format_comparison(result))
+    return EXIT_FAIL if result["flips"] else EXIT_OK
+
+
+def cmd_ls(args) -> int:
+    if args.what == "claims":
+        from .claims.spec import LIBRARY, load_claims
+        for s in load_claims([LIBRARY] + ([args.claims_dir] if args.claims_dir else [])):
+            print(f"{s.id:<36} v{s.version}  {s.analysis:<13} {s.summary[:70]}")
+    elif args.what == "models":
+        from .models.loading import NAMED_MODELS
+        from .paths import FIXTURES
+        for name, path in NAMED_MODELS.items():
+            print(f"{name:<16} {path}{'' if path.is_dir() else '  (missing)'}")
+        for path in sorted((FIXTURES / "models").glob("*")):
+            if path.is_dir() and path not in NAMED_MODELS.values():
+                print(f"{path.name:<16} {path}")
+    else:
+        from .paths import FIXTURES
+        for path in sorted((FIXTURES / "data").glob("*")):
+            if path.is_dir():
+                print(f"{path.name:<16} {path}")
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from .claims.spec import LIBRARY, SpecError, load_claims, load_spec
+    path = args.path or LIBRARY
+    try:
+        specs = [load_spec(path)] if path.is_file() else load_claims([path])
+    except SpecError as e:
+        print(f"flowcheck: invalid claim spec: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    for s in specs:
+        print(f"ok  {s.id} v{s.version} ({len(s.conditions)} conditions)")
+    print(f"{len(specs)} claim spec(s) valid in {path}")
+    return EXIT_OK
 
 
 def cmd_sweep(args) -> int:

@@ -42,3 +42,16 @@ def load_llava(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
         attn_implementation=attn_implementation).to(device)
     model.eval()
     return model, processor
+
+
+CARD = "flowcheck_card.json"
+
+
+def model_family(name_or_path: str | Path) -> str:
+    """The threshold family of a model folder: 'reference' for flowcheck's own models (they
+    carry a flowcheck card), else the config's ``model_type`` ('llava', 'llava_next', ...)."""
+    import json
+    path = resolve_model_path(name_or_path)
+    if (path / CARD).is_file():
+        return json.loads((path / CARD).read_text()).get("family", "reference")
+    return json.loads((path / "config.json").read_text()).get("model_type", "unknown")

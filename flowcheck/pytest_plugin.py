@@ -1,0 +1,145 @@
+"""pytest plugin (thin): ``--flowcheck-*`` options, claim x task parametrisation, one
+session run of exactly the selected experiments, header line and verdict summary.
+
+Any test that takes the ``flowcheck_verdict`` fixture is parametrised over the selected
+claims x task types (ids like ``image_to_question_early-ChooseAttr``; ``-all`` is the
+verdict pooled over tasks). The experiments run once per session, for the claims and
+tasks of the tests left after ``-k``/deselection, through ``flowcheck.suite.run_suite``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+OPTIONS = {  # option -> (ini key, default, help)
+    "model": ("flowcheck_model", "reference", "model folder or 'reference'"),
+    "dataset": ("flowcheck_dataset", None, "dataset folder (default: the synthetic eval split)"),
+    "device": ("flowcheck_device", "cpu", "torch device, e.g. cuda:0"),
+    "dtype": ("flowcheck_dtype", "float32", "float32 | float16 | bfloat16"),
+    "max_samples": ("flowcheck_max_samples", None, "at most N samples per task type"),
+    "tasks": ("flowcheck_tasks", None, "comma-separated task types (default: all six)"),
+    "window": ("flowcheck_window", None, "window size k (default: the model depth's)"),
+    "report_dir": ("flowcheck_report_dir", "reports/pytest", "run folder for results and report"),
+    "claims_dir": ("flowcheck_claims_dir", None, "a folder of extra claim specs"),
+    "engine": ("flowcheck_engine", "fast", "fast | exact"),
+}
+POOLED = "all"
+_STATE_KEY = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("flowcheck", "flowcheck: cross-modal information-flow claims")
+    for name, (ini, default, help_) in OPTIONS.items():
+        group.addoption(f"--flowcheck-{name.replace('_', '-')}", dest=f"flowcheck_{name}",
+                        default=None, help=f"{help_} (ini: {ini})")
+        parser.addini(ini, help=help_, default=default)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "flowcheck_gpu: needs a GPU (skipped when --flowcheck-device is cpu)")
+    config.addinivalue_line("markers", "flowcheck_real_model: needs a real (non-reference) checkpoint")
+    config.stash[_STATE_KEY] = {"result": None, "selected": None}
+
+
+def setting(config, name: str):
+    """Command-line option, else ini key, else default."""
+    value = config.getoption(f"flowcheck_{name}")
+    if value is None:
+        value = config.getini(OPTIONS[name][0])
+    return value if value not in ("", None) else None
+
+
+def _tasks(config) -> list[str]:
+    from .data.dataset import TASKS, check_tasks
+    text = setting(config, "tasks")
+    return check_tasks(t.strip() for t in text.split(",")) if text else list(TASKS)
+
+
+def pytest_generate_tests(metafunc):
+    if "flowcheck_verdict" not in metafunc.fixturenames:
+        return
+    from .claims.spec import LIBRARY, load_claims
+    extra = setting(metafunc.config, "claims_dir")
+    specs = load_claims([LIBRARY] + ([Path(extra)] if extra else []))
+    params = [(s.id, t) for s in specs for t in [*_tasks(metafunc.config), POOLED]]
+    metafunc.parametrize("flowcheck_case", params, ids=[f"{c}-{t}" for c, t in params],
+                         indirect=False)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Remember which (claim, task) cases survived selection: only those are measured."""
+    selected = set()
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is not None and "flowcheck_case" in spec.params:
+            selected.add(spec.params["flowcheck_case"])
+        if item.get_closest_marker("flowcheck_gpu") and setting(config, "device") == "cpu":
+            item.add_marker(pytest.mark.skip(reason="flowcheck_gpu test and --flowcheck-device is cpu"))
+    config.stash[_STATE_KEY]["selected"] = selected
+
+
+def pytest_report_header(config):
+    return (f"flowcheck: model={setting(config, 'model')} dataset="
+            f"{setting(config, 'dataset') or 'synthetic-eval'} device={setting(config, 'device')} "
+            f"max_samples={setting(config, 'max_samples') or 'all'}")
+
+
+@pytest.fixture(scope="session")
+def flowcheck_result(request):
+    """The session's SuiteResult: experiments for the selected cases, run once."""
+    state = request.config.stash[_STATE_KEY]
+    if state["result"] is None:
+        from .suite import run_suite
+        cfg = request.config
+        cases = state["selected"] or set()
+        claims = sorted({c for c, _ in cases}) or None
+        tasks = sorted({t for _, t in cases if t != POOLED}) or _tasks(cfg)
+        if any(t == POOLED for _, t in cases):
+            tasks = _tasks(cfg)  # the pooled verdict needs every task
+        max_samples = setting(cfg, "max_samples")
+        window = setting(cfg, "window")
+        state["result"] = run_suite(
+            model=setting(cfg, "model"), dataset=setting(cfg, "dataset"), tasks=tasks,
+            claims=claims, claims_dir=setting(cfg, "claims_dir"),
+            max_samples=int(max_samples) if max_samples else None,
+            engine=setting(cfg, "engine"), k=int(window) if window else None,
+            out=Path(setting(cfg, "report_dir")), device=setting(cfg, "device"),
+            dtype=setting(cfg, "dtype"), progress=True)
+    return state["result"]
+
+
+@pytest.fixture
+def flowcheck_verdict(flowcheck_result, flowcheck_case):
+    """The Verdict of this test's (claim, task)."""
+    claim, task = flowcheck_case
+    for v in flowcheck_result.verdicts:
+        if v.claim == claim and v.task == task:
+            return v
+    raise LookupError(f"no verdict for {claim!r} on {task!r}; the run measured tasks "
+                      f"{sorted(flowcheck_result.counts)}")
+
+
+def explain(verdict) -> str:
+    """One line per condition, for assertion messages."""
+    head = f"{verdict.claim} on {verdict.task}: {verdict.status} (n={verdict.n})"
+    if verdict.reason:
+        head += f": {verdict.reason}"
+    return "\n".join([head] + [f"  {c.name}: {c.statistic} = {c.observed:+.4g} {c.op} "
+                               f"{c.threshold:g} -> margin {c.margin:+.4g}, 95% CI "
+                               f"[{c.ci[0]:.4g}, {c.ci[1]:.4g}]" for c in verdict.conditions])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    result = config.stash.get(_STATE_KEY, {}).get("result")
+    if result is None:
+        return
+    tr = terminalreporter
+    tr.section("flowcheck verdicts")
+    selected = config.stash[_STATE_KEY]["selected"] or set()
+    for v in result.verdicts:
+        if (v.claim, v.task) in selected:
+            margin = "" if v.margin is None else f" margin {v.margin:+.3g}"
+            tr.write_line(f"{v.status:<12} {v.claim:<36} {v.task:<12} n={v.n:<4}{margin}")
+    tr.write_line(f"report: {result.run_dir / 'report.html'}")

@@ -1,0 +1,1 @@
+"""Reports of a run: verdict JSON (rounded, sorted), Markdown summary, HTML with plots."""

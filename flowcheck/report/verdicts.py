@@ -1,0 +1,50 @@
+"""Verdicts <-> rounded, sorted, human-readable JSON (the snapshot and verdicts.json form)."""
+from __future__ import annotations
+
+import json
+import math
+
+from ..claims.judge import ConditionResult, Verdict
+
+DIGITS = 3
+
+
+def _round(x):
+    if x is None:
+        return None
+    if isinstance(x, (tuple, list)):
+        return [_round(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return round(float(x), DIGITS) + 0.0  # + 0.0: no '-0.0'
+
+
+def verdict_to_dict(v: Verdict) -> dict:
+    return {"status": v.status, "n": v.n, "observed": _round(v.observed),
+            "threshold": _round(v.threshold), "margin": _round(v.margin), "ci95": _round(v.ci),
+            "reason": v.reason,
+            "conditions": {c.name: {"statistic": c.statistic, "observed": _round(c.observed),
+                                    "op": c.op, "threshold": _round(c.threshold),
+                                    "margin": _round(c.margin), "ci95": _round(c.ci),
+                                    "holds": c.holds} for c in v.conditions}}
+
+
+def verdicts_to_dict(verdicts) -> dict:
+    """{claim: {"version": v, "tasks": {task: verdict dict}}}, keys sorted."""
+    out: dict = {}
+    for v in verdicts:
+        entry = out.setdefault(v.claim, {"version": v.version, "tasks": {}})
+        entry["tasks"][v.task] = verdict_to_dict(v)
+    return out
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def verdict_from_dict(claim: str, version: int, task: str, d: dict) -> Verdict:
+    conds = tuple(ConditionResult(name, c["statistic"], c["observed"], c["op"], c["threshold"],
+                                  c["margin"], tuple(c["ci95"]), c["holds"])
+                  for name, c in sorted(d["conditions"].items()))
+    return Verdict(claim, version, task, d["status"], d["n"], d["observed"], d["threshold"],
+                   d["margin"], tuple(d["ci95"]) if d["ci95"] else None, conds, d["reason"])

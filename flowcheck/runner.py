@@ -1,0 +1,158 @@
+"""Plan -> execute -> store: the experiments a set of claims needs, run once per sample.
+
+The plan is the union of the selected claims' flows and lens variants (deduplicated), one
+window size k. Execution writes one JSON line per sample to ``<run>/results.jsonl`` as
+soon as it is measured (append-only): an interrupted run loses at most the sample in
+flight, and a rerun skips every sample already stored for the same plan. ``evidence()``
+turns the store into per-sample curves for the judge; nothing here judges.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .claims.judge import Evidence
+
+RESULTS = "results.jsonl"
+RUN_META = "run.json"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    flows: tuple[str, ...]
+    lens_variants: tuple[str, ...]
+    k: int | None  # None: the model depth's default
+    engine: str = "fast"
+
+    @classmethod
+    def for_claims(cls, specs, k: int | None = None, engine: str = "fast") -> "RunPlan":
+        from .knockout.flows import FLOWS
+        flows = {f for s in specs for f in s.flows}
+        variants = {s.lens_variant or "raw" for s in specs if "lens" in s.analysis}
+        windows = {s.window for s in specs if s.window is not None}
+        if k is None and len(windows) > 1:
+            raise ValueError(f"the selected claims ask for different window sizes {sorted(windows)}; "
+                             "pass one with --window or select claims that agree")
+        k = k if k is not None else (windows.pop() if windows else None)
+        return cls(tuple(f for f in FLOWS if f in flows), tuple(sorted(variants)), k, engine)
+
+
+def _store_key(plan: RunPlan, n_layers: int) -> dict:
+    from .windows import default_k
+    return {"k": plan.k or default_k(n_layers), "engine": plan.engine}
+
+
+def stored(run_dir: Path) -> list[dict]:
+    """Every stored sample line (a torn last line from a kill is ignored)."""
+    path = Path(run_dir) / RESULTS
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def _covers(row: dict, plan: RunPlan, key: dict) -> bool:
+    return (row["k"] == key["k"] and row["engine"] == key["engine"]
+            and (not row["correct"] or (set(plan.flows) <= set(row["changes"])
+                                        and set(plan.lens_variants) <= set(row["lens"]))))
+
+
+def check_run_dir(run_dir: Path, meta: dict) -> Path:
+    """Create the run folder; refuse one that holds another model's or dataset's results."""
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OSError(f"cannot write the run folder {str(run_dir)!r} ({e.strerror}); pass a "
+                      "writable --out") from e
+    path = run_dir / RUN_META
+    if path.is_file():
+        old = json.loads(path.read_text())
+        for field in ("model", "dataset"):
+            if old.get(field) != meta.get(field):
+                raise ValueError(f"{run_dir} holds results for {field} {old.get(field)!r}, not "
+                                 f"{meta.get(field)!r}; pass another --out or delete the folder")
+    path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    return run_dir
+
+
+def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True) -> dict:
+    """Measure every sample not yet stored for ``plan``; returns counts {measured, reused}."""
+    from .knockout.clean import clean_run
+    from .knockout.engine import plan_configs
+    from .knockout.exact import exact_probabilities
+    from .knockout.fast import fast_probabilities
+    from .lens import answer_tokens, logit_lens
+    from .metrics import relative_change
+
+    key = _store_key(plan, handle.n_layers)
+    done = {r["question_id"] for r in stored(run_dir) if _covers(r, plan, key)}
+    todo = [s for s in samples if s.row["question_id"] not in done]
+    configs = plan_configs(plan.flows, handle.n_layers, key["k"])
+    probabilities = fast_probabilities if plan.engine == "fast" else exact_probabilities
+    it = todo
+    if progress and todo:
+        from tqdm import tqdm
+        it = tqdm(todo, desc=f"flowcheck ({plan.engine} engine)", unit="sample", dynamic_ncols=True)
+    with open(Path(run_dir) / RESULTS, "a") as store:
+        for s in it:
+            enc = handle.encode(s)
+            clean = clean_run(handle, enc, s.answer)
+            row = {"question_id": s.row["question_id"], "task": s.task, "answer": s.answer,
+                   "model_answer": clean.answer_text, "correct": clean.correct,
+                   "p_base": clean.p_base, **key, "changes": {}, "lens": {}}
+            if clean.correct:
+                usable = [c for c in configs if enc.regions.group(c.flow.split("->")[0])]
+                p = probabilities(handle, enc, clean, usable) if usable else []
+                for cfg, pk in zip(usable, p):
+                    row["changes"].setdefault(cfg.flow, []).append(relative_change(pk, clean.p_base))
+                for flow in plan.flows:  # a flow whose source region is empty: not measured
+                    row["changes"].setdefault(flow, None)
+                tokens = answer_tokens(handle.tokenizer, s.answer)
+                for variant in plan.lens_variants:
+                    lens = logit_lens(handle, clean, tokens, variant)
+                    row["lens"][variant] = {t: lens.probs[t] for t in ("lower", "capitalised")}
+            store.write(json.dumps(row, sort_keys=True) + "\n")
+            store.flush()
+            os.fsync(store.fileno())
+    return {"measured": len(todo), "reused": len(samples) - len(todo)}
+
+
+def evidence(run_dir: Path, plan: RunPlan, n_layers: int, question_ids=None,
+             lens_variant: str | None = None) -> tuple[Evidence, dict]:
+    """(Evidence of the correctly answered samples, counts per task {n, n_correct})."""
+    import numpy as np
+
+    from .windows import default_k
+    key = {"k": plan.k or default_k(n_layers), "engine": plan.engine}
+    rows = {}
+    for r in stored(run_dir):
+        if _covers(r, plan, key) and (question_ids is None or r["question_id"] in question_ids):
+            rows[r["question_id"]] = r  # the latest line for a sample wins
+    counts: dict = {}
+    for r in rows.values():
+        c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})
+        c["n"] += 1
+        c["n_correct"] += bool(r["correct"])
+    ok = [r for r in rows.values() if r["correct"]]
+    nan = np.full(n_layers, np.nan)
+    curves = {f: np.array([r["changes"][f] if r["changes"][f] is not None else nan for r in ok],
+                          dtype=float).reshape(len(ok), n_layers) for f in plan.flows}
+    variant = lens_variant or (plan.lens_variants[0] if plan.lens_variants else None)
+    if variant:
+        for t in ("lower", "capitalised"):
+            curves[f"lens:{t}"] = np.array([r["lens"][variant][t] for r in ok],
+                                           dtype=float).reshape(len(ok), n_layers)
+    tasks = np.array([r["task"] for r in ok], dtype=object)
+    return Evidence(n_layers, tasks, curves), counts
+
+
+def plan_dict(plan: RunPlan) -> dict:
+    return asdict(plan)

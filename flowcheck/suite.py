@@ -1,0 +1,102 @@
+"""The claims suite end to end: model + dataset + claims -> plan -> results -> verdicts ->
+report. ``run_suite`` measures (expensive, resumable); ``judge_run`` re-judges and
+re-renders a run folder from its stored results with no model (pure)."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .claims.judge import judge_all
+from .claims.spec import LIBRARY, load_claims
+from .runner import RUN_META, RunPlan, check_run_dir, evidence, execute
+
+
+@dataclass
+class SuiteResult:
+    run_dir: Path
+    verdicts: list
+    counts: dict
+    meta: dict
+
+    @property
+    def all_hold(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+
+def _claim_dirs(claims_dir) -> list[Path]:
+    return [LIBRARY] + ([Path(claims_dir)] if claims_dir else [])
+
+
+def select_samples(dataset, tasks=None, max_samples: int | None = None):
+    """Samples of the dataset folder, optionally only ``tasks`` and at most N per task."""
+    from .data.dataset import TASKS, check_tasks, load
+    from .paths import EVAL_SPLIT
+    tasks = check_tasks(tasks) if tasks else list(TASKS)
+    samples = load(dataset or EVAL_SPLIT, tasks=tasks, max_per_task=max_samples)
+    if not samples:
+        raise ValueError(f"dataset {str(dataset or EVAL_SPLIT)!r} has no samples of tasks "
+                         f"{', '.join(tasks)}")
+    return samples
+
+
+def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_dir=None,
+              max_samples: int | None = None, engine: str = "fast", k: int | None = None,
+              out: Path = Path("reports/latest"), device: str = "cpu", dtype: str = "float32",
+              family: str | None = None, progress: bool = True) -> SuiteResult:
+    from .knockout.selfcheck import run_self_checks
+    from .models.handle import load_handle
+    from .models.loading import model_family, resolve_model_path
+    from .paths import EVAL_SPLIT
+
+    specs = load_claims(_claim_dirs(claims_dir), claims)
+    plan = RunPlan.for_claims(specs, k, engine)
+    samples = select_samples(dataset, tasks, max_samples)
+    family = family or model_family(model)
+    t0 = time.perf_counter()
+    handle = load_handle(model, device=device, dtype=dtype,
+                         attn_implementation="sdpa" if engine == "fast" else "eager")
+    run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
+    from .windows import default_k
+    meta = {"model": str(resolve_model_path(model).resolve()), "model_name": str(model),
+            "dataset": str(Path(dataset or EVAL_SPLIT).resolve()),
+            "dataset_name": str(dataset or "synthetic-eval"), "family": family,
+            "n_layers": handle.n_layers, "k": plan.k or default_k(handle.n_layers),
+            "engine": engine, "flows": list(plan.flows), "lens_variants": list(plan.lens_variants),
+            "claims": [s.id for s in specs], "claims_dir": str(claims_dir) if claims_dir else None,
+            "question_ids": [s.row["question_id"] for s in samples], "device": device,
+            "dtype": dtype}
+    run_dir = check_run_dir(out, meta)
+    counts = execute(handle, samples, plan, run_dir, progress=progress)
+    meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
+    (run_dir / RUN_META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    return judge_run(run_dir)
+
+
+def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
+    """Re-judge a run folder from run.json + results.jsonl and write the report files."""
+    from .report.html import render_html
+    from .report.plots import plot_panels
+    from .report.summary import render_summary
+    from .report.verdicts import dumps, verdicts_to_dict
+
+    run_dir = Path(run_dir)
+    meta_path = run_dir / RUN_META
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META}); "
+                                "pass the --out folder of a 'flowcheck run'")
+    meta = json.loads(meta_path.read_text())
+    specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])
+    plan = RunPlan(tuple(meta["flows"]), tuple(meta["lens_variants"]), meta["k"], meta["engine"])
+    variant = {s.lens_variant for s in specs if s.lens_variant}
+    ev, counts = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]),
+                          lens_variant=next(iter(variant), None))
+    verdicts = judge_all(specs, ev, meta["family"], tasks=sorted(counts))
+    meta["lens_variant"] = next(iter(variant), None)
+    (run_dir / "verdicts.json").write_text(dumps(verdicts_to_dict(verdicts)))
+    summary = render_summary(meta, verdicts, counts)
+    (run_dir / "summary.md").write_text(summary)
+    written = plot_panels(ev, run_dir, meta["model_name"]) if plots else []
+    (run_dir / "report.html").write_text(render_html(summary, written))
+    return SuiteResult(run_dir, verdicts, counts, meta)
