@@ -105,10 +105,10 @@ def test_question_not_in_tokens_is_a_clear_error(tiny_handle, eval_samples):
 def test_image_feature_mismatch_is_a_clear_error(tiny_handle, eval_samples):
     from flowcheck.models.handle import ModelHandle
     proc = tiny_handle.processor
-    wrong = type(proc)(image_processor=proc.image_processor, tokenizer=proc.tokenizer, patch_size=16,
+    wrong = type(proc)(image_processor=proc.image_processor, tokenizer=proc.tokenizer, patch_size=32,
                        vision_feature_select_strategy="default", num_additional_image_tokens=1)
     h = ModelHandle(tiny_handle.model, wrong)
-    with pytest.raises(ValueError, match="16 image tokens but the patch grid has 64"):
+    with pytest.raises(ValueError, match="4 image tokens but the patch grid has 16"):
         h.encode(eval_samples[0])
 
 

@@ -9,7 +9,7 @@ from flowcheck.models.reference.train import _task_weights
 
 def test_curriculum_starts_easy_and_ends_on_the_evaluation_setting():
     steps = 1000
-    assert tasks_at(0, steps) == LOOKUP_TASKS and objects_at(0, steps) == (2, 2)
+    assert tasks_at(0, steps) == LOOKUP_TASKS and objects_at(0, steps) == (1, 1)
     assert tasks_at(steps - 1, steps) == TASKS and objects_at(steps - 1, steps) == (3, 4)
     shares = [text_share_at(s, steps) for s in range(steps)]
     assert shares == sorted(shares, reverse=True) and shares[-1] > 0

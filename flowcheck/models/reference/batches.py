@@ -60,17 +60,17 @@ LOOKUP_TASKS = ("ChooseAttr", "ChooseCat", "QueryAttr")  # one object, one attri
 
 
 def tasks_at(step: int, steps: int) -> tuple[str, ...]:
-    """Curriculum: single-object lookups for the first 20% of steps, then all six tasks."""
-    return LOOKUP_TASKS if step < 0.2 * steps else TASKS
+    """Curriculum: single-object lookups for the first 25% of steps, then all six tasks."""
+    return LOOKUP_TASKS if step < 0.25 * steps else TASKS
 
 
 def objects_at(step: int, steps: int) -> tuple[int, int]:
-    """Curriculum: 2 objects per scene for the first 20% of steps, 2-3 up to 40%, then 3-4
-    (the evaluation split's scenes have 3-4)."""
-    if step < 0.2 * steps:
-        return (2, 2)
-    if step < 0.4 * steps:
-        return (2, 3)
+    """Curriculum: one object per scene for the first 10% of steps (reading an attribute
+    off the image needs no binding yet), 2 up to 25%, 2-3 up to 40%, then 3-4 (the
+    evaluation split's scenes have 3-4)."""
+    for until, n in ((0.10, (1, 1)), (0.25, (2, 2)), (0.40, (2, 3))):
+        if step < until * steps:
+            return n
     return (3, 4)
 
 
@@ -87,24 +87,45 @@ def text_only_prompt(scene: Scene, question: str) -> str:
     return llava15_prompt(question).replace(f"{IMAGE_TOKEN}\n", f"{caption(scene)}\n")
 
 
+QUERY_KINDS = ("color", "size", "pattern")
+
+
+def attribute_query(scene: Scene, rng: np.random.Generator) -> tuple[str, str]:
+    """An open question about one object's attribute ('What color is the circle?', 'red').
+
+    Training only (not one of the six task types): unlike the two-option questions, it
+    cannot be answered by checking which option appears anywhere in the scene, so it
+    forces the model to bind the named shape to its own attributes."""
+    obj = scene.objects[int(rng.integers(len(scene.objects)))]
+    kind = QUERY_KINDS[int(rng.integers(len(QUERY_KINDS)))]
+    return f"What {kind} is the {obj.shape}?", obj.attribute(kind)
+
+
 def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, caption_share: float,
-               n_objects: tuple[int, int] = (3, 4), text_share: float = 0.0):
+               n_objects: tuple[int, int] = (3, 4), text_share: float = 0.0,
+               query_share: float = 0.0):
     """(texts, images, kinds, scenes) of the image rows only for images/scenes.
 
-    ``kinds[i]`` is a task name, 'caption', or '<task>-text' for a text-only QA sample
-    (no image: the question is asked about a written description of the scene)."""
+    ``kinds[i]`` is a task name, 'caption', 'query' (an open attribute question, a share
+    ``query_share`` of the QA rows), or '<task>-text' for a text-only QA sample (no image:
+    the question is asked about a written description of the scene)."""
     rng = np.random.default_rng([seed, TRAIN_STREAM, step])
     n_caption = int(round(size * caption_share))
     tasks = rng.choice(len(TASKS), size=size - n_caption, p=task_weights / task_weights.sum())
     texts, images, kinds, scenes = [], [], [], []
     for i, t in enumerate(list(tasks) + [-1] * n_caption):
-        task = TASKS[int(t)] if t >= 0 else TASKS[int(rng.integers(len(TASKS)))]
+        allowed = np.flatnonzero(task_weights > 0)  # captions use a scene of an allowed task
+        task = TASKS[int(t)] if t >= 0 else TASKS[int(allowed[rng.integers(len(allowed))])]
         s = make_sample(task, rng, step * size + i, prefix="t", n_objects=n_objects)
-        if t >= 0 and rng.random() < text_share:
+        if t >= 0 and rng.random() < query_share:
+            question, answer = attribute_query(s.scene, rng)
+            texts.append(f"{llava15_prompt(question)} {capitalise(answer)}")
+            kinds.append("query")
+        elif t >= 0 and rng.random() < text_share:
             texts.append(f"{text_only_prompt(s.scene, s.question)} {capitalise(s.answer)}")
             kinds.append(f"{task}-text")
             continue
-        if t >= 0:
+        elif t >= 0:
             texts.append(f"{llava15_prompt(s.question)} {capitalise(s.answer)}")
             kinds.append(task)
         elif i % 2:  # the whole scene, left to right

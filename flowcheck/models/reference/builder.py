@@ -18,7 +18,7 @@ class ReferenceSpec:
     """Sizes of the reference model (defaults are the shipped model's)."""
 
     image_size: int = 64
-    patch_size: int = 8
+    patch_size: int = 16  # one patch per grid cell: 16 image tokens
     vision_layers: int = 2
     vision_hidden: int = 128
     vision_heads: int = 4

@@ -38,11 +38,12 @@ VALIDATION_SEED = 99  # the validation set used for task weighting; not the froz
 @dataclass(frozen=True)
 class TrainSpec:
     seed: int = 0
-    steps: int = 7000
+    steps: int = 8000
     batch_size: int = 48
     vision_steps: int = 300
     caption_share: float = 0.25
-    lr: float = 1e-3
+    query_share: float = 0.3
+    lr: float = 5e-4
     warmup: int = 200
     weight_decay: float = 0.01
     patch_loss_weight: float = 0.5
@@ -174,7 +175,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                                                       _task_weights(acc, tasks_at(step, spec.steps)),
                                                       spec.caption_share,
                                                       objects_at(step, spec.steps),
-                                                      text_share_at(step, spec.steps))
+                                                      text_share_at(step, spec.steps),
+                                                      spec.query_share)
             vision_only = step < spec.vision_steps
             if vision_only:  # patch objective only: vision tower + projector
                 pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]

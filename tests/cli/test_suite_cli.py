@@ -1,0 +1,87 @@
+"""CLI: flowcheck run | report | compare | ls | validate, exit codes and outputs."""
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from flowcheck.claims.spec import LIBRARY
+from flowcheck.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "flowcheck", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args", [["ls", "claims"], ["validate"], ["ls", "models"]])
+def test_ls_and_validate_do_not_import_torch(args):
+    code = f"import sys; from flowcheck.cli import main; rc = main({args!r}); print('TORCH', 'torch' in sys.modules, rc)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "TORCH False 0"
+
+
+def test_ls_claims_lists_the_library(capsys):
+    assert main(["ls", "claims"]) == 0
+    out = capsys.readouterr().out
+    assert "question_to_last_middle" in out and "lowercase_before_capitalised" in out
+
+
+def test_validate_reports_a_bad_spec_with_exit_2(tmp_path, capsys):
+    data = yaml.safe_load((LIBRARY / "stage_order.yaml").read_text())
+    data["statistc"] = "x"
+    bad = tmp_path / "stage_order.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    assert main(["validate", str(bad)]) == 2
+    assert "unknown key 'statistc'" in capsys.readouterr().err
+    assert main(["validate"]) == 0
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli-run")
+    proc = run_cli("run", "--model", "reference", "--tasks", "ChooseAttr", "--max-samples", "3",
+                   "--out", str(out), "--json")
+    return out, proc
+
+
+def test_run_prints_verdict_json_and_exit_code_follows_the_verdicts(cli_run):
+    out, proc = cli_run
+    assert proc.returncode in (0, 1), proc.stderr
+    verdicts = json.loads(proc.stdout)
+    all_hold = all(t["status"] == "holds" for c in verdicts.values() for t in c["tasks"].values())
+    assert proc.returncode == (0 if all_hold else 1)
+    assert (out / "report.html").is_file() and (out / "summary.md").is_file()
+
+
+def test_report_rejudges_the_run_folder(cli_run):
+    out, proc = cli_run
+    again = run_cli("report", str(out), "--json")
+    assert again.returncode == proc.returncode and json.loads(again.stdout) == json.loads(proc.stdout)
+
+
+def test_compare_exits_1_when_a_claim_flips(cli_run, tmp_path):
+    out, _ = cli_run
+    same = run_cli("compare", str(out), str(out))
+    assert same.returncode == 0 and "no verdict changed" in same.stdout
+    flipped = tmp_path / "flipped"
+    flipped.mkdir()
+    for name in ("run.json", "results.jsonl"):
+        (flipped / name).write_text((out / name).read_text())
+    verdicts = json.loads((out / "verdicts.json").read_text())
+    task = verdicts["last_to_last_negligible"]["tasks"]["ChooseAttr"]
+    task["status"] = "fails" if task["status"] == "holds" else "holds"
+    (flipped / "verdicts.json").write_text(json.dumps(verdicts))
+    diff = run_cli("compare", str(out), str(flipped))
+    assert diff.returncode == 1 and "last_to_last_negligible [ChooseAttr]" in diff.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--model", "/no/such/model"], "model folder '/no/such/model' does not exist"),
+    (["run", "--claims", "stage_ordr", "--max-samples", "1"], "did you mean 'stage_order'"),
+    (["run", "--tasks", "ChoseAttr"], "ChoseAttr"),
+    (["report", "/no/such/run"], "is not a flowcheck run folder"),
+])
+def test_bad_input_exits_2_with_a_clear_message(args, message):
+    proc = run_cli(*args)
+    assert proc.returncode == 2 and message in proc.stderr

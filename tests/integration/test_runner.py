@@ -1,0 +1,74 @@
+"""The suite runner on the reference model: one run, resumed runs, re-judging with no model."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from flowcheck.claims.judge import POOLED
+from flowcheck.runner import RESULTS, stored
+from flowcheck.suite import judge_run, run_suite
+
+TASKS = ["ChooseAttr", "QueryAttr"]
+SMALL = dict(tasks=TASKS, max_samples=3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    return run_suite("reference", out=out, **SMALL)
+
+
+def test_run_writes_verdicts_for_every_claim_task_and_pooled(small_run):
+    out = small_run.run_dir
+    for name in ("verdicts.json", "summary.md", "report.html", RESULTS, "run.json"):
+        assert (out / name).is_file(), name
+    verdicts = json.loads((out / "verdicts.json").read_text())
+    assert len(verdicts) == 8
+    for claim in verdicts.values():
+        assert set(claim["tasks"]) == {*TASKS, POOLED}
+    assert len(stored(out)) == 6
+    assert small_run.counts == {t: {"n": 3, "n_correct": small_run.counts[t]["n_correct"]} for t in TASKS}
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "image_to_question_early" in html
+
+
+def test_rerun_measures_nothing_and_gives_the_same_verdicts(small_run):
+    again = run_suite("reference", out=small_run.run_dir, **SMALL)
+    assert again.meta["timing_s"]["measured"] == 0 and again.meta["timing_s"]["reused"] == 6
+    assert again.verdicts == small_run.verdicts
+
+
+def test_interrupted_run_resumes_where_it_stopped(small_run, tmp_path):
+    lines = (small_run.run_dir / RESULTS).read_text().splitlines()
+    (tmp_path / RESULTS).write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])  # torn line
+    resumed = run_suite("reference", out=tmp_path, **SMALL)
+    assert resumed.meta["timing_s"]["measured"] == 4
+    assert resumed.verdicts == small_run.verdicts
+
+
+def test_run_folder_of_another_model_is_refused(small_run, tmp_path):
+    meta = json.loads((small_run.run_dir / "run.json").read_text())
+    meta["model"] = "/elsewhere/model"
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="holds results for model '/elsewhere/model'"):
+        run_suite("reference", out=tmp_path, **SMALL)
+
+
+def test_rejudge_needs_no_model_and_reproduces_the_verdicts(small_run):
+    code = (f"import sys; from flowcheck.suite import judge_run; r = judge_run({str(small_run.run_dir)!r}, "
+            "plots=False); print(len(r.verdicts), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(len(small_run.verdicts)), "False"]
+    assert judge_run(small_run.run_dir, plots=False).verdicts == small_run.verdicts
+
+
+def test_exact_engine_gives_the_same_curves(small_run, tmp_path):
+    exact = run_suite("reference", out=tmp_path, engine="exact",
+                      claims=["question_to_last_middle"], **SMALL)
+    fast_rows = {r["question_id"]: r for r in stored(small_run.run_dir)}
+    for row in stored(exact.run_dir):
+        if row["correct"]:
+            for flow, curve in row["changes"].items():
+                ref = fast_rows[row["question_id"]]["changes"][flow]
+                assert max(abs(a - b) for a, b in zip(curve, ref)) < 1e-2  # percent

@@ -1,0 +1,55 @@
+"""The pytest plugin, run in a scratch pytest session (pytester) on the reference model."""
+import json
+
+pytest_plugins = ["pytester"]
+
+CLAIM_TEST = """
+from flowcheck.pytest_plugin import explain
+
+def test_claim(flowcheck_verdict):
+    assert flowcheck_verdict.passed, explain(flowcheck_verdict)
+"""
+
+
+def test_options_and_ini_keys_are_registered(pytester):
+    result = pytester.runpytest("--help")
+    for opt in ("--flowcheck-model", "--flowcheck-dataset", "--flowcheck-device", "--flowcheck-dtype",
+                "--flowcheck-max-samples", "--flowcheck-tasks", "--flowcheck-window",
+                "--flowcheck-report-dir", "--flowcheck-claims-dir"):
+        result.stdout.fnmatch_lines([f"*{opt}*"])
+    result.stdout.fnmatch_lines(["*flowcheck_max_samples*"])
+
+
+def test_tests_are_parametrised_claim_by_task_with_readable_ids(pytester):
+    pytester.makepyfile(test_c=CLAIM_TEST)
+    result = pytester.runpytest("--collect-only", "-q", "--flowcheck-tasks", "ChooseAttr,QueryAttr")
+    result.stdout.fnmatch_lines(["*test_claim[[]stage_order-ChooseAttr[]]*",
+                                 "*test_claim[[]stage_order-all[]]*", "*24 tests collected*"])
+
+
+def test_k_selection_measures_only_the_selected_claim(pytester):
+    pytester.makepyfile(test_c=CLAIM_TEST)
+    pytester.makeini("[pytest]\nflowcheck_max_samples = 2\nflowcheck_tasks = ChooseAttr\n"
+                     "flowcheck_report_dir = run\n")
+    result = pytester.runpytest("-k", "last_to_last_negligible")
+    result.stdout.fnmatch_lines(["flowcheck: model=reference dataset=synthetic-eval device=cpu max_samples=2",
+                                 "*flowcheck verdicts*", "*last_to_last_negligible*ChooseAttr*",
+                                 "report: *report.html"])
+    meta = json.loads((pytester.path / "run" / "run.json").read_text())
+    assert meta["claims"] == ["last_to_last_negligible"] and meta["flows"] == ["last->last"]
+    assert len(meta["question_ids"]) == 2
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 2
+
+
+def test_gpu_marked_tests_are_skipped_on_cpu(pytester):
+    pytester.makepyfile(test_g="""
+import pytest
+
+@pytest.mark.flowcheck_gpu
+def test_on_gpu():
+    raise AssertionError("must not run on cpu")
+""")
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*flowcheck_gpu test and --flowcheck-device is cpu*"])
