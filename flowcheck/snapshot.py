@@ -19,7 +19,7 @@ ATOL, RTOL = 1e-3, 1e-2
 def close(a, b, atol: float = ATOL, rtol: float = RTOL) -> bool:
     """Structural equality with numbers within ``atol + rtol * |b|``."""
     if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
+        return type(a) is type(b) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, abs_tol=atol, rel_tol=rtol)
     if isinstance(a, dict) and isinstance(b, dict):
