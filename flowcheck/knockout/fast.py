@@ -6,7 +6,10 @@ For a group of (flow, window) configs whose flows change rows from position d0 o
 - below a window's first layer nothing has changed: start each config at its own first
   layer from the clean hidden states of positions >= d0;
 - only rows d0..seq-1 are recomputed (one row for ->last flows), all configs batched,
-  with each config's blocked edges added to its mask in the layers of its window.
+  with each config's blocked edges added to its mask in the layers of its window;
+- ->last flows (one row each) are packed: every config's last row becomes one query row
+  of a single sequence that shares one copy of the prefix keys/values, at the last
+  position's rotary position, attending to the prefix and to its own row only.
 The model's own decoder layers do the computation; no model code is copied.
 """
 from __future__ import annotations
@@ -40,8 +43,56 @@ def fast_probabilities(handle, enc, clean, configs) -> list[float]:
     return out
 
 
+def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
+    """All configs' last rows as the query rows of one sequence (batch 1), see module doc."""
+    import torch
+    impl = check_supported(handle.model)
+    lm, seq = handle.lm, enc.seq_len
+    d0, n_layers, n = seq - 1, len(lm.layers), len(configs)
+    order = sorted(range(n), key=lambda i: configs[i].layers.start)
+    starts = [configs[i].layers.start for i in order]
+    edges = {}
+    for cfg in configs:
+        if cfg.flow not in edges:
+            edges[cfg.flow] = blocked_edges(enc.regions, cfg.flow)[d0].to(handle.device)  # (seq,)
+    row_edges = torch.stack([edges[configs[i].flow] for i in order])  # (n, seq)
+    in_window = torch.tensor([[l in configs[i].layers for l in range(n_layers)] for i in order],
+                             device=handle.device)  # (n, L)
+    own = torch.eye(n, dtype=torch.bool, device=handle.device)  # row i sees its own row only
+    pos = torch.full((1, n), d0, device=handle.device)  # every row sits at the last position
+    hidden = clean.layer_inputs[0].shape[-1]
+    x = clean.layer_inputs[0].new_zeros((1, 0, hidden))
+    with torch.no_grad():
+        cos, sin = lm.rotary_emb(clean.layer_inputs[0][:, :1].expand(1, n, hidden), position_ids=pos)
+        for layer_idx in range(starts[0], n_layers):
+            joining = sum(1 for s in starts if s == layer_idx)
+            if joining:  # configs whose window starts here: the clean last row of this layer
+                x = torch.cat([x, clean.layer_inputs[layer_idx][:, d0:].expand(1, joining, -1)], dim=1)
+            m = x.shape[1]
+            blocked = row_edges[:m] & in_window[:m, layer_idx, None]  # (m, seq)
+            allowed = torch.cat([~blocked[:, :d0], own[:m, :m] & ~blocked[:, d0:]], dim=1)
+            allowed = allowed[None, None]  # (1, 1, m, d0 + m)
+            if impl == "eager":
+                mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device)
+                mask = mask.masked_fill(~allowed, torch.finfo(x.dtype).min)
+            else:
+                mask = allowed
+            cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], 1)
+            out = lm.layers[layer_idx](x, attention_mask=mask, position_ids=pos[:, :m], cache=cache,
+                                       position_embeddings=(cos[:, :m], sin[:, :m]))
+            x = out[0] if isinstance(out, tuple) else out
+        logits = handle.adapter.lm_head(handle.model)(lm.norm(x[0]))  # (n, vocab)
+        p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
+    result = [0.0] * n
+    for row, i in enumerate(order):
+        result[i] = float(p[row])
+    return result
+
+
 def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
     import torch
+    if d0 == enc.seq_len - 1:
+        return _packed_last_pass(handle, enc, clean, configs)
     impl = check_supported(handle.model)
     lm, seq = handle.lm, enc.seq_len
     n_layers = len(lm.layers)
