@@ -101,7 +101,11 @@ def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True
     if progress and todo:
         from tqdm import tqdm
         it = tqdm(todo, desc=f"flowcheck ({plan.engine} engine)", unit="sample", dynamic_ncols=True)
-    with open(Path(run_dir) / RESULTS, "a") as store:
+    path = Path(run_dir) / RESULTS
+    if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+        with open(path, "a") as store:  # a line torn by a kill: end it, never extend it
+            store.write("\n")
+    with open(path, "a") as store:
         for s in it:
             enc = handle.encode(s)
             clean = clean_run(handle, enc, s.answer)
@@ -141,7 +145,7 @@ def evidence(run_dir: Path, plan: RunPlan, n_layers: int, question_ids=None,
         c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})
         c["n"] += 1
         c["n_correct"] += bool(r["correct"])
-    ok = [r for r in rows.values() if r["correct"]]
+    ok = [rows[q] for q in sorted(rows) if rows[q]["correct"]]  # store order never matters
     nan = np.full(n_layers, np.nan)
     curves = {f: np.array([r["changes"][f] if r["changes"][f] is not None else nan for r in ok],
                           dtype=float).reshape(len(ok), n_layers) for f in plan.flows}
