@@ -43,6 +43,15 @@ def fast_probabilities(handle, enc, clean, configs) -> list[float]:
     return out
 
 
+def _layer_mask(allowed, impl: str, dtype):
+    """Boolean 'may attend' -> the mask form the attention path takes (additive for eager)."""
+    import torch
+    if impl != "eager":
+        return allowed
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
+    return mask.masked_fill(~allowed, torch.finfo(dtype).min)
+
+
 def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
     """All configs' last rows as the query rows of one sequence (batch 1), see module doc."""
     import torch
@@ -72,11 +81,7 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
             blocked = row_edges[:m] & in_window[:m, layer_idx, None]  # (m, seq)
             allowed = torch.cat([~blocked[:, :d0], own[:m, :m] & ~blocked[:, d0:]], dim=1)
             allowed = allowed[None, None]  # (1, 1, m, d0 + m)
-            if impl == "eager":
-                mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device)
-                mask = mask.masked_fill(~allowed, torch.finfo(x.dtype).min)
-            else:
-                mask = allowed
+            mask = _layer_mask(allowed, impl, x.dtype)
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], 1)
             out = lm.layers[layer_idx](x, attention_mask=mask, position_ids=pos[:, :m], cache=cache,
                                        position_embeddings=(cos[:, :m], sin[:, :m]))
@@ -119,11 +124,7 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
                 n_active += joining
             blocked = row_edges[:n_active] & in_window[:n_active, layer_idx, None, None]
             allowed = (causal[None] & ~blocked)[:, None]  # (n, 1, S, seq)
-            if impl == "eager":
-                mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device)
-                mask = mask.masked_fill(~allowed, torch.finfo(x.dtype).min)
-            else:
-                mask = allowed
+            mask = _layer_mask(allowed, impl, x.dtype)
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], n_active)
             out = lm.layers[layer_idx](x, attention_mask=mask, position_ids=pos, cache=cache,
                                        position_embeddings=cos_sin)
