@@ -1,5 +1,5 @@
 """Exact vs fast engine timings (pytest-benchmark; skipped by default, run with
-``pytest tests/benchmarks --benchmark-enable``). Ratios, measured side by side."""
+``pytest tests/benchmarks --benchmark-only``). Ratios, measured side by side."""
 import pytest
 
 from flowcheck.bench import run_engine
