@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .knockout.selfcheck import SelfCheckError  # light: no torch at import
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -309,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"flowcheck: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except SelfCheckError as e:  # the model cannot be measured as loaded
+        print(f"flowcheck: self-check failed: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("flowcheck: interrupted; a rerun resumes where it stopped", file=sys.stderr)

@@ -85,3 +85,14 @@ def test_compare_exits_1_when_a_claim_flips(cli_run, tmp_path):
 def test_bad_input_exits_2_with_a_clear_message(args, message):
     proc = run_cli(*args)
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_a_failed_self_check_exits_2_with_its_message(monkeypatch, capsys):
+    import flowcheck.suite
+    from flowcheck.knockout.selfcheck import SelfCheckError
+
+    def refuse(*args, **kwargs):
+        raise SelfCheckError("empty_knockout_is_clean (max diff 0.3). Load it with attn_implementation='eager'.")
+    monkeypatch.setattr(flowcheck.suite, "run_suite", refuse)
+    assert main(["run", "--model", "reference"]) == 2
+    assert "self-check failed: empty_knockout_is_clean" in capsys.readouterr().err
