@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--threads", type=_int_arg("--threads"), default=2)
     tr.add_argument("--out", type=Path, required=True, help="model folder to write")
     tr.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
+    tr.add_argument("--route", choices=["paper", "direct"], default=None,
+                    help="plant a route by attention-edge dropout during training (control models)")
+    tr.add_argument("--init-from", default=None,
+                    help="fine-tune from this model folder ('reference') instead of a fresh init")
     tr.set_defaults(func=cmd_reference_train)
 
     ev = ref.add_parser("eval", help="held-out accuracy per task type")
@@ -272,7 +276,8 @@ def cmd_reference_train(args) -> int:
 
     from .models.reference.pipeline import train_and_save
     from .models.reference.train import TrainSpec
-    spec = TrainSpec(seed=args.seed, threads=args.threads)
+    spec = TrainSpec(seed=args.seed, threads=args.threads, route=args.route,
+                     init_from=str(args.init_from) if args.init_from else None)
     if args.steps is not None:
         spec = replace(spec, steps=args.steps)
     if args.batch_size is not None:

@@ -90,3 +90,27 @@ def test_unwritable_output_folder(tmp_path):
 def test_seed_must_be_an_integer(tmp_path):
     with pytest.raises(ValueError, match="seed must be an integer"):
         train(tmp_path, replace(SHORT, seed="zero"), progress=False)
+
+
+def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, monkeypatch):
+    import flowcheck.models.reference.shaping as shaping
+    from flowcheck.models.loading import load_llava
+    calls = []
+    original = shaping.shaped_mask
+
+    def counting(attention_mask, rows, route, rng):
+        mask = original(attention_mask, rows, route, rng)
+        calls.append((route, sum(r is not None for r in rows), int((mask < 0).sum())))
+        return mask
+    monkeypatch.setattr(shaping, "shaped_mask", counting)
+    spec = replace(SHORT, vision_steps=0, steps=2, eval_every=2, route="paper", init_from="reference")
+    model, _, history = train(tmp_path, spec, progress=False, log=lambda *_: None)
+    start = load_llava("reference")[0]
+    assert history[-1]["step"] == 2 and weights_hash(model) != weights_hash(start)
+    assert len(calls) == 2 and all(route == "paper" for route, _, _ in calls)
+    assert any(n_rows > 0 for _, n_rows, _ in calls)  # task rows were shaped (others are not)
+
+
+def test_unknown_route_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown route 'papr'"):
+        train(tmp_path, replace(SHORT, route="papr"), progress=False, log=lambda *_: None)

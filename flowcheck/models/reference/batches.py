@@ -103,13 +103,16 @@ def attribute_query(scene: Scene, rng: np.random.Generator) -> tuple[str, str]:
 
 def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, caption_share: float,
                n_objects: tuple[int, int] = (3, 4), text_share: float = 0.0,
-               query_share: float = 0.0):
+               query_share: float = 0.0, return_samples: bool = False):
     """(texts, images, kinds, scenes) of the image rows only for images/scenes.
 
     ``kinds[i]`` is a task name, 'caption', 'query' (an open attribute question, a share
     ``query_share`` of the QA rows), or '<task>-text' for a text-only QA sample (no image:
-    the question is asked about a written description of the scene)."""
+    the question is asked about a written description of the scene). With
+    ``return_samples`` a fifth list holds, per text, the Sample a task row asks about
+    (None for other rows): route shaping needs its token groups."""
     rng = np.random.default_rng([seed, TRAIN_STREAM, step])
+    sources = []
     n_caption = int(round(size * caption_share))
     tasks = rng.choice(len(TASKS), size=size - n_caption, p=task_weights / task_weights.sum())
     texts, images, kinds, scenes = [], [], [], []
@@ -117,13 +120,16 @@ def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, captio
         allowed = np.flatnonzero(task_weights > 0)  # captions use a scene of an allowed task
         task = TASKS[int(t)] if t >= 0 else TASKS[int(allowed[rng.integers(len(allowed))])]
         s = make_sample(task, rng, step * size + i, prefix="t", n_objects=n_objects)
+        sources.append(s if t >= 0 else None)
         if t >= 0 and rng.random() < query_share:
+            sources[-1] = None
             question, answer = attribute_query(s.scene, rng)
             texts.append(f"{llava15_prompt(question)} {capitalise(answer)}")
             kinds.append("query")
         elif t >= 0 and rng.random() < text_share:
             texts.append(f"{text_only_prompt(s.scene, s.question)} {capitalise(s.answer)}")
             kinds.append(f"{task}-text")
+            sources[-1] = None
             continue
         elif t >= 0:
             texts.append(f"{llava15_prompt(s.question)} {capitalise(s.answer)}")
@@ -137,6 +143,8 @@ def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, captio
             kinds.append("caption")
         images.append(s.image)
         scenes.append(s.scene)
+    if return_samples:
+        return texts, images, kinds, scenes, sources
     return texts, images, kinds, scenes
 
 

@@ -29,6 +29,7 @@ from ...data.questions import TASKS
 from .batches import (PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at,
                       text_share_at)
 from .builder import ReferenceSpec, build_model, build_processor
+from .shaping import check_route
 from .evaluate import accuracy_by_task
 
 CHECKPOINT = "checkpoint.pt"
@@ -51,6 +52,8 @@ class TrainSpec:
     eval_every: int = 250
     val_per_task: int = 40
     threads: int = 2
+    route: str | None = None  # route shaping for a control model (see shaping.ROUTES)
+    init_from: str | None = None  # fine-tune from this model folder ('reference') instead of init
 
 
 def _lr(spec: TrainSpec, step: int) -> float:
@@ -82,7 +85,7 @@ def tie_capitalised_rows(model, tokenizer) -> None:
                 head[i] = head[lower] + 0.1 * head[i]
 
 
-def _text_losses(model, processor, texts, kinds, images):
+def _text_losses(model, processor, texts, kinds, images, shaping=None):
     """(answer loss, caption loss): mean cross-entropy over the answer tokens after
     'ASSISTANT:' (QA rows) and over the caption tokens (caption rows)."""
     import torch
@@ -92,6 +95,10 @@ def _text_losses(model, processor, texts, kinds, images):
     batch = processor(images=images, text=[t + " " + tok.eos_token for t in texts],
                       return_tensors="pt", padding=True)
     ids = batch["input_ids"]  # (batch, seq), left padded
+    if shaping is not None:  # (regions per row, route, rng): block the route's edges
+        from .shaping import shaped_mask
+        regions, route, rng = shaping
+        batch["attention_mask"] = shaped_mask(batch["attention_mask"], regions, route, rng)
     logits = model(**batch).logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
     target = ids[:, 1:]
     is_caption = torch.tensor([k == "caption" for k in kinds])
@@ -138,6 +145,14 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     tok = processor.tokenizer
     model = build_model(model_spec, tok, spec.seed)
     tie_capitalised_rows(model, tok)
+    check_route(spec.route)
+    if spec.init_from:  # fine-tune: start from a trained model's weights
+        from ..loading import load_llava
+        model.load_state_dict(load_llava(spec.init_from)[0].state_dict())
+    shaper = None
+    if spec.route:
+        from ..handle import ModelHandle
+        shaper = ModelHandle(model, processor, name="training")
     torch.manual_seed(spec.seed)
     probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)
                                   for k, v in PATCH_LABELS.items()})
@@ -171,19 +186,22 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
         for step in range(start, spec.steps):
             for g in opt.param_groups:
                 g["lr"] = _lr(spec, step)
-            texts, images, kinds, scenes = draw_batch(spec.seed, step, spec.batch_size,
-                                                      _task_weights(acc, tasks_at(step, spec.steps)),
-                                                      spec.caption_share,
-                                                      objects_at(step, spec.steps),
-                                                      text_share_at(step, spec.steps),
-                                                      spec.query_share)
+            texts, images, kinds, scenes, sources = draw_batch(
+                spec.seed, step, spec.batch_size, _task_weights(acc, tasks_at(step, spec.steps)),
+                spec.caption_share, objects_at(step, spec.steps), text_share_at(step, spec.steps),
+                spec.query_share, return_samples=True)
             vision_only = step < spec.vision_steps
             if vision_only:  # patch objective only: vision tower + projector
                 pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]
                 model.model.get_image_features(pixel_values=pixels)
                 answer_loss = caption_loss = torch.zeros(())
             else:
-                answer_loss, caption_loss = _text_losses(model, processor, texts, kinds, images)
+                shaping = None
+                if shaper is not None:
+                    with torch.no_grad():
+                        regions = [shaper.encode(x).regions if x is not None else None for x in sources]
+                    shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]))
+                answer_loss, caption_loss = _text_losses(model, processor, texts, kinds, images, shaping)
             feats = captured["patches"]  # (batch, image_tokens, vision_hidden)
             labels = [patch_labels(s, model_spec.patch_size) for s in scenes]
             patch_loss = sum(
