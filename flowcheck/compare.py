@@ -21,7 +21,7 @@ def _load(run_dir: Path):
                                     "finished 'flowcheck run'")
     meta = json.loads((run_dir / RUN_META).read_text())
     verdicts = json.loads((run_dir / "verdicts.json").read_text())
-    plan = RunPlan(tuple(meta["flows"]), tuple(meta["lens_variants"]), meta["k"], meta["engine"])
+    plan = RunPlan.from_meta(meta)
     ev, _ = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]))
     return meta, verdicts, ev
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .claims.judge import POOLED  # numpy only; torch loads when the experiments run
+
 OPTIONS = {  # option -> (ini key, default, help)
     "model": ("flowcheck_model", "reference", "model folder or 'reference'"),
     "dataset": ("flowcheck_dataset", None, "dataset folder (default: the synthetic eval split)"),
@@ -24,7 +26,6 @@ OPTIONS = {  # option -> (ini key, default, help)
     "claims_dir": ("flowcheck_claims_dir", None, "a folder of extra claim specs"),
     "engine": ("flowcheck_engine", "fast", "fast | exact"),
 }
-POOLED = "all"
 _STATE_KEY = pytest.StashKey[dict]()
 
 

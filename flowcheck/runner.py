@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .claims.judge import Evidence
@@ -38,8 +38,14 @@ class RunPlan:
         k = k if k is not None else (windows.pop() if windows else None)
         return cls(tuple(f for f in FLOWS if f in flows), tuple(sorted(variants)), k, engine)
 
+    @classmethod
+    def from_meta(cls, meta: dict) -> "RunPlan":
+        """The plan a run folder's run.json records."""
+        return cls(tuple(meta["flows"]), tuple(meta["lens_variants"]), meta["k"], meta["engine"])
 
-def _store_key(plan: RunPlan, n_layers: int) -> dict:
+
+def store_key(plan: RunPlan, n_layers: int) -> dict:
+    """What a stored row must match to be reused: the window size k and the engine."""
     from .windows import default_k
     return {"k": plan.k or default_k(n_layers), "engine": plan.engine}
 
@@ -92,7 +98,7 @@ def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True
     from .lens import answer_tokens, logit_lens
     from .metrics import relative_change
 
-    key = _store_key(plan, handle.n_layers)
+    key = store_key(plan, handle.n_layers)
     done = {r["question_id"] for r in stored(run_dir) if _covers(r, plan, key)}
     todo = [s for s in samples if s.row["question_id"] not in done]
     configs = plan_configs(plan.flows, handle.n_layers, key["k"])
@@ -134,8 +140,7 @@ def evidence(run_dir: Path, plan: RunPlan, n_layers: int, question_ids=None,
     """(Evidence of the correctly answered samples, counts per task {n, n_correct})."""
     import numpy as np
 
-    from .windows import default_k
-    key = {"k": plan.k or default_k(n_layers), "engine": plan.engine}
+    key = store_key(plan, n_layers)
     rows = {}
     for r in stored(run_dir):
         if _covers(r, plan, key) and (question_ids is None or r["question_id"] in question_ids):
@@ -156,7 +161,3 @@ def evidence(run_dir: Path, plan: RunPlan, n_layers: int, question_ids=None,
                                            dtype=float).reshape(len(ok), n_layers)
     tasks = np.array([r["task"] for r in ok], dtype=object)
     return Evidence(n_layers, tasks, curves), counts
-
-
-def plan_dict(plan: RunPlan) -> dict:
-    return asdict(plan)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .claims.judge import judge_all
 from .claims.spec import LIBRARY, load_claims
-from .runner import RUN_META, RunPlan, check_run_dir, evidence, execute
+from .runner import RUN_META, RunPlan, check_run_dir, evidence, execute, store_key
 
 
 @dataclass
@@ -58,11 +58,10 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     handle = load_handle(model, device=device, dtype=dtype,
                          attn_implementation="sdpa" if engine == "fast" else "eager")
     run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
-    from .windows import default_k
     meta = {"model": str(resolve_model_path(model).resolve()), "model_name": str(model),
             "dataset": str(Path(dataset or EVAL_SPLIT).resolve()),
             "dataset_name": str(dataset or "synthetic-eval"), "family": family,
-            "n_layers": handle.n_layers, "k": plan.k or default_k(handle.n_layers),
+            "n_layers": handle.n_layers, "k": store_key(plan, handle.n_layers)["k"],
             "engine": engine, "flows": list(plan.flows), "lens_variants": list(plan.lens_variants),
             "claims": [s.id for s in specs], "claims_dir": str(claims_dir) if claims_dir else None,
             "question_ids": [s.row["question_id"] for s in samples], "device": device,
@@ -88,7 +87,7 @@ def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
                                 "pass the --out folder of a 'flowcheck run'")
     meta = json.loads(meta_path.read_text())
     specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])
-    plan = RunPlan(tuple(meta["flows"]), tuple(meta["lens_variants"]), meta["k"], meta["engine"])
+    plan = RunPlan.from_meta(meta)
     variant = {s.lens_variant for s in specs if s.lens_variant}
     ev, counts = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]),
                           lens_variant=next(iter(variant), None))

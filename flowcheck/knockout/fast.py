@@ -52,21 +52,39 @@ def _layer_mask(allowed, impl: str, dtype):
     return mask.masked_fill(~allowed, torch.finfo(dtype).min)
 
 
+def _rows_by_start(handle, enc, configs, d0: int):
+    """Configs sorted by their window's first layer (rows join in that order):
+    (order, starts, row_edges (n, S, seq) blocked edges of rows d0.., in_window (n, L))."""
+    import torch
+    n_layers = len(handle.lm.layers)
+    order = sorted(range(len(configs)), key=lambda i: configs[i].layers.start)
+    starts = [configs[i].layers.start for i in order]
+    edges = {}
+    for cfg in configs:
+        if cfg.flow not in edges:
+            edges[cfg.flow] = blocked_edges(enc.regions, cfg.flow)[d0:].to(handle.device)  # (S, seq)
+    row_edges = torch.stack([edges[configs[i].flow] for i in order])  # (n, S, seq)
+    in_window = torch.tensor([[l in configs[i].layers for l in range(n_layers)] for i in order],
+                             device=handle.device)  # (n, L)
+    return order, starts, row_edges, in_window
+
+
+def _unsort(p, order) -> list[float]:
+    """p[row] of the sorted rows -> one probability per config, in the configs' order."""
+    result = [0.0] * len(order)
+    for row, i in enumerate(order):
+        result[i] = float(p[row])
+    return result
+
+
 def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
     """All configs' last rows as the query rows of one sequence (batch 1), see module doc."""
     import torch
     impl = check_supported(handle.model)
     lm, seq = handle.lm, enc.seq_len
     d0, n_layers, n = seq - 1, len(lm.layers), len(configs)
-    order = sorted(range(n), key=lambda i: configs[i].layers.start)
-    starts = [configs[i].layers.start for i in order]
-    edges = {}
-    for cfg in configs:
-        if cfg.flow not in edges:
-            edges[cfg.flow] = blocked_edges(enc.regions, cfg.flow)[d0].to(handle.device)  # (seq,)
-    row_edges = torch.stack([edges[configs[i].flow] for i in order])  # (n, seq)
-    in_window = torch.tensor([[l in configs[i].layers for l in range(n_layers)] for i in order],
-                             device=handle.device)  # (n, L)
+    order, starts, row_edges, in_window = _rows_by_start(handle, enc, configs, d0)
+    row_edges = row_edges[:, 0]  # (n, seq): the last row's edges
     own = torch.eye(n, dtype=torch.bool, device=handle.device)  # row i sees its own row only
     pos = torch.full((1, n), d0, device=handle.device)  # every row sits at the last position
     hidden = clean.layer_inputs[0].shape[-1]
@@ -88,10 +106,7 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
             x = out[0] if isinstance(out, tuple) else out
         logits = handle.adapter.lm_head(handle.model)(lm.norm(x[0]))  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
-    result = [0.0] * n
-    for row, i in enumerate(order):
-        result[i] = float(p[row])
-    return result
+    return _unsort(p, order)
 
 
 def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
@@ -101,15 +116,7 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
     impl = check_supported(handle.model)
     lm, seq = handle.lm, enc.seq_len
     n_layers = len(lm.layers)
-    order = sorted(range(len(configs)), key=lambda i: configs[i].layers.start)
-    starts = [configs[i].layers.start for i in order]
-    edges = {}
-    for cfg in configs:
-        if cfg.flow not in edges:
-            edges[cfg.flow] = blocked_edges(enc.regions, cfg.flow)[d0:].to(handle.device)  # (S, seq)
-    row_edges = torch.stack([edges[configs[i].flow] for i in order])  # (n, S, seq)
-    in_window = torch.tensor([[l in configs[i].layers for l in range(n_layers)] for i in order],
-                             device=handle.device)  # (n, L)
+    order, starts, row_edges, in_window = _rows_by_start(handle, enc, configs, d0)
     causal = causal_bool(seq - d0, seq, handle.device)  # (S, seq)
     pos = torch.arange(d0, seq, device=handle.device)[None]  # (1, S)
     x = clean.layer_inputs[0].new_zeros((0, seq - d0, clean.layer_inputs[0].shape[-1]))
@@ -131,7 +138,4 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
             x = out[0] if isinstance(out, tuple) else out
         logits = handle.adapter.lm_head(handle.model)(lm.norm(x[:, -1]))  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
-    result = [0.0] * len(configs)
-    for row, i in enumerate(order):
-        result[i] = float(p[row])
-    return result
+    return _unsort(p, order)

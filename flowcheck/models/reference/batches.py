@@ -116,8 +116,8 @@ def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, captio
     n_caption = int(round(size * caption_share))
     tasks = rng.choice(len(TASKS), size=size - n_caption, p=task_weights / task_weights.sum())
     texts, images, kinds, scenes = [], [], [], []
+    allowed = np.flatnonzero(task_weights > 0)  # captions use a scene of an allowed task
     for i, t in enumerate(list(tasks) + [-1] * n_caption):
-        allowed = np.flatnonzero(task_weights > 0)  # captions use a scene of an allowed task
         task = TASKS[int(t)] if t >= 0 else TASKS[int(allowed[rng.integers(len(allowed))])]
         s = make_sample(task, rng, step * size + i, prefix="t", n_objects=n_objects)
         sources.append(s if t >= 0 else None)

@@ -5,14 +5,18 @@ Objectives, summed each step:
 - caption: next-token loss on a lower-case scene description (attribute words mid-sentence);
 - patch: linear probes on the vision tower's patch features predict the attributes of the
   object under each patch (training scaffolding only: the probes are not saved).
+QA samples include open attribute queries ('What color is the circle?', a ``query_share``
+of the QA rows, training only): they cannot be answered by checking which option appears anywhere in
+  the scene, so they make the model bind the named shape to its own attributes.
 The first ``vision_steps`` steps train the vision tower alone on the patch objective, so
 image tokens carry the objects' attributes before the language model starts reading them.
-Then a curriculum (``batches``): single-object lookup tasks on 2-object scenes first
-(``tasks_at``, ``objects_at``), all six tasks on 3-4 objects from 40% of the steps on; a
-share of QA samples is asked about a written scene description instead of the image
+Then a curriculum (``batches``): lookup tasks only for the first 25% of steps, scenes of 1
+object, then 2, then 2-3, and 3-4 from 40% of the steps on (``tasks_at``, ``objects_at``);
+a share of QA samples is asked about a written scene description instead of the image
 (``text_share_at``: half, then a quarter, then a tenth), which teaches the lookup logic on
 text, where it is easy, before the image tokens have to carry it. Task sampling leans
-towards the tasks the model currently gets wrong (validation accuracy).
+towards the tasks the model currently gets wrong (validation accuracy). With ``route``,
+the six-task image rows are shaped by attention-edge dropout (``shaping``).
 """
 from __future__ import annotations
 
