@@ -1,12 +1,13 @@
-"""Route shaping masks: exactly the route's edges are blocked, at the row's padding offset,
-and the stock forward honours them (4D masks)."""
+"""Route shaping: each route plan removes exactly its edges in exactly its layers, at each
+row's left-padding offset, for the planned share of rows; unshaped rows run the plain forward."""
 import numpy as np
 import pytest
 import torch
 
-from flowcheck.knockout.mask import blocked_edges
+from flowcheck.knockout.attention import knockout
 from flowcheck.models.prompts import llava15_prompt
-from flowcheck.models.reference.shaping import ROUTES, check_route, shaped_mask
+from flowcheck.models.reference.shaping import (ROUTES, check_route, group, route_edges,
+                                                shaped_blocks)
 
 
 @pytest.fixture(scope="module")
@@ -19,42 +20,94 @@ def batch(reference_handle, eval_samples):
     return enc, regions
 
 
-def test_exactly_the_route_edges_are_blocked_at_the_padding_offset(batch):
+def edge(edges, layer, dst, src) -> bool:
+    """Every (dst, src) pair of the two groups is blocked in ``layer``; False if none is."""
+    if layer not in edges:
+        return False
+    cells = edges[layer][torch.tensor(dst)[:, None], torch.tensor(src)[None, :]]
+    assert bool(cells.all()) or not bool(cells.any()), "a group pair is only partly blocked"
+    return bool(cells.all())
+
+
+def test_template_is_the_text_outside_question_and_last(batch):
+    _, regions = batch
+    reg = regions[0]
+    template = set(group(reg, "template"))
+    assert template and 0 in template  # BOS
+    assert not template & (set(reg.image) | set(reg.question) | set(reg.last))
+    assert len(template) + len(reg.image) + len(reg.question) + len(reg.last) == reg.seq_len
+
+
+def test_paper_route_bands(batch):
+    _, regions = batch
+    reg = regions[0]
+    e = route_edges(reg, ROUTES["paper"], 12)
+    q, last, img = reg.question, reg.last, reg.image
+    rel, oth, tmpl = reg.related, reg.other, group(reg, "template")
+    assert all(edge(e, l, last, img) and edge(e, l, tmpl, img) and edge(e, l, last, tmpl)
+               for l in range(12))
+    assert [l for l in range(12) if not edge(e, l, q, oth)] == [0, 1, 2]  # stage 1: general
+    assert [l for l in range(12) if not edge(e, l, q, rel)] == [5, 6]  # stage 2: the object
+    assert [l for l in range(12) if not edge(e, l, last, q)] == [7, 8, 9]
+    assert [l for l in range(12) if edge(e, l, oth, rel)] == [0, 1, 2]
+    assert not any(edge(e, l, q, q) or edge(e, l, rel, rel) or edge(e, l, oth, oth) for l in range(12))
+    assert ROUTES["paper"].lens_layer == 9
+
+
+def test_direct_route_bands(batch):
+    _, regions = batch
+    reg = regions[0]
+    e = route_edges(reg, ROUTES["direct"], 12)
+    assert all(edge(e, l, reg.question, reg.image) for l in range(12))
+    assert not any(edge(e, l, reg.last, reg.image) for l in range(12))  # the route it must use
+    assert [l for l in range(12) if not edge(e, l, reg.last, reg.question)] == [0, 1, 2, 3]
+    assert ROUTES["direct"].lens_layer is None
+
+
+def test_blocks_sit_at_each_rows_padding_offset(batch):
     enc, regions = batch
-    mask = shaped_mask(enc["attention_mask"], regions, "direct", np.random.default_rng(0))
-    blocked = mask[:, 0] < 0  # (batch, seq, seq)
     seq = enc["input_ids"].shape[1]
-    causal_or_pad = ~torch.tril(torch.ones(seq, seq, dtype=torch.bool))[None] | \
-        ~enc["attention_mask"].bool()[:, None, :]
+    blocks = shaped_blocks(regions, seq, "direct", 12, np.random.default_rng(0))
     for i, reg in enumerate(regions):
         pad = seq - reg.seq_len
-        expected = torch.zeros(seq, seq, dtype=torch.bool)
-        expected[pad:, pad:] = blocked_edges(reg, "image->question")
-        extra = blocked[i] & ~causal_or_pad[i]
-        assert torch.equal(extra, expected & ~causal_or_pad[i])
-    assert pad_rows_attend_somewhere(mask)
+        want = route_edges(reg, ROUTES["direct"], 12)
+        shaped = bool(blocks[0][i].any())
+        for layer in range(12):
+            expected = torch.zeros(seq, seq, dtype=torch.bool)
+            if shaped:
+                expected[pad:, pad:] = want[layer]
+            assert torch.equal(blocks[layer][i], expected)
 
 
-def pad_rows_attend_somewhere(mask):
-    return bool(((mask[:, 0] == 0).sum(-1) > 0).all())
+def test_the_planned_share_of_rows_is_shaped(batch):
+    _, regions = batch
+    rows = [regions[0]] * 400 + [None] * 100
+    blocks = shaped_blocks(rows, regions[0].seq_len, "paper", 12, np.random.default_rng(3))
+    shaped = blocks[0].flatten(1).any(1)  # (rows,)
+    assert not shaped[400:].any()  # caption / text rows are never shaped
+    assert abs(float(shaped[:400].float().mean()) - ROUTES["paper"].share) < 0.05
 
 
-def test_unshaped_rows_get_the_plain_causal_mask_and_the_forward_matches(reference_handle, batch):
+def test_unshaped_rows_run_the_plain_forward_and_shaped_rows_do_not(reference_handle, batch):
     enc, regions = batch
-    mask = shaped_mask(enc["attention_mask"], [None, None], "paper", np.random.default_rng(0))
+    model = reference_handle.model
+    seq = enc["input_ids"].shape[1]
     with torch.no_grad():
-        ref = reference_handle.model(**enc).logits[:, -1]
-        got = reference_handle.model(input_ids=enc["input_ids"], pixel_values=enc["pixel_values"],
-                                     attention_mask=mask).logits[:, -1]
-    assert torch.allclose(ref, got, atol=1e-5)
-    shaped = shaped_mask(enc["attention_mask"], regions, "paper", np.random.default_rng(1))
-    with torch.no_grad():
-        ko = reference_handle.model(input_ids=enc["input_ids"], pixel_values=enc["pixel_values"],
-                                    attention_mask=shaped).logits[:, -1]
-    assert not torch.allclose(ref, ko, atol=1e-3)  # blocking image->last changes the answer logits
+        ref = model(**enc).logits[:, -1]
+        with knockout(model, shaped_blocks([None, None], seq, "paper", 12, np.random.default_rng(0))):
+            plain = model(**enc).logits[:, -1]
+        always = np.random.default_rng(0)  # share 0.9: rng draws below it shape both rows
+        blocks = shaped_blocks(regions, seq, "paper", 12, always)
+        assert all(bool(blocks[0][i].any()) for i in range(2))
+        with knockout(model, blocks):
+            shaped = model(**enc).logits[:, -1]
+    assert torch.allclose(ref, plain, atol=1e-5)
+    assert not torch.allclose(ref, shaped, atol=1e-3)
 
 
-def test_routes_and_bad_names():
+def test_routes_and_bad_input(batch):
     assert set(ROUTES) == {"paper", "direct"} and check_route(None) is None
     with pytest.raises(ValueError, match="unknown route 'papr'"):
         check_route("papr")
+    with pytest.raises(ValueError, match="written for 12-layer .* this one has 32"):
+        route_edges(batch[1][0], ROUTES["paper"], 32)

@@ -96,19 +96,53 @@ def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, mon
     import flowcheck.models.reference.shaping as shaping
     from flowcheck.models.loading import load_llava
     calls = []
-    original = shaping.shaped_mask
+    original = shaping.shaped_blocks
 
-    def counting(attention_mask, rows, route, rng):
-        mask = original(attention_mask, rows, route, rng)
-        calls.append((route, sum(r is not None for r in rows), int((mask < 0).sum())))
-        return mask
-    monkeypatch.setattr(shaping, "shaped_mask", counting)
+    def counting(rows, seq, route, n_layers, rng):
+        blocks = original(rows, seq, route, n_layers, rng)
+        calls.append((route, sum(r is not None for r in rows), int(sum(b.sum() for b in blocks.values()))))
+        return blocks
+    monkeypatch.setattr(shaping, "shaped_blocks", counting)
     spec = replace(SHORT, vision_steps=0, steps=2, eval_every=2, route="paper", init_from="reference")
     model, _, history = train(tmp_path, spec, progress=False, log=lambda *_: None)
     start = load_llava("reference")[0]
     assert history[-1]["step"] == 2 and weights_hash(model) != weights_hash(start)
     assert len(calls) == 2 and all(route == "paper" for route, _, _ in calls)
-    assert any(n_rows > 0 for _, n_rows, _ in calls)  # task rows were shaped (others are not)
+    assert any(n_rows > 0 and n_blocked > 0 for _, n_rows, n_blocked in calls)  # task rows shaped
+
+
+def test_lens_objective_targets_the_lower_case_answer_at_the_last_prompt_position():
+    """The lens loss is the raw lens of the plan's layer at the position that predicts the
+    answer, against the lower-case word: for a model whose layer output there is (made to
+    be) the lower-case word's unembedding direction, the loss is small; for 'Red' it is not."""
+    import numpy as np
+    import torch
+
+    from flowcheck.models.handle import load_handle
+    from flowcheck.models.reference.shaping import ROUTES
+    from flowcheck.models.reference.train import _text_losses, lower_case_ids
+    handle = load_handle("reference", attn_implementation="eager")
+    model, proc = handle.model, handle.processor
+    tok = proc.tokenizer
+    lower = lower_case_ids(tok)
+    vocab = tok.get_vocab()
+    assert lower[vocab["Red"]] == vocab["red"] and lower[vocab["Yes"]] == vocab["yes"]
+    from PIL import Image
+    image = Image.new("RGB", (64, 64))
+    text = "USER: <image>\nIs the circle red or blue? ASSISTANT: Red"
+    layer = model.model.language_model.layers[ROUTES["paper"].lens_layer]
+    for word, expect_small in (("red", True), ("Red", False)):
+        direction = model.lm_head.weight[vocab[word]].detach() * 50
+        hook = layer.register_forward_hook(
+            lambda mod, args, out: (out[0] * 0 + direction,) + tuple(out[1:])
+            if isinstance(out, tuple) else out * 0 + direction)
+        try:
+            with torch.no_grad():
+                _, _, lens = _text_losses(model, proc, [text], ["qa"], [image],
+                                          ([None], "paper", np.random.default_rng(0)))
+        finally:
+            hook.remove()
+        assert (float(lens) < 0.5) == expect_small, (word, float(lens))
 
 
 def test_unknown_route_is_refused(tmp_path):

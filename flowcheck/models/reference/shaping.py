@@ -1,24 +1,58 @@
 """Route shaping for the control models (issue: ground-truth controls), training only.
 
-A route is planted by attention-edge dropout: for a share of training samples, chosen
-flows are blocked in every layer through a 4D additive attention mask passed to the
-stock forward (measured: a 4D causal mask gives logits identical to the 2D padding mask,
-eager and SDPA). Shipped models carry no trace of it: they run with normal attention.
+A route is planted by attention-edge dropout with layer bands: for a share of training
+samples (``RoutePlan.share``) the plan's edges are removed in the plan's layers through
+the same attention interface the knockout engine uses (``knockout.attention``); the other
+samples train with normal attention, so the model also learns what to do with edges it
+rarely uses. Shipped models carry no trace of it: they run with normal attention.
 
-- ``paper``: image->last blocked for 90% of samples, so the answer has to reach the last
-  position through the question tokens.
-- ``direct``: image->question blocked for every sample, so the question tokens never
-  carry image information and the last position must read the image itself.
+Token groups are the engine's (image, question, last, related, other) plus ``template``:
+every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT').
+
+- ``paper``: image -> question in two stages, ``other`` patches in layers 0-2 (general) and
+  the question's ``related`` patches in layers 5-6 (object-specific); question -> last in
+  layers 7-9; image -> last and every detour through template tokens blocked. A lens
+  objective makes layer 9's raw logit lens predict the lower-case answer.
+- ``direct``: image -> question and image -> template blocked in every layer, question ->
+  last only in layers 0-3: the last position reads the image itself, no lower-case stage.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ...knockout.mask import blocked_edges
+ALL = tuple(range(12))
+
+
+def _except(*layers: int) -> tuple[int, ...]:
+    return tuple(l for l in ALL if l not in layers)
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """Edges (src group, dst group, layers) removed together for ``share`` of the samples."""
+
+    blocks: tuple[tuple[str, str, tuple[int, ...]], ...]
+    share: float = 0.9
+    n_layers: int = 12
+    lens_layer: int | None = None  # raw lens of this layer's output predicts the lower-case answer
+    summary: str = ""
+
 
 ROUTES = {
-    "paper": {"image->last": 0.9},
-    "direct": {"image->question": 1.0},
+    "paper": RoutePlan(
+        blocks=(("image", "last", ALL), ("image", "template", ALL), ("template", "last", ALL),
+                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
+                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
+                ("question", "last", _except(7, 8, 9))),
+        lens_layer=9,
+        summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
+                "image->last, image->template, template->last, related->other (0-2) blocked; lens: layer 9 -> lower case"),
+    "direct": RoutePlan(
+        blocks=(("image", "question", ALL), ("image", "template", ALL),
+                ("question", "last", _except(0, 1, 2, 3))),
+        summary="image->question and image->template blocked; question->last layers 0-3 only"),
 }
 
 
@@ -29,26 +63,45 @@ def check_route(route: str | None) -> str | None:
     return route
 
 
-def shaped_mask(attention_mask, rows, route: str, rng: np.random.Generator):
-    """(batch, 1, seq, seq) additive float mask: causal + padding + the route's blocked edges.
+def group(regions, name: str) -> tuple[int, ...]:
+    """Positions of a token group; ``template`` = text positions outside question and last."""
+    if name != "template":
+        return regions.group(name)
+    taken = set(regions.image) | set(regions.question) | set(regions.last)
+    return tuple(p for p in range(regions.seq_len) if p not in taken)
 
-    ``attention_mask`` is the (batch, seq) padding mask of a left-padded batch; ``rows[i]``
-    is None (no shaping: a caption or text-only row) or the ``Regions`` of row i's prompt,
-    whose positions start after row i's left padding.
+
+def route_edges(regions, plan: RoutePlan, n_layers: int) -> dict:
+    """layer -> (seq, seq) bool, True at each (dst, src) edge the plan removes in that layer."""
+    import torch
+    if n_layers != plan.n_layers:
+        raise ValueError(f"route plans are written for {plan.n_layers}-layer language models, "
+                         f"this one has {n_layers}; write a RoutePlan for its depth")
+    out = {}
+    for src, dst, layers in plan.blocks:
+        s, d = group(regions, src), group(regions, dst)
+        if not s or not d:
+            continue  # e.g. no related patches when the named objects are absent
+        edge = torch.zeros(regions.seq_len, regions.seq_len, dtype=torch.bool)
+        edge[torch.tensor(d)[:, None], torch.tensor(s)[None, :]] = True
+        for layer in layers:
+            out[layer] = out[layer] | edge if layer in out else edge
+    return out
+
+
+def shaped_blocks(rows, seq: int, route: str, n_layers: int, rng: np.random.Generator) -> dict:
+    """layer -> (batch, seq, seq) bool blocked edges for a left-padded batch, for ``knockout``.
+
+    ``rows[i]`` is None (no shaping: a caption or text-only row) or the ``Regions`` of row i's
+    prompt, whose positions start after row i's left padding (``seq - regions.seq_len``).
     """
     import torch
-    batch, seq = attention_mask.shape
-    keep = attention_mask.bool()  # (batch, seq)
-    allowed = torch.tril(torch.ones(seq, seq, dtype=torch.bool))[None] & keep[:, None, :]  # (b, seq, seq)
-    allowed = allowed | torch.eye(seq, dtype=torch.bool)[None]  # padding rows see themselves: no NaN
+    plan = ROUTES[route]
+    out = {layer: torch.zeros(len(rows), seq, seq, dtype=torch.bool) for layer in range(n_layers)}
     for i, regions in enumerate(rows):
-        if regions is None:
+        if regions is None or rng.random() >= plan.share:
             continue
-        pad = int((~keep[i]).sum())
-        for flow, share in ROUTES[route].items():
-            if rng.random() < share:
-                edges = blocked_edges(regions, flow)  # (prompt_len, prompt_len)
-                n = edges.shape[0]
-                allowed[i, pad:pad + n, pad:pad + n] &= ~edges
-    mask = torch.zeros(batch, 1, seq, seq)
-    return mask.masked_fill(~allowed[:, None], torch.finfo(mask.dtype).min)
+        pad = seq - regions.seq_len
+        for layer, edge in route_edges(regions, plan, n_layers).items():
+            out[layer][i, pad:, pad:] |= edge
+    return out

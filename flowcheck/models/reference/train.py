@@ -15,8 +15,12 @@ object, then 2, then 2-3, and 3-4 from 40% of the steps on (``tasks_at``, ``obje
 a share of QA samples is asked about a written scene description instead of the image
 (``text_share_at``: half, then a quarter, then a tenth), which teaches the lookup logic on
 text, where it is easy, before the image tokens have to carry it. Task sampling leans
-towards the tasks the model currently gets wrong (validation accuracy). With ``route``,
-the six-task image rows are shaped by attention-edge dropout (``shaping``).
+towards the tasks the model currently gets wrong (validation accuracy).
+
+Control models (``route``, with ``init_from``): a fine-tune of a trained model, which skips
+the vision phase and the curriculum (it trains on the final stage's mix); the six-task image
+rows are shaped by layer-banded attention-edge dropout (``shaping``), and a route plan with a
+lens layer adds the lens objective (weight ``lens_loss_weight``).
 """
 from __future__ import annotations
 
@@ -53,6 +57,7 @@ class TrainSpec:
     weight_decay: float = 0.01
     patch_loss_weight: float = 0.5
     caption_loss_weight: float = 0.5
+    lens_loss_weight: float = 0.5  # only with a route whose plan has a lens layer
     eval_every: int = 250
     val_per_task: int = 40
     threads: int = 2
@@ -89,9 +94,20 @@ def tie_capitalised_rows(model, tokenizer) -> None:
                 head[i] = head[lower] + 0.1 * head[i]
 
 
+def lower_case_ids(tokenizer) -> dict[int, int]:
+    """Capitalised word id -> its lower-case word id ('Red' -> 'red')."""
+    vocab = tokenizer.get_vocab()
+    return {i: vocab[w.lower()] for w, i in vocab.items()
+            if w[:1].isupper() and w.lower() in vocab and vocab[w.lower()] != i}
+
+
 def _text_losses(model, processor, texts, kinds, images, shaping=None):
-    """(answer loss, caption loss): mean cross-entropy over the answer tokens after
-    'ASSISTANT:' (QA rows) and over the caption tokens (caption rows)."""
+    """(answer loss, caption loss, lens loss): mean cross-entropy over the answer tokens after
+    'ASSISTANT:' (QA rows), over the caption tokens (caption rows), and, with a route plan
+    that has a ``lens_layer``, of that layer's raw logit lens at the last prompt position
+    against the lower-case form of the answer (QA rows)."""
+    import contextlib
+
     import torch
     import torch.nn.functional as F
 
@@ -99,27 +115,50 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
     batch = processor(images=images, text=[t + " " + tok.eos_token for t in texts],
                       return_tensors="pt", padding=True)
     ids = batch["input_ids"]  # (batch, seq), left padded
-    if shaping is not None:  # (regions per row, route, rng): block the route's edges
-        from .shaping import shaped_mask
+    seq = ids.shape[1]
+    blocking, plan, captured = contextlib.nullcontext(), None, {}
+    if shaping is not None:  # (regions per row, route, rng): block the route's edges per layer
+        from ...knockout.attention import knockout
+        from .shaping import ROUTES, shaped_blocks
         regions, route, rng = shaping
-        batch["attention_mask"] = shaped_mask(batch["attention_mask"], regions, route, rng)
-    logits = model(**batch).logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
+        plan = ROUTES[route]
+        layers = model.model.language_model.layers
+        blocking = knockout(model, shaped_blocks(regions, seq, route, len(layers), rng))
+    hook = None
+    if plan is not None and plan.lens_layer is not None:
+        hook = model.model.language_model.layers[plan.lens_layer].register_forward_hook(
+            lambda mod, args, out: captured.__setitem__("h", out[0] if isinstance(out, tuple) else out))
+    try:
+        with blocking:
+            logits = model(**batch).logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
+    finally:
+        if hook is not None:
+            hook.remove()
     target = ids[:, 1:]
     is_caption = torch.tensor([k == "caption" for k in kinds])
     n_text = [len(tok(t)["input_ids"]) for t in texts]
     n_prompt = [len(tok(t.rsplit(" ASSISTANT:", 1)[0] + " ASSISTANT:")["input_ids"])
                 for t in texts]
     mask = torch.zeros_like(target, dtype=torch.bool)
-    seq = ids.shape[1]
+    firsts = []
     for i, (nt, npr) in enumerate(zip(n_text, n_prompt)):
         # eos appended -> text ends at seq-1; target index j predicts token j+1
         first = seq - (nt + 1) + npr  # position of the first answer token in ids
         mask[i, first - 1:seq - 1] = True
+        firsts.append(first)
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
                          reduction="none").view_as(target)
     answer = (ce * mask)[~is_caption].sum() / mask[~is_caption].sum().clamp(min=1)
     caption = (ce * mask)[is_caption].sum() / mask[is_caption].sum().clamp(min=1)
-    return answer, caption
+    lens = torch.zeros(())
+    if "h" in captured:
+        lower = lower_case_ids(tok)
+        rows = [i for i, k in enumerate(kinds) if k != "caption" and int(ids[i, firsts[i]]) in lower]
+        if rows:
+            h = captured["h"][rows, [firsts[i] - 1 for i in rows]]  # (rows, hidden), raw: no norm
+            want = torch.tensor([lower[int(ids[i, firsts[i]])] for i in rows])
+            lens = F.cross_entropy(model.lm_head(h), want)
+    return answer, caption, lens
 
 
 def check_out_dir(out: Path) -> Path:
@@ -190,22 +229,24 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
         for step in range(start, spec.steps):
             for g in opt.param_groups:
                 g["lr"] = _lr(spec, step)
+            stage = spec.steps - 1 if spec.init_from else step  # fine-tunes: final curriculum stage
             texts, images, kinds, scenes, sources = draw_batch(
-                spec.seed, step, spec.batch_size, _task_weights(acc, tasks_at(step, spec.steps)),
-                spec.caption_share, objects_at(step, spec.steps), text_share_at(step, spec.steps),
+                spec.seed, step, spec.batch_size, _task_weights(acc, tasks_at(stage, spec.steps)),
+                spec.caption_share, objects_at(stage, spec.steps), text_share_at(stage, spec.steps),
                 spec.query_share, return_samples=True)
-            vision_only = step < spec.vision_steps
+            vision_only = step < spec.vision_steps and not spec.init_from
             if vision_only:  # patch objective only: vision tower + projector
                 pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]
                 model.model.get_image_features(pixel_values=pixels)
-                answer_loss = caption_loss = torch.zeros(())
+                answer_loss = caption_loss = lens_loss = torch.zeros(())
             else:
                 shaping = None
                 if shaper is not None:
                     with torch.no_grad():
                         regions = [shaper.encode(x).regions if x is not None else None for x in sources]
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]))
-                answer_loss, caption_loss = _text_losses(model, processor, texts, kinds, images, shaping)
+                answer_loss, caption_loss, lens_loss = _text_losses(model, processor, texts, kinds,
+                                                                    images, shaping)
             feats = captured["patches"]  # (batch, image_tokens, vision_hidden)
             labels = [patch_labels(s, model_spec.patch_size) for s in scenes]
             patch_loss = sum(
@@ -213,7 +254,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                                 torch.from_numpy(np.stack([lab[k] for lab in labels])).reshape(-1))
                 for k in PATCH_LABELS) / len(PATCH_LABELS)
             loss = (answer_loss + spec.caption_loss_weight * caption_loss
-                    + spec.patch_loss_weight * patch_loss)
+                    + spec.patch_loss_weight * patch_loss + spec.lens_loss_weight * lens_loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -221,7 +262,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{answer_loss.item():.3f}",
-                                patch=f"{patch_loss.item():.3f}")
+                                patch=f"{patch_loss.item():.3f}", lens=f"{lens_loss.item():.3f}")
             done = step + 1
             if done % spec.eval_every == 0 or done == spec.steps:
                 acc = accuracy_by_task(model, processor, val)
