@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.flowcheck-installed
 
-.PHONY: demo test setup clean-venv
+.PHONY: demo sensitivity test setup clean-venv
 
 $(STAMP): pyproject.toml requirements/cpu-lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,33 @@ $(STAMP): pyproject.toml requirements/cpu-lock.txt
 
 setup: $(STAMP)
 
-# The main job: accuracy of the reference model, then the whole claims suite on it.
+# The main job: accuracy of the three shipped models (the plain reference model and the two
+# route-shaped controls), the whole claims suite on each, and one claim x model table.
 # `flowcheck run` exits 1 when a claim fails (a finding, reported); only errors (2) stop make.
+# `make demo REPORT=reports/reference` re-creates the committed reports.
+REPORT ?= reports/demo
+RUNS := natural:reference paper-route:paper-route direct-route:direct-route
+FC := HF_HUB_OFFLINE=1 $(VENV)/bin/flowcheck
+
 demo: $(STAMP)
-	HF_HUB_OFFLINE=1 $(VENV)/bin/flowcheck reference eval --model reference
-	HF_HUB_OFFLINE=1 $(VENV)/bin/flowcheck run --model reference --out reports/demo; \
-	  rc=$$?; test $$rc -le 1
+	@for run in $(RUNS); do $(FC) reference eval --model $${run#*:} || exit $$?; done
+	@for run in $(RUNS); do label=$${run%%:*}; model=$${run#*:}; \
+	  echo "== flowcheck run --model $$model --out $(REPORT)/$$label"; \
+	  $(FC) run --model $$model --out $(REPORT)/$$label > /dev/null; rc=$$?; \
+	  test $$rc -le 1 || exit $$rc; done
+	$(FC) matrix natural=$(REPORT)/natural paper-route=$(REPORT)/paper-route \
+	  direct-route=$(REPORT)/direct-route --out $(REPORT)
+
+# Verdict and margin vs samples per task (10/30/100, re-judged from the k=3 runs) and vs the
+# window size k (1, 3, 5): needs `make demo REPORT=reports/reference` first.
+MAIN_CLAIMS := image_to_question_early,question_to_last_middle,image_to_last_small,other_patches_early_related_middle
+sensitivity: $(STAMP)
+	@for model in paper-route direct-route; do for k in 1 5; do \
+	  $(FC) run --model $$model --window $$k --max-samples 100 --claims $(MAIN_CLAIMS) \
+	    --out runs/sensitivity/$$model-k$$k > /dev/null; rc=$$?; test $$rc -le 1 || exit $$rc; \
+	done; done
+	$(FC) sensitivity reports/reference/paper-route reports/reference/direct-route \
+	  runs/sensitivity/*-k1 runs/sensitivity/*-k5 --out reports/reference/sensitivity.md
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_ARGS)

@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--steps", type=_int_arg("--steps"), default=None,
                     help="training steps (default: the shipped model's)")
     tr.add_argument("--batch-size", type=_int_arg("--batch-size"), default=None)
+    tr.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the shipped model's)")
     tr.add_argument("--threads", type=_int_arg("--threads"), default=2)
     tr.add_argument("--out", type=Path, required=True, help="model folder to write")
     tr.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
@@ -68,8 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fine-tune from this model folder ('reference') instead of a fresh init")
     tr.set_defaults(func=cmd_reference_train)
 
+    rc = ref.add_parser("check-route", help="verify a control model's planted route directly "
+                        "(whole-model knockouts, attention mass, lens; not the claims)")
+    rc.add_argument("--model", required=True, help="a control model: 'paper-route', 'direct-route' or a folder")
+    rc.add_argument("--route", choices=["paper", "direct"], default=None,
+                    help="the planted route (default: from the model card)")
+    rc.add_argument("--per-task", type=_int_arg("--per-task"), default=20)
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(func=cmd_reference_check_route)
+
     ev = ref.add_parser("eval", help="held-out accuracy per task type")
-    ev.add_argument("--model", default="reference", help="'reference' or a model folder")
+    ev.add_argument("--model", default="reference", help="a shipped model (reference, paper-route, direct-route) or a model folder")
     ev.add_argument("--dataset", type=Path, default=None,
                     help="dataset folder (default: the frozen synthetic evaluation split)")
     ev.add_argument("--per-task", type=_int_arg("--per-task"), default=None)
@@ -77,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_reference_eval)
 
     sw = sub.add_parser("sweep", help="knockout + logit-lens sweep of a model, summarised per task")
-    sw.add_argument("--model", default="reference", help="'reference' or a model folder")
+    sw.add_argument("--model", default="reference", help="a shipped model (reference, paper-route, direct-route) or a model folder")
     sw.add_argument("--dataset", type=Path, default=None, help="dataset folder (default: synthetic eval split)")
     sw.add_argument("--samples-per-task", type=_int_arg("--samples-per-task"), default=20)
     sw.add_argument("--tasks", type=_tasks_arg, default=None, help="comma-separated task types")
@@ -92,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(func=cmd_sweep)
 
     b = sub.add_parser("bench", help="exact vs fast knockout engine, side by side")
-    b.add_argument("--model", default="reference", help="'reference' or a model folder")
+    b.add_argument("--model", default="reference", help="a shipped model (reference, paper-route, direct-route) or a model folder")
     b.add_argument("--layout", choices=["llava15"], default=None,
                    help="use a random-weight model with this real layout instead of --model")
     b.add_argument("--samples-per-task", type=_int_arg("--samples-per-task"), default=1)
@@ -113,7 +123,7 @@ def _claims_arg(text: str) -> list[str]:
 
 def _add_suite_commands(sub) -> None:
     r = sub.add_parser("run", help="run the claims suite on a model and write a report")
-    r.add_argument("--model", default="reference", help="'reference' or a model folder")
+    r.add_argument("--model", default="reference", help="a shipped model (reference, paper-route, direct-route) or a model folder")
     r.add_argument("--dataset", type=Path, default=None,
                    help="dataset folder (default: the frozen synthetic evaluation split)")
     r.add_argument("--tasks", type=_tasks_arg, default=None, help="comma-separated task types")
@@ -142,6 +152,25 @@ def _add_suite_commands(sub) -> None:
                       help="report curve changes above this many percentage points")
     cmp_.add_argument("--json", action="store_true")
     cmp_.set_defaults(func=cmd_compare)
+
+    mx = sub.add_parser("matrix", help="claim x model table from several run folders (no model)")
+    mx.add_argument("runs", nargs="+", metavar="LABEL=RUN_DIR",
+                    help="a label and a run folder written by `flowcheck run`, e.g. natural=reports/demo/natural")
+    mx.add_argument("--out", type=Path, required=True, help="folder for matrix.md and matrix.json")
+    mx.add_argument("--json", action="store_true")
+    mx.set_defaults(func=cmd_matrix)
+
+    se = sub.add_parser("sensitivity", help="verdicts and margins vs samples per task and k, "
+                        "re-judged from run folders (no model)")
+    se.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                    help="run folders of `flowcheck run` (one model and one --window each)")
+    se.add_argument("--n", type=lambda t: [int(x) for x in t.split(",")], default=[10, 30, 100],
+                    help="samples per task type to judge on, comma-separated (default: 10,30,100)")
+    se.add_argument("--claims", type=_claims_arg, default=None,
+                    help="claim ids (default: the main knockout claims)")
+    se.add_argument("--out", type=Path, default=None, help="write the markdown table here too")
+    se.add_argument("--json", action="store_true")
+    se.set_defaults(func=cmd_sensitivity)
 
     ls = sub.add_parser("ls", help="list claims, models or datasets")
     ls.add_argument("what", choices=["claims", "models", "datasets"])
@@ -181,6 +210,32 @@ def cmd_compare(args) -> int:
     result = compare_runs(args.run_a, args.run_b, args.tolerance)
     print(json.dumps(result, sort_keys=True) if args.json else format_comparison(result))
     return EXIT_FAIL if result["flips"] else EXIT_OK
+
+
+def _label_dir(text: str) -> tuple[str, Path]:
+    label, sep, folder = text.partition("=")
+    if not sep or not label or not folder:
+        raise ValueError(f"run {text!r} is not LABEL=RUN_DIR; write e.g. natural=reports/demo/natural")
+    return label, Path(folder)
+
+
+def cmd_matrix(args) -> int:
+    from .report.matrix import MATRIX_MD, write_matrix
+    runs = dict(_label_dir(t) for t in args.runs)
+    matrix = write_matrix(runs, args.out)
+    print(json.dumps(matrix, sort_keys=True) if args.json else (args.out / MATRIX_MD).read_text())
+    return EXIT_OK
+
+
+def cmd_sensitivity(args) -> int:
+    from .report.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
+    rows = sensitivity(args.runs, args.claims or MAIN_CLAIMS, args.n)
+    text = render_sensitivity(rows)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    print(json.dumps(rows, sort_keys=True) if args.json else text)
+    return EXIT_OK
 
 
 def cmd_ls(args) -> int:
@@ -282,10 +337,42 @@ def cmd_reference_train(args) -> int:
         spec = replace(spec, steps=args.steps)
     if args.batch_size is not None:
         spec = replace(spec, batch_size=args.batch_size)
+    if args.lr is not None:
+        if not 0 < args.lr < 1:
+            raise ValueError(f"--lr must be a learning rate between 0 and 1, got {args.lr}; "
+                             "the shipped models use 5e-4 (reference) and 3e-4 (control fine-tunes)")
+        spec = replace(spec, lr=args.lr)
     command = "flowcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     acc = train_and_save(args.out, spec, command=command, resume=not args.no_resume)
     print(json.dumps(acc, indent=2))
     return EXIT_OK
+
+
+def cmd_reference_check_route(args) -> int:
+    from .data import dataset
+    from .models.handle import load_handle
+    from .models.loading import resolve_model_path
+    from .models.reference.route_check import check_route_measurements, measure_routes
+    from .paths import EVAL_SPLIT
+    route = args.route
+    if route is None:
+        card = resolve_model_path(args.model) / "flowcheck_card.json"
+        route = json.loads(card.read_text())["train_spec"].get("route") if card.is_file() else None
+        if route is None:
+            raise ValueError(f"model {args.model!r} has no planted route in its card; pass --route "
+                             "paper|direct to check it against one")
+    handle = load_handle(args.model, attn_implementation="eager")
+    measured = measure_routes(handle, dataset.load(EVAL_SPLIT, max_per_task=args.per_task))
+    rows = check_route_measurements(route, measured)
+    if args.json:
+        print(json.dumps({"route": route, "measured": measured,
+                          "checks": [dict(zip(("measurement", "value", "expected", "ok"), r)) for r in rows]},
+                         sort_keys=True))
+    else:
+        print(f"model {args.model}, planted route {route!r}, {measured['n']} correctly answered samples")
+        for m, value, expected, ok in rows:
+            print(f"  {'ok  ' if ok else 'FAIL'} {m:<22} {value:+9.3f}   expected {expected}")
+    return EXIT_OK if all(r[3] for r in rows) else EXIT_FAIL
 
 
 def cmd_reference_eval(args) -> int:

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..paths import REFERENCE_MODEL
+from ..paths import CONTROL_MODELS, REFERENCE_MODEL
 
-NAMED_MODELS = {"reference": REFERENCE_MODEL}
+NAMED_MODELS = {"reference": REFERENCE_MODEL, **CONTROL_MODELS}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
 
 
 def resolve_model_path(name_or_path: str | Path) -> Path:
-    """'reference' -> the shipped model folder; otherwise an existing folder, checked."""
+    """A shipped model's name ('reference', 'paper-route', 'direct-route') -> its folder;
+    otherwise an existing folder, checked."""
     path = NAMED_MODELS.get(str(name_or_path), Path(name_or_path))
     if not path.is_dir():
         raise FileNotFoundError(

@@ -64,25 +64,34 @@ def test_direct_route_bands(batch):
     assert ROUTES["direct"].lens_layer is None
 
 
-def test_blocks_sit_at_each_rows_padding_offset(batch):
-    enc, regions = batch
+@pytest.mark.parametrize("answer", ["", " Red </s>"], ids=["prompt", "prompt+answer"])
+def test_blocks_sit_at_each_rows_padding_offset(reference_handle, eval_samples, answer):
+    """Placed by the padding count, also when the answer follows the prompt (training)."""
+    samples = [eval_samples[0], eval_samples[15]]
+    enc = reference_handle.processor(
+        images=[s.image for s in samples], return_tensors="pt", padding=True,
+        text=[llava15_prompt(s.question) + answer for s in samples])
+    regions = [reference_handle.encode(s).regions for s in samples]
     seq = enc["input_ids"].shape[1]
-    blocks = shaped_blocks(regions, seq, "direct", 12, np.random.default_rng(0))
+    blocks = shaped_blocks(enc["attention_mask"], regions, "direct", 12, np.random.default_rng(0))
     for i, reg in enumerate(regions):
-        pad = seq - reg.seq_len
+        pad = int((enc["attention_mask"][i] == 0).sum())
+        if answer:
+            assert pad + reg.seq_len < seq  # answer tokens after the prompt
         want = route_edges(reg, ROUTES["direct"], 12)
         shaped = bool(blocks[0][i].any())
         for layer in range(12):
             expected = torch.zeros(seq, seq, dtype=torch.bool)
             if shaped:
-                expected[pad:, pad:] = want[layer]
+                expected[pad:pad + reg.seq_len, pad:pad + reg.seq_len] = want[layer]
             assert torch.equal(blocks[layer][i], expected)
 
 
 def test_the_planned_share_of_rows_is_shaped(batch):
     _, regions = batch
     rows = [regions[0]] * 400 + [None] * 100
-    blocks = shaped_blocks(rows, regions[0].seq_len, "paper", 12, np.random.default_rng(3))
+    mask = torch.ones(len(rows), regions[0].seq_len, dtype=torch.long)
+    blocks = shaped_blocks(mask, rows, "paper", 12, np.random.default_rng(3))
     shaped = blocks[0].flatten(1).any(1)  # (rows,)
     assert not shaped[400:].any()  # caption / text rows are never shaped
     assert abs(float(shaped[:400].float().mean()) - ROUTES["paper"].share) < 0.05
@@ -91,13 +100,13 @@ def test_the_planned_share_of_rows_is_shaped(batch):
 def test_unshaped_rows_run_the_plain_forward_and_shaped_rows_do_not(reference_handle, batch):
     enc, regions = batch
     model = reference_handle.model
-    seq = enc["input_ids"].shape[1]
+    mask = enc["attention_mask"]
     with torch.no_grad():
         ref = model(**enc).logits[:, -1]
-        with knockout(model, shaped_blocks([None, None], seq, "paper", 12, np.random.default_rng(0))):
+        with knockout(model, shaped_blocks(mask, [None, None], "paper", 12, np.random.default_rng(0))):
             plain = model(**enc).logits[:, -1]
         always = np.random.default_rng(0)  # share 0.9: rng draws below it shape both rows
-        blocks = shaped_blocks(regions, seq, "paper", 12, always)
+        blocks = shaped_blocks(mask, regions, "paper", 12, always)
         assert all(bool(blocks[0][i].any()) for i in range(2))
         with knockout(model, blocks):
             shaped = model(**enc).logits[:, -1]
@@ -111,3 +120,6 @@ def test_routes_and_bad_input(batch):
         check_route("papr")
     with pytest.raises(ValueError, match="written for 12-layer .* this one has 32"):
         route_edges(batch[1][0], ROUTES["paper"], 32)
+    short = torch.ones(1, 5, dtype=torch.long)
+    with pytest.raises(ValueError, match="does not fit a batch of 5 positions"):
+        shaped_blocks(short, [batch[1][0]], "direct", 12, np.random.default_rng(0))

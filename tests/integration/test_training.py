@@ -98,8 +98,8 @@ def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, mon
     calls = []
     original = shaping.shaped_blocks
 
-    def counting(rows, seq, route, n_layers, rng):
-        blocks = original(rows, seq, route, n_layers, rng)
+    def counting(attention_mask, rows, route, n_layers, rng):
+        blocks = original(attention_mask, rows, route, n_layers, rng)
         calls.append((route, sum(r is not None for r in rows), int(sum(b.sum() for b in blocks.values()))))
         return blocks
     monkeypatch.setattr(shaping, "shaped_blocks", counting)

@@ -25,15 +25,27 @@ def write_card(folder: Path, *, command: str, train_spec: dict, model_spec: dict
         "history": history, "known_limits": limits,
     }
     (folder / CARD_JSON).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    (folder / "README.md").write_text(render_card(card))
+
+
+def render_card(card: dict) -> str:
+    """The human card (README.md) from the JSON card."""
+    command, train_spec, model_spec = card["command"], card["train_spec"], card["model_spec"]
+    history, limits, param_count = card["history"], card["known_limits"], card["param_count"]
+    eval_accuracy, subset_accuracy = card["eval_accuracy"], card["subset_accuracy"]
+    n_eval_per_task, wall = card["eval_samples_per_task"], card["wall_time_s"]
+    threads = card["hardware"]["torch_threads"]
     rows = "\n".join(f"| {t} | {a:.3f} ({subset_accuracy.get(t, float('nan')):.3f}) |" for t, a in eval_accuracy.items())
     curve = "\n".join(f"| {h['step']} | {h['elapsed_s'] / 60:.1f} | "
                       + " ".join(f"{v:.2f}" for v in h["val_acc"].values()) + " |" for h in history)
-    text = f"""# flowcheck reference model
+    route = train_spec.get("route")
+    title = f"flowcheck control model: {route}-route" if route else "flowcheck reference model"
+    text = f"""# {title}
 
 A small LLaVA-architecture model (`LlavaForConditionalGeneration`: CLIP vision tower, GELU
 projector, Llama language model; stock Hugging Face classes) trained by flowcheck's own
 script on synthetic Pillow-rendered scenes with questions of the paper's six GQA task types.
-
+{route_section(route, train_spec) if route else ""}
 ## Training command
 
 ```
@@ -71,7 +83,33 @@ Training settings:
 ## Known limits
 
 """ + "\n".join(f"- {x}" for x in limits) + "\n"
-    (folder / "README.md").write_text(text)
+    return text
+
+
+def route_section(route: str, train_spec: dict) -> str:
+    """The planted route, written from the plan the training used (shaping.ROUTES)."""
+    from .shaping import ROUTES
+    plan = ROUTES[route]
+    rows = "\n".join(f"| {src} -> {dst} | {', '.join(map(str, layers))} |" for src, dst, layers in plan.blocks)
+    lens = (f"\nLens objective: the raw logit lens of layer {plan.lens_layer}'s output at the last prompt "
+            f"position is trained towards the lower-case answer (weight {train_spec.get('lens_loss_weight')}).\n"
+            if plan.lens_layer is not None else "\nNo lens objective.\n")
+    return f"""
+## Planted route ({route})
+
+Fine-tuned from `{train_spec.get('init_from')}` with attention-edge dropout during training only: for
+{plan.share:.0%} of the six-task image samples the edges below are removed in the listed layers
+(through the attention interface); the other samples, captions and text-only rows train with
+normal attention. The shipped weights are a stock checkpoint and run with normal attention.
+Summary: {plan.summary}.
+
+| blocked flow (src -> dst) | layers (0-based) |
+|---|---|
+{rows}
+{lens}
+Verify it: `flowcheck reference check-route --model {route}-route` (whole-model knockouts,
+attention mass and lens against the plan's expectations; see `route_check.EXPECTED`).
+"""
 
 
 def read_card(folder: Path) -> dict:

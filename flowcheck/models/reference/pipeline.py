@@ -19,6 +19,16 @@ LIMITS = [
 ]
 
 
+def limits_for(spec: TrainSpec) -> list[str]:
+    if not spec.route:
+        return LIMITS
+    return [LIMITS[0], LIMITS[1], LIMITS[3],
+            f"A control: its route is planted ({spec.route!r}, see 'Planted route'), so its verdicts "
+            "test flowcheck, not a finding about how such models route information.",
+            "The edge dropout leaves each blocked edge open for a share of samples; at inference all "
+            "edges are open, so the route is dominant, not exclusive."]
+
+
 def train_and_save(out: Path, spec: TrainSpec, *, command: str, resume: bool = True,
                    model_spec: ReferenceSpec = ReferenceSpec()) -> dict[str, float]:
     """Train into ``out`` (checkpoint kept there), save the HF folder, write the card."""
@@ -38,5 +48,5 @@ def train_and_save(out: Path, spec: TrainSpec, *, command: str, resume: bool = T
                history=history, eval_accuracy={k: round(v, 4) for k, v in acc.items()},
                subset_accuracy={k: round(v, 4) for k, v in subset.items()},
                n_eval_per_task=n_per_task, param_count=sum(p.numel() for p in model.parameters()),
-               threads=spec.threads, limits=LIMITS)
+               threads=spec.threads, limits=limits_for(spec))
     return acc

@@ -89,19 +89,26 @@ def route_edges(regions, plan: RoutePlan, n_layers: int) -> dict:
     return out
 
 
-def shaped_blocks(rows, seq: int, route: str, n_layers: int, rng: np.random.Generator) -> dict:
+def shaped_blocks(attention_mask, rows, route: str, n_layers: int, rng: np.random.Generator) -> dict:
     """layer -> (batch, seq, seq) bool blocked edges for a left-padded batch, for ``knockout``.
 
-    ``rows[i]`` is None (no shaping: a caption or text-only row) or the ``Regions`` of row i's
-    prompt, whose positions start after row i's left padding (``seq - regions.seq_len``).
+    ``attention_mask`` is the batch's (batch, seq) padding mask; ``rows[i]`` is None (no
+    shaping: a caption or text-only row) or the ``Regions`` of row i's prompt, whose
+    positions start after row i's left padding. Tokens after the prompt (the answer during
+    training) keep the prompt's offsets: only the padding count places a row.
     """
     import torch
     plan = ROUTES[route]
-    out = {layer: torch.zeros(len(rows), seq, seq, dtype=torch.bool) for layer in range(n_layers)}
+    batch, seq = attention_mask.shape
+    pads = (attention_mask == 0).sum(-1).tolist()  # (batch,) left-padding tokens per row
+    out = {layer: torch.zeros(batch, seq, seq, dtype=torch.bool) for layer in range(n_layers)}
     for i, regions in enumerate(rows):
         if regions is None or rng.random() >= plan.share:
             continue
-        pad = seq - regions.seq_len
+        pad, n = pads[i], regions.seq_len
+        if pad + n > seq:
+            raise ValueError(f"row {i}: a prompt of {n} tokens after {pad} padding tokens does not "
+                             f"fit a batch of {seq} positions; pass the batch's own attention mask")
         for layer, edge in route_edges(regions, plan, n_layers).items():
-            out[layer][i, pad:, pad:] |= edge
+            out[layer][i, pad:pad + n, pad:pad + n] |= edge
     return out

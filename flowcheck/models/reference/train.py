@@ -123,7 +123,8 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
         regions, route, rng = shaping
         plan = ROUTES[route]
         layers = model.model.language_model.layers
-        blocking = knockout(model, shaped_blocks(regions, seq, route, len(layers), rng))
+        blocking = knockout(model, shaped_blocks(batch["attention_mask"], regions, route,
+                                                 len(layers), rng))
     hook = None
     if plan is not None and plan.lens_layer is not None:
         hook = model.model.language_model.layers[plan.lens_layer].register_forward_hook(
@@ -207,7 +208,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     ckpt = out / CHECKPOINT
     if resume and ckpt.is_file():
         state = torch.load(ckpt, weights_only=False)
-        if state["train_spec"] != asdict(spec) or state["model_spec"] != model_spec.to_dict():
+        saved = {**asdict(TrainSpec()), **state["train_spec"]}  # fields added later: defaults
+        if saved != asdict(spec) or state["model_spec"] != model_spec.to_dict():
             raise ValueError(f"{ckpt} was written with other settings; delete it or pass the "
                              "same options to resume")
         model.load_state_dict(state["model"])

@@ -1,0 +1,76 @@
+"""Independent checks that a control model's planted route is really there.
+
+Not the claims: each measurement is a direct, whole-model probe with the exact engine's
+machinery (full forwards, edges removed through the attention interface), with its own
+expectation per route, so a control is verified before the claims are judged on it.
+
+- ``ko:<flow>``: mean relative change of p(answer) (%) with the flow's edges removed in
+  every layer at once (the flow the shaping blocked, or the one it planted);
+- ``attn:last->image``: attention mass from the last position to the image positions,
+  averaged over heads, layers and samples (clean run, eager attention);
+- ``lens:lower@L``: raw logit-lens probability of the lower-case answer at the planted
+  lens layer's output, last position (the lens objective's target).
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from ...knockout.attention import knockout
+from ...knockout.clean import clean_run
+from ...knockout.mask import blocked_edges
+from ...lens import answer_tokens, logit_lens
+from ...metrics import relative_change
+from .shaping import ROUTES
+
+LENS_LAYER = ROUTES["paper"].lens_layer
+OPS = {"<=": operator.le, ">=": operator.ge, "abs<=": lambda x, v: abs(x) <= v}
+
+# route -> measurement -> (op, value): what the planted route implies, written from the plan
+# (shaping.ROUTES), not from the claims' thresholds.
+EXPECTED = {
+    "paper": {"ko:image->last": ("abs<=", 10.0), "ko:question->last": ("<=", -50.0),
+              "ko:image->question": ("<=", -50.0), "attn:last->image": ("<=", 0.05),
+              f"lens:lower@{LENS_LAYER}": (">=", 0.3)},
+    "direct": {"ko:image->last": ("<=", -50.0), "ko:image->question": ("abs<=", 10.0),
+               "attn:last->image": (">=", 0.1), f"lens:lower@{LENS_LAYER}": ("<=", 0.05)},
+}
+MEASUREMENTS = ("ko:image->last", "ko:question->last", "ko:image->question",
+                "attn:last->image", f"lens:lower@{LENS_LAYER}")
+
+
+def measure_routes(handle, samples) -> dict:
+    """Mean of each measurement over the samples the model answers correctly (+ 'n')."""
+    import torch
+    rows = {m: [] for m in MEASUREMENTS}
+    n_layers = handle.n_layers
+    for sample in samples:
+        enc = handle.encode(sample)
+        clean = clean_run(handle, enc, sample.answer)
+        if not clean.correct:
+            continue
+        for flow in ("image->last", "question->last", "image->question"):
+            edges = blocked_edges(enc.regions, flow)[None]  # (1, seq, seq)
+            with torch.no_grad(), knockout(handle.model, {l: edges for l in range(n_layers)}):
+                logits = handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
+                                      pixel_values=enc.pixel_values).logits[0, -1]
+            p = float(torch.softmax(logits.float(), -1)[clean.answer_id])
+            rows[f"ko:{flow}"].append(relative_change(p, clean.p_base))
+        with torch.no_grad(), knockout(handle.model, {}, record_weights=True) as plan:
+            handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
+                         pixel_values=enc.pixel_values)
+        image = list(enc.regions.image)
+        mass = [float(w[0, :, -1, image].sum(-1).mean()) for w in plan.weights.values()]  # per layer
+        rows["attn:last->image"].append(float(np.mean(mass)))
+        lens = logit_lens(handle, clean, answer_tokens(handle.tokenizer, sample.answer), "raw")
+        rows[f"lens:lower@{LENS_LAYER}"].append(lens.probs["lower"][LENS_LAYER])
+    out = {m: float(np.mean(v)) if v else float("nan") for m, v in rows.items()}
+    out["n"] = len(rows["ko:image->last"])
+    return out
+
+
+def check_route_measurements(route: str, measured: dict) -> list[tuple[str, float, str, bool]]:
+    """(measurement, value, expectation, ok) for each expectation of ``route``."""
+    return [(m, measured[m], f"{op} {v:g}", bool(OPS[op](measured[m], v)))
+            for m, (op, v) in EXPECTED[route].items()]

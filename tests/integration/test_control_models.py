@@ -1,0 +1,65 @@
+"""The shipped control models: size, card, accuracy, and their planted routes measured
+directly (whole-model knockouts, attention mass, lens), independent of the claims."""
+import pytest
+
+from flowcheck.data import dataset
+from flowcheck.models.reference.card import read_card
+from flowcheck.paths import CONTROL_MODELS, EVAL_SPLIT
+
+CONTROLS = {"paper-route": "paper", "direct-route": "direct"}
+
+
+@pytest.mark.parametrize("name", CONTROLS)
+def test_checkpoint_and_card(name):
+    folder = CONTROL_MODELS[name]
+    size = (folder / "model.safetensors").stat().st_size
+    assert size <= 15 * 2**20, f"{size / 2**20:.1f} MB"
+    card = read_card(folder)
+    assert card["command"].startswith("flowcheck reference train")
+    assert f"--route {CONTROLS[name]}" in card["command"]
+    assert card["train_spec"]["route"] == CONTROLS[name]
+    assert 0 < card["wall_time_s"] <= 120 * 60
+    for task in dataset.TASKS:
+        assert card["eval_accuracy"][task] >= 0.80, (task, card["eval_accuracy"][task])
+    readme = (folder / "README.md").read_text()
+    assert "## Planted route" in readme and "check-route" in readme
+
+
+@pytest.fixture(scope="module", params=list(CONTROLS))
+def control(request):
+    from flowcheck.models.handle import load_handle
+    return request.param, load_handle(request.param, attn_implementation="eager")
+
+
+def test_accuracy_matches_card_on_30_per_task(control):
+    from flowcheck.models.reference.evaluate import accuracy_by_task
+    name, handle = control
+    card = read_card(CONTROL_MODELS[name])["subset_accuracy"]
+    acc = accuracy_by_task(handle.model, handle.processor, dataset.load(EVAL_SPLIT, max_per_task=30))
+    for task in dataset.TASKS:
+        assert abs(acc[task] - card[task]) <= 0.05, (task, acc[task], card[task])
+
+
+@pytest.fixture(scope="module")
+def measured():
+    from flowcheck.models.handle import load_handle
+    from flowcheck.models.reference.route_check import measure_routes
+    samples = dataset.load(EVAL_SPLIT, max_per_task=5)
+    return {n: measure_routes(load_handle(n, attn_implementation="eager"), samples) for n in CONTROLS}
+
+
+@pytest.mark.parametrize("name", CONTROLS)
+def test_the_planted_route_is_there(measured, name):
+    from flowcheck.models.reference.route_check import check_route_measurements
+    assert measured[name]["n"] >= 20
+    failed = [row for row in check_route_measurements(CONTROLS[name], measured[name]) if not row[3]]
+    assert not failed, failed
+
+
+def test_the_two_routes_differ_where_they_were_planted(measured):
+    """Side by side on the same samples: the paper route keeps the last position's attention
+    off the image and needs image->question; the direct route is the other way round."""
+    paper, direct = measured["paper-route"], measured["direct-route"]
+    assert direct["attn:last->image"] > 3 * paper["attn:last->image"]
+    assert direct["ko:image->last"] < paper["ko:image->last"] - 40
+    assert paper["ko:image->question"] < direct["ko:image->question"] - 40
