@@ -89,20 +89,44 @@ def check_run_dir(run_dir: Path, meta: dict) -> Path:
     return run_dir
 
 
-def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True) -> dict:
-    """Measure every sample not yet stored for ``plan``; returns counts {measured, reused}."""
+def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
+    """One sample's stored row: clean answer, and (if correct) the relative change of
+    p(answer) for every (flow, window) config and the lens curves of each variant."""
     from .knockout.clean import clean_run
-    from .knockout.engine import plan_configs
     from .knockout.exact import exact_probabilities
     from .knockout.fast import fast_probabilities
     from .lens import answer_tokens, logit_lens
     from .metrics import relative_change
 
+    enc = handle.encode(sample)
+    clean = clean_run(handle, enc, sample.answer)
+    row = {"question_id": sample.row["question_id"], "task": sample.task, "answer": sample.answer,
+           "model_answer": clean.answer_text, "correct": clean.correct,
+           "p_base": clean.p_base, **key, "changes": {}, "lens": {}}
+    if not clean.correct:
+        return row
+    probabilities = fast_probabilities if plan.engine == "fast" else exact_probabilities
+    usable = [c for c in configs if enc.regions.group(c.flow.split("->")[0])]
+    p = probabilities(handle, enc, clean, usable) if usable else []
+    for cfg, pk in zip(usable, p):
+        row["changes"].setdefault(cfg.flow, []).append(relative_change(pk, clean.p_base))
+    for flow in plan.flows:  # a flow whose source region is empty: not measured
+        row["changes"].setdefault(flow, None)
+    tokens = answer_tokens(handle.tokenizer, sample.answer)
+    for variant in plan.lens_variants:
+        lens = logit_lens(handle, clean, tokens, variant)
+        row["lens"][variant] = {t: lens.probs[t] for t in ("lower", "capitalised")}
+    return row
+
+
+def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True) -> dict:
+    """Measure every sample not yet stored for ``plan``; returns counts {measured, reused}."""
+    from .knockout.engine import plan_configs
+
     key = store_key(plan, handle.n_layers)
     done = {r["question_id"] for r in stored(run_dir) if _covers(r, plan, key)}
     todo = [s for s in samples if s.row["question_id"] not in done]
     configs = plan_configs(plan.flows, handle.n_layers, key["k"])
-    probabilities = fast_probabilities if plan.engine == "fast" else exact_probabilities
     it = todo
     if progress and todo:
         from tqdm import tqdm
@@ -113,23 +137,7 @@ def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True
             store.write("\n")
     with open(path, "a") as store:
         for s in it:
-            enc = handle.encode(s)
-            clean = clean_run(handle, enc, s.answer)
-            row = {"question_id": s.row["question_id"], "task": s.task, "answer": s.answer,
-                   "model_answer": clean.answer_text, "correct": clean.correct,
-                   "p_base": clean.p_base, **key, "changes": {}, "lens": {}}
-            if clean.correct:
-                usable = [c for c in configs if enc.regions.group(c.flow.split("->")[0])]
-                p = probabilities(handle, enc, clean, usable) if usable else []
-                for cfg, pk in zip(usable, p):
-                    row["changes"].setdefault(cfg.flow, []).append(relative_change(pk, clean.p_base))
-                for flow in plan.flows:  # a flow whose source region is empty: not measured
-                    row["changes"].setdefault(flow, None)
-                tokens = answer_tokens(handle.tokenizer, s.answer)
-                for variant in plan.lens_variants:
-                    lens = logit_lens(handle, clean, tokens, variant)
-                    row["lens"][variant] = {t: lens.probs[t] for t in ("lower", "capitalised")}
-            store.write(json.dumps(row, sort_keys=True) + "\n")
+            store.write(json.dumps(measure_sample(handle, s, plan, key, configs), sort_keys=True) + "\n")
             store.flush()
             os.fsync(store.fileno())
     return {"measured": len(todo), "reused": len(samples) - len(todo)}

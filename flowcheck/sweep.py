@@ -16,41 +16,39 @@ def run_sweep(handle, samples, flows=FLOWS, k: int | None = None, engine: str = 
               lens_variant: str = "raw", progress: bool = True) -> dict:
     import numpy as np
 
-    from .knockout.clean import clean_run
-    from .knockout.engine import plan_configs, run_sample
+    from .knockout.engine import plan_configs
     from .knockout.selfcheck import run_self_checks
-    from .lens import answer_tokens, logit_lens
+    from .runner import RunPlan, measure_sample, store_key
 
     checks = run_self_checks(handle, samples[0])
-    configs = plan_configs(flows, handle.n_layers, k)
+    plan = RunPlan(tuple(flows), (lens_variant,), k, engine)
+    key = store_key(plan, handle.n_layers)
+    configs = plan_configs(plan.flows, handle.n_layers, key["k"])
     by_task: dict = {}
     it = samples
     if progress:
         from tqdm import tqdm
         it = tqdm(samples, desc=f"sweep ({engine})", unit="sample")
     for s in it:
-        res = run_sample(handle, s, configs, engine)
-        entry = by_task.setdefault(s.task, {"n": 0, "n_correct": 0, "changes": [], "lower": [], "capitalised": []})
+        row = measure_sample(handle, s, plan, key, configs)
+        entry = by_task.setdefault(s.task, {"n": 0, "n_correct": 0, "rows": []})
         entry["n"] += 1
-        if not res.correct:
-            continue
-        entry["n_correct"] += 1
-        entry["changes"].append(res.relative_change)
-        enc = handle.encode(s)
-        lens = logit_lens(handle, clean_run(handle, enc), answer_tokens(handle.tokenizer, s.answer), lens_variant)
-        entry["lower"].append(lens.probs["lower"])
-        entry["capitalised"].append(lens.probs["capitalised"])
+        if row["correct"]:
+            entry["n_correct"] += 1
+            entry["rows"].append(row)
     summary = {"model": handle.name, "n_layers": handle.n_layers, "engine": engine,
-               "window_k": len(configs[len(configs) // len(flows) // 2].layers) if configs else None,
-               "lens_variant": lens_variant,
+               "window_k": key["k"], "lens_variant": lens_variant,
                "self_checks": {c.name: c.passed for c in checks}, "tasks": {}}
     for task, e in sorted(by_task.items()):
         t = {"n": e["n"], "n_correct": e["n_correct"], "curves": {}, "lens": {}}
-        if e["changes"]:
-            ch = np.array(e["changes"])  # (n_correct, configs)
-            for j, cfg in enumerate(configs):
-                t["curves"].setdefault(cfg.flow, []).append(round(float(ch[:, j].mean()), 2))
-            t["lens"] = {k: [round(float(v), 4) for v in np.mean(e[k], axis=0)] for k in ("lower", "capitalised")}
+        for flow in plan.flows:
+            curves = [r["changes"][flow] for r in e["rows"] if r["changes"].get(flow) is not None]
+            if curves:  # (samples, windows) -> mean per window centre
+                t["curves"][flow] = [round(float(v), 2) for v in np.mean(curves, axis=0)]
+        if e["rows"]:
+            t["lens"] = {tok: [round(float(v), 4) for v in
+                               np.mean([r["lens"][lens_variant][tok] for r in e["rows"]], axis=0)]
+                         for tok in ("lower", "capitalised")}
         summary["tasks"][task] = t
     return summary
 
