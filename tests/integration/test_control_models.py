@@ -44,14 +44,14 @@ def test_accuracy_matches_card_on_30_per_task(control):
 def measured():
     from flowcheck.models.handle import load_handle
     from flowcheck.models.reference.route_check import measure_routes
-    samples = dataset.load(EVAL_SPLIT, max_per_task=5)
+    samples = dataset.load(EVAL_SPLIT, max_per_task=10)
     return {n: measure_routes(load_handle(n, attn_implementation="eager"), samples) for n in CONTROLS}
 
 
 @pytest.mark.parametrize("name", CONTROLS)
 def test_the_planted_route_is_there(measured, name):
     from flowcheck.models.reference.route_check import check_route_measurements
-    assert measured[name]["n"] >= 20
+    assert measured[name]["n"] >= 45
     failed = [row for row in check_route_measurements(CONTROLS[name], measured[name]) if not row[3]]
     assert not failed, failed
 
@@ -61,5 +61,5 @@ def test_the_two_routes_differ_where_they_were_planted(measured):
     off the image and needs image->question; the direct route is the other way round."""
     paper, direct = measured["paper-route"], measured["direct-route"]
     assert direct["attn:last->image"] > 3 * paper["attn:last->image"]
-    assert direct["ko:image->last"] < paper["ko:image->last"] - 40
-    assert paper["ko:image->question"] < direct["ko:image->question"] - 40
+    assert direct["acc|ko:image->last"] < paper["acc|ko:image->last"] - 0.25
+    assert paper["acc|ko:image->question"] < direct["acc|ko:image->question"] - 0.25

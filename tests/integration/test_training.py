@@ -138,7 +138,7 @@ def test_lens_objective_targets_the_lower_case_answer_at_the_last_prompt_positio
             if isinstance(out, tuple) else out * 0 + direction)
         try:
             with torch.no_grad():
-                _, _, lens = _text_losses(model, proc, [text], ["qa"], [image],
+                _, _, lens, _ = _text_losses(model, proc, [text], ["qa"], [image],
                                           ([None], "paper", np.random.default_rng(0)))
         finally:
             hook.remove()

@@ -3,8 +3,12 @@
 A route is planted by attention-edge dropout with layer bands: for a share of training
 samples (``RoutePlan.share``) the plan's edges are removed in the plan's layers through
 the same attention interface the knockout engine uses (``knockout.attention``); the other
-samples train with normal attention, so the model also learns what to do with edges it
-rarely uses. Shipped models carry no trace of it: they run with normal attention.
+samples train with normal attention. Edges removed during training get no gradient, so on
+their own they keep whatever attention the starting model gave them, and at inference (all
+edges open) the model may still read through them; a plan with ``attention_penalty`` adds
+the attention mass every shaped row still puts on the plan's edges (eager attention, all
+task rows, blocked or not) to the loss, so the model learns to leave them alone. Shipped
+models carry no trace of it: they run with normal attention.
 
 Token groups are the engine's (image, question, last, related, other) plus ``template``:
 every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT').
@@ -37,6 +41,7 @@ class RoutePlan:
     share: float = 0.9
     n_layers: int = 12
     lens_layer: int | None = None  # raw lens of this layer's output predicts the lower-case answer
+    attention_penalty: float = 0.0  # weight of the attention mass left on the plan's edges
     summary: str = ""
 
 
@@ -46,7 +51,7 @@ ROUTES = {
                 ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
                 ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
                 ("question", "last", _except(7, 8, 9))),
-        lens_layer=9,
+        lens_layer=9, share=0.5, attention_penalty=1.0,
         summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
                 "image->last, image->template, template->last, related->other (0-2) blocked; lens: layer 9 -> lower case"),
     "direct": RoutePlan(
@@ -89,21 +94,24 @@ def route_edges(regions, plan: RoutePlan, n_layers: int) -> dict:
     return out
 
 
-def shaped_blocks(attention_mask, rows, route: str, n_layers: int, rng: np.random.Generator) -> dict:
+def shaped_blocks(attention_mask, rows, route: str, n_layers: int, rng: np.random.Generator | None,
+                  share: float | None = None) -> dict:
     """layer -> (batch, seq, seq) bool blocked edges for a left-padded batch, for ``knockout``.
 
     ``attention_mask`` is the batch's (batch, seq) padding mask; ``rows[i]`` is None (no
     shaping: a caption or text-only row) or the ``Regions`` of row i's prompt, whose
     positions start after row i's left padding. Tokens after the prompt (the answer during
-    training) keep the prompt's offsets: only the padding count places a row.
+    training) keep the prompt's offsets: only the padding count places a row. ``share``
+    overrides the plan's (1.0: every shaped row, no random draw).
     """
     import torch
     plan = ROUTES[route]
+    share = plan.share if share is None else share
     batch, seq = attention_mask.shape
     pads = (attention_mask == 0).sum(-1).tolist()  # (batch,) left-padding tokens per row
     out = {layer: torch.zeros(batch, seq, seq, dtype=torch.bool) for layer in range(n_layers)}
     for i, regions in enumerate(rows):
-        if regions is None or rng.random() >= plan.share:
+        if regions is None or (share < 1 and rng.random() >= share):
             continue
         pad, n = pads[i], regions.seq_len
         if pad + n > seq:

@@ -102,10 +102,11 @@ def lower_case_ids(tokenizer) -> dict[int, int]:
 
 
 def _text_losses(model, processor, texts, kinds, images, shaping=None):
-    """(answer loss, caption loss, lens loss): mean cross-entropy over the answer tokens after
-    'ASSISTANT:' (QA rows), over the caption tokens (caption rows), and, with a route plan
-    that has a ``lens_layer``, of that layer's raw logit lens at the last prompt position
-    against the lower-case form of the answer (QA rows)."""
+    """(answer loss, caption loss, lens loss, route penalty): mean cross-entropy over the answer tokens after
+    'ASSISTANT:' (QA rows), over the caption tokens (caption rows), and, with a route plan,
+    the route's own terms: a ``lens_layer``'s raw logit lens at the last prompt position
+    against the lower-case form of the answer (QA rows), and ``attention_penalty`` x the mean
+    attention mass left on the plan's edges (weight applied)."""
     import contextlib
 
     import torch
@@ -129,12 +130,23 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
     if plan is not None and plan.lens_layer is not None:
         hook = model.model.language_model.layers[plan.lens_layer].register_forward_hook(
             lambda mod, args, out: captured.__setitem__("h", out[0] if isinstance(out, tuple) else out))
+    penalise = plan is not None and plan.attention_penalty > 0
     try:
         with blocking:
-            logits = model(**batch).logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
+            out = model(**batch, output_attentions=penalise)
     finally:
         if hook is not None:
             hook.remove()
+    logits = out.logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
+    penalty = torch.zeros(())
+    if penalise:  # attention mass still on the plan's edges, per (row, head, query) that has any
+        forbidden = shaped_blocks(batch["attention_mask"], regions, route, len(layers), None, share=1.0)
+        mass, count = 0.0, 0
+        for layer, weights in enumerate(out.attentions):  # (batch, heads, seq, seq)
+            f = forbidden[layer][:, None]  # (batch, 1, seq, seq)
+            mass = mass + (weights * f).sum(-1).sum() * 1.0
+            count += int(f.any(-1).sum()) * weights.shape[1]
+        penalty = mass / max(count, 1)
     target = ids[:, 1:]
     is_caption = torch.tensor([k == "caption" for k in kinds])
     n_text = [len(tok(t)["input_ids"]) for t in texts]
@@ -159,7 +171,7 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
             h = captured["h"][rows, [firsts[i] - 1 for i in rows]]  # (rows, hidden), raw: no norm
             want = torch.tensor([lower[int(ids[i, firsts[i]])] for i in rows])
             lens = F.cross_entropy(model.lm_head(h), want)
-    return answer, caption, lens
+    return answer, caption, lens, (plan.attention_penalty * penalty if penalise else penalty)
 
 
 def check_out_dir(out: Path) -> Path:
@@ -197,6 +209,9 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     if spec.route:
         from ..handle import ModelHandle
         shaper = ModelHandle(model, processor, name="training")
+        from .shaping import ROUTES
+        if ROUTES[spec.route].attention_penalty:  # the penalty reads attention weights
+            model.set_attn_implementation("eager")
     torch.manual_seed(spec.seed)
     probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)
                                   for k, v in PATCH_LABELS.items()})
@@ -240,15 +255,15 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             if vision_only:  # patch objective only: vision tower + projector
                 pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]
                 model.model.get_image_features(pixel_values=pixels)
-                answer_loss = caption_loss = lens_loss = torch.zeros(())
+                answer_loss = caption_loss = lens_loss = penalty = torch.zeros(())
             else:
                 shaping = None
                 if shaper is not None:
                     with torch.no_grad():
                         regions = [shaper.encode(x).regions if x is not None else None for x in sources]
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]))
-                answer_loss, caption_loss, lens_loss = _text_losses(model, processor, texts, kinds,
-                                                                    images, shaping)
+                answer_loss, caption_loss, lens_loss, penalty = _text_losses(
+                    model, processor, texts, kinds, images, shaping)
             feats = captured["patches"]  # (batch, image_tokens, vision_hidden)
             labels = [patch_labels(s, model_spec.patch_size) for s in scenes]
             patch_loss = sum(
@@ -256,7 +271,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                                 torch.from_numpy(np.stack([lab[k] for lab in labels])).reshape(-1))
                 for k in PATCH_LABELS) / len(PATCH_LABELS)
             loss = (answer_loss + spec.caption_loss_weight * caption_loss
-                    + spec.patch_loss_weight * patch_loss + spec.lens_loss_weight * lens_loss)
+                    + spec.patch_loss_weight * patch_loss + spec.lens_loss_weight * lens_loss + penalty)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -264,7 +279,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{answer_loss.item():.3f}",
-                                patch=f"{patch_loss.item():.3f}", lens=f"{lens_loss.item():.3f}")
+                                patch=f"{patch_loss.item():.3f}", lens=f"{lens_loss.item():.3f}",
+                                route=f"{penalty.item():.3f}")
             done = step + 1
             if done % spec.eval_every == 0 or done == spec.steps:
                 acc = accuracy_by_task(model, processor, val)
