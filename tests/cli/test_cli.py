@@ -88,3 +88,15 @@ def test_sweep_on_a_model_folder(tmp_path):
 def test_bench_rejects_unknown_flow():
     out = run("bench", "--flows", "image->lats")
     assert out.returncode == 2 and "did you mean 'image->last'" in out.stderr
+
+
+def test_check_route_needs_a_planted_route():
+    """The plain reference model has no route in its card: say so and how to pass one."""
+    out = run("reference", "check-route", "--model", "reference")
+    assert out.returncode == 2
+    assert "has no planted route in its card; pass --route paper|direct" in out.stderr
+
+
+def test_train_refuses_a_bad_learning_rate(tmp_path):
+    out = run("reference", "train", "--lr", "5", "--out", str(tmp_path))
+    assert out.returncode == 2 and "--lr must be a learning rate between 0 and 1, got 5.0" in out.stderr

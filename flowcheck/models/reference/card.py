@@ -94,6 +94,11 @@ def route_section(route: str, train_spec: dict) -> str:
     lens = (f"\nLens objective: the raw logit lens of layer {plan.lens_layer}'s output at the last prompt "
             f"position is trained towards the lower-case answer (weight {train_spec.get('lens_loss_weight')}).\n"
             if plan.lens_layer is not None else "\nNo lens objective.\n")
+    if plan.attention_penalty:
+        lens += (f"Attention penalty: {plan.attention_penalty:g} x the mean attention mass that the six-task "
+                 "image rows (blocked or not) still put on the edges below, eager attention: edges "
+                 "removed during training get no gradient, so without it the model keeps reading "
+                 "through them at inference.\n")
     return f"""
 ## Planted route ({route})
 
