@@ -29,6 +29,22 @@ def _claim_dirs(claims_dir) -> list[Path]:
     return [LIBRARY] + ([Path(claims_dir)] if claims_dir else [])
 
 
+def portable_path(path: Path) -> str:
+    """Inside this checkout: relative to its root (a run folder stays valid in another clone);
+    elsewhere: absolute."""
+    from .paths import REPO_ROOT
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def resolve_portable(path: str) -> Path:
+    from .paths import REPO_ROOT
+    return REPO_ROOT / path if not Path(path).is_absolute() else Path(path)
+
+
 def select_samples(dataset, tasks=None, max_samples: int | None = None):
     """Samples of the dataset folder, optionally only ``tasks`` and at most N per task."""
     from .data.dataset import TASKS, check_tasks, load
@@ -58,8 +74,8 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     handle = load_handle(model, device=device, dtype=dtype,
                          attn_implementation="sdpa" if engine == "fast" else "eager")
     run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
-    meta = {"model": str(resolve_model_path(model).resolve()), "model_name": str(model),
-            "dataset": str(Path(dataset or EVAL_SPLIT).resolve()),
+    meta = {"model": portable_path(resolve_model_path(model)), "model_name": str(model),
+            "dataset": portable_path(Path(dataset or EVAL_SPLIT)),
             "dataset_name": str(dataset or "synthetic-eval"), "family": family,
             "n_layers": handle.n_layers, "k": store_key(plan, handle.n_layers)["k"],
             "engine": engine, "flows": list(plan.flows), "lens_variants": list(plan.lens_variants),

@@ -19,7 +19,8 @@ MAIN_CLAIMS = ("image_to_question_early", "question_to_last_middle", "image_to_l
 
 def _first_ids_per_task(dataset: str, n: int) -> set[str]:
     from ..data.dataset import load
-    return {s.row["question_id"] for s in load(Path(dataset), max_per_task=n)}
+    from ..suite import resolve_portable
+    return {s.row["question_id"] for s in load(resolve_portable(dataset), max_per_task=n)}
 
 
 def sensitivity(run_dirs, claims=MAIN_CLAIMS, ns=(10, 30, 100), n_bootstrap: int = 1000) -> list[dict]:

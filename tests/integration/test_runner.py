@@ -72,3 +72,10 @@ def test_exact_engine_gives_the_same_curves(small_run, tmp_path):
             for flow, curve in row["changes"].items():
                 ref = fast_rows[row["question_id"]]["changes"][flow]
                 assert max(abs(a - b) for a, b in zip(curve, ref)) < 1e-2  # percent
+
+
+def test_run_json_paths_are_relative_to_the_checkout(small_run):
+    """So a committed run folder is the same run in any clone (not 'another model')."""
+    import json
+    meta = json.loads((small_run.run_dir / "run.json").read_text())
+    assert (meta["model"], meta["dataset"]) == ("fixtures/models/reference", "fixtures/data/synthetic-eval")
