@@ -105,8 +105,7 @@ def test_unshaped_rows_run_the_plain_forward_and_shaped_rows_do_not(reference_ha
         ref = model(**enc).logits[:, -1]
         with knockout(model, shaped_blocks(mask, [None, None], "paper", 12, np.random.default_rng(0))):
             plain = model(**enc).logits[:, -1]
-        always = np.random.default_rng(0)  # share 0.9: rng draws below it shape both rows
-        blocks = shaped_blocks(mask, regions, "paper", 12, always)
+        blocks = shaped_blocks(mask, regions, "paper", 12, None, share=1.0)  # every row
         assert all(bool(blocks[0][i].any()) for i in range(2))
         with knockout(model, blocks):
             shaped = model(**enc).logits[:, -1]
@@ -123,3 +122,19 @@ def test_routes_and_bad_input(batch):
     short = torch.ones(1, 5, dtype=torch.long)
     with pytest.raises(ValueError, match="does not fit a batch of 5 positions"):
         shaped_blocks(short, [batch[1][0]], "direct", 12, np.random.default_rng(0))
+
+
+def test_attention_mass_penalty_is_the_mass_left_on_the_plans_edges(batch):
+    from flowcheck.models.reference.shaping import attention_mass_penalty
+    enc, regions = batch
+    mask = enc["attention_mask"]
+    b, seq = mask.shape
+    plan = ROUTES["paper"]
+    self_only = [torch.eye(seq).expand(b, 4, seq, seq).clone().requires_grad_() for _ in range(12)]
+    assert float(attention_mass_penalty(self_only, mask, regions, plan)) == 0.0
+    uniform = [torch.full((b, 4, seq, seq), 1.0 / seq, requires_grad=True) for _ in range(12)]
+    pen = attention_mass_penalty(uniform, mask, regions, plan)
+    assert float(pen) > 0
+    pen.backward()
+    assert uniform[0].grad is not None and float(uniform[0].grad.abs().sum()) > 0
+    assert float(attention_mass_penalty(uniform, mask, [None, None], plan)) == 0.0  # unshaped rows

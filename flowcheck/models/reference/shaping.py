@@ -6,8 +6,9 @@ the same attention interface the knockout engine uses (``knockout.attention``); 
 samples train with normal attention. Edges removed during training get no gradient, so on
 their own they keep whatever attention the starting model gave them, and at inference (all
 edges open) the model may still read through them; a plan with ``attention_penalty`` adds
-the attention mass every shaped row still puts on the plan's edges (eager attention, all
-task rows, blocked or not) to the loss, so the model learns to leave them alone. Shipped
+the attention mass left on the plan's edges (``attention_mass_penalty``: each blocked flow
+and layer weighs the same; eager attention; all task rows, blocked or not) to the loss, so
+the model learns to leave them alone. Shipped
 models carry no trace of it: they run with normal attention.
 
 Token groups are the engine's (image, question, last, related, other) plus ``template``:
@@ -51,7 +52,7 @@ ROUTES = {
                 ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
                 ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
                 ("question", "last", _except(7, 8, 9))),
-        lens_layer=9, share=0.5, attention_penalty=1.0,
+        lens_layer=9, share=0.5, attention_penalty=5.0,
         summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
                 "image->last, image->template, template->last, related->other (0-2) blocked; lens: layer 9 -> lower case"),
     "direct": RoutePlan(
@@ -120,3 +121,31 @@ def shaped_blocks(attention_mask, rows, route: str, n_layers: int, rng: np.rando
         for layer, edge in route_edges(regions, plan, n_layers).items():
             out[layer][i, pad:pad + n, pad:pad + n] |= edge
     return out
+
+
+def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan):
+    """Mean over the plan's blocks of the attention mass that a block's destination positions
+    put on its source positions in the block's layers (per row, head and destination
+    position), over every shaped row; 0 where nothing is left on the plan's edges.
+
+    ``attentions``: per layer (batch, heads, seq, seq) weights, with gradient.
+    """
+    import torch
+    batch, seq = attention_mask.shape
+    pads = (attention_mask == 0).sum(-1).tolist()
+    terms = []
+    for src, dst, layers in plan.blocks:
+        edges = torch.zeros(batch, seq, seq, dtype=torch.bool)
+        for i, regions in enumerate(rows):
+            if regions is None:
+                continue
+            s, d = group(regions, src), group(regions, dst)
+            if s and d:
+                edges[i, torch.tensor(d)[:, None] + pads[i], torch.tensor(s)[None, :] + pads[i]] = True
+        queries = edges.any(-1)  # (batch, seq): destination positions of this block
+        if not queries.any():
+            continue
+        for layer in layers:
+            mass = (attentions[layer] * edges[:, None]).sum(-1)  # (batch, heads, seq)
+            terms.append(mass.permute(0, 2, 1)[queries].mean())  # mean over (row, dst, head)
+    return plan.attention_penalty * torch.stack(terms).mean() if terms else torch.zeros(())

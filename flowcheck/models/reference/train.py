@@ -139,14 +139,9 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
             hook.remove()
     logits = out.logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
     penalty = torch.zeros(())
-    if penalise:  # attention mass still on the plan's edges, per (row, head, query) that has any
-        forbidden = shaped_blocks(batch["attention_mask"], regions, route, len(layers), None, share=1.0)
-        mass, count = 0.0, 0
-        for layer, weights in enumerate(out.attentions):  # (batch, heads, seq, seq)
-            f = forbidden[layer][:, None]  # (batch, 1, seq, seq)
-            mass = mass + (weights * f).sum(-1).sum() * 1.0
-            count += int(f.any(-1).sum()) * weights.shape[1]
-        penalty = mass / max(count, 1)
+    if penalise:
+        from .shaping import attention_mass_penalty
+        penalty = attention_mass_penalty(out.attentions, batch["attention_mask"], regions, plan)
     target = ids[:, 1:]
     is_caption = torch.tensor([k == "caption" for k in kinds])
     n_text = [len(tok(t)["input_ids"]) for t in texts]
