@@ -70,6 +70,15 @@ def _covers(row: dict, plan: RunPlan, key: dict) -> bool:
                                         and set(plan.lens_variants) <= set(row["lens"]))))
 
 
+def _same_path(a, b) -> bool:
+    """Stored paths are checkout-relative (or absolute outside it, and in older runs)."""
+    from .paths import REPO_ROOT
+    if a is None or b is None:
+        return a == b
+    resolve = lambda p: (REPO_ROOT / p if not Path(p).is_absolute() else Path(p)).resolve()  # noqa: E731
+    return resolve(a) == resolve(b)
+
+
 def check_run_dir(run_dir: Path, meta: dict) -> Path:
     """Create the run folder; refuse one that holds another model's or dataset's results."""
     run_dir = Path(run_dir)
@@ -82,7 +91,7 @@ def check_run_dir(run_dir: Path, meta: dict) -> Path:
     if path.is_file():
         old = json.loads(path.read_text())
         for field in ("model", "dataset"):
-            if old.get(field) != meta.get(field):
+            if not _same_path(old.get(field), meta.get(field)):
                 raise ValueError(f"{run_dir} holds results for {field} {old.get(field)!r}, not "
                                  f"{meta.get(field)!r}; pass another --out or delete the folder")
     path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")

@@ -41,6 +41,7 @@ def portable_path(path: Path) -> str:
 
 
 def resolve_portable(path: str) -> Path:
+    """Inverse of ``portable_path``."""
     from .paths import REPO_ROOT
     return REPO_ROOT / path if not Path(path).is_absolute() else Path(path)
 

@@ -79,3 +79,16 @@ def test_run_json_paths_are_relative_to_the_checkout(small_run):
     import json
     meta = json.loads((small_run.run_dir / "run.json").read_text())
     assert (meta["model"], meta["dataset"]) == ("fixtures/models/reference", "fixtures/data/synthetic-eval")
+
+
+def test_a_run_folder_with_absolute_paths_from_an_older_version_is_the_same_run(small_run, tmp_path):
+    import shutil
+    from flowcheck.paths import REPO_ROOT
+    old = tmp_path / "old"
+    shutil.copytree(small_run.run_dir, old)
+    meta = json.loads((old / "run.json").read_text())
+    meta["model"], meta["dataset"] = (str(REPO_ROOT / meta["model"]), str(REPO_ROOT / meta["dataset"]))
+    (old / "run.json").write_text(json.dumps(meta))
+    again = run_suite("reference", out=old, **SMALL)
+    assert json.loads((old / "run.json").read_text())["model"] == "fixtures/models/reference"
+    assert again.counts == small_run.counts

@@ -6,7 +6,7 @@ expectation per route, so a control is verified before the claims are judged on 
 
 - ``ko:<flow>``: mean relative change of p(answer) (%) with the flow's edges removed in
   every layer at once (the flow the shaping blocked, or the one it planted);
-- ``acc|ko:<flow>``: share of those samples still answered correctly under that knockout
+- ``ko-acc:<flow>``: share of those samples still answered correctly under that knockout
   (the tasks have 2-3 options, so about 0.5 is chance: the route carried the answer);
 - ``attn:last->image``: attention mass from the last position to the image positions,
   averaged over heads, layers and samples (clean run, eager attention);
@@ -33,15 +33,15 @@ OPS = {"<=": operator.le, ">=": operator.ge, "abs<=": lambda x, v: abs(x) <= v}
 # (shaping.ROUTES), not from the claims' thresholds.
 # "near chance" = at most 0.65 correct; "not needed" = at least 0.9 correct.
 EXPECTED = {
-    "paper": {"acc|ko:image->last": (">=", 0.9), "ko:image->last": ("abs<=", 10.0),
-              "acc|ko:question->last": ("<=", 0.65), "acc|ko:image->question": ("<=", 0.65),
+    "paper": {"ko-acc:image->last": (">=", 0.9), "ko:image->last": ("abs<=", 10.0),
+              "ko-acc:question->last": ("<=", 0.65), "ko-acc:image->question": ("<=", 0.65),
               "attn:last->image": ("<=", 0.05), f"lens:lower@{LENS_LAYER}": (">=", 0.3)},
-    "direct": {"acc|ko:image->last": ("<=", 0.65), "acc|ko:image->question": (">=", 0.9),
+    "direct": {"ko-acc:image->last": ("<=", 0.65), "ko-acc:image->question": (">=", 0.9),
                "ko:image->question": ("abs<=", 10.0), "attn:last->image": (">=", 0.1),
                f"lens:lower@{LENS_LAYER}": ("<=", 0.05)},
 }
 KNOCKOUTS = ("image->last", "question->last", "image->question")
-MEASUREMENTS = (*(f"ko:{f}" for f in KNOCKOUTS), *(f"acc|ko:{f}" for f in KNOCKOUTS),
+MEASUREMENTS = (*(f"ko:{f}" for f in KNOCKOUTS), *(f"ko-acc:{f}" for f in KNOCKOUTS),
                 "attn:last->image", f"lens:lower@{LENS_LAYER}")
 
 
@@ -62,7 +62,7 @@ def measure_routes(handle, samples) -> dict:
                                       pixel_values=enc.pixel_values).logits[0, -1]
             p = float(torch.softmax(logits.float(), -1)[clean.answer_id])
             rows[f"ko:{flow}"].append(relative_change(p, clean.p_base))
-            rows[f"acc|ko:{flow}"].append(float(int(logits.argmax()) == clean.answer_id))
+            rows[f"ko-acc:{flow}"].append(float(int(logits.argmax()) == clean.answer_id))
         with torch.no_grad(), knockout(handle.model, {}, record_weights=True) as plan:
             handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
                          pixel_values=enc.pixel_values)
