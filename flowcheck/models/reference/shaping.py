@@ -77,19 +77,27 @@ def group(regions, name: str) -> tuple[int, ...]:
     return tuple(p for p in range(regions.seq_len) if p not in taken)
 
 
+def block_edges(regions, src: str, dst: str):
+    """(seq, seq) bool, True at every (dst, src) edge; None when a group is empty."""
+    import torch
+    s, d = group(regions, src), group(regions, dst)
+    if not s or not d:
+        return None
+    edge = torch.zeros(regions.seq_len, regions.seq_len, dtype=torch.bool)
+    edge[torch.tensor(d)[:, None], torch.tensor(s)[None, :]] = True
+    return edge
+
+
 def route_edges(regions, plan: RoutePlan, n_layers: int) -> dict:
     """layer -> (seq, seq) bool, True at each (dst, src) edge the plan removes in that layer."""
-    import torch
     if n_layers != plan.n_layers:
         raise ValueError(f"route plans are written for {plan.n_layers}-layer language models, "
                          f"this one has {n_layers}; write a RoutePlan for its depth")
     out = {}
     for src, dst, layers in plan.blocks:
-        s, d = group(regions, src), group(regions, dst)
-        if not s or not d:
+        edge = block_edges(regions, src, dst)
+        if edge is None:
             continue  # e.g. no related patches when the named objects are absent
-        edge = torch.zeros(regions.seq_len, regions.seq_len, dtype=torch.bool)
-        edge[torch.tensor(d)[:, None], torch.tensor(s)[None, :]] = True
         for layer in layers:
             out[layer] = out[layer] | edge if layer in out else edge
     return out
@@ -137,11 +145,10 @@ def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan):
     for src, dst, layers in plan.blocks:
         edges = torch.zeros(batch, seq, seq, dtype=torch.bool)
         for i, regions in enumerate(rows):
-            if regions is None:
-                continue
-            s, d = group(regions, src), group(regions, dst)
-            if s and d:
-                edges[i, torch.tensor(d)[:, None] + pads[i], torch.tensor(s)[None, :] + pads[i]] = True
+            edge = None if regions is None else block_edges(regions, src, dst)
+            if edge is not None:
+                pad, n = pads[i], regions.seq_len
+                edges[i, pad:pad + n, pad:pad + n] = edge
         queries = edges.any(-1)  # (batch, seq): destination positions of this block
         if not queries.any():
             continue
