@@ -36,6 +36,9 @@ def test_template_is_the_text_outside_question_and_last(batch):
     assert template and 0 in template  # BOS
     assert not template & (set(reg.image) | set(reg.question) | set(reg.last))
     assert len(template) + len(reg.image) + len(reg.question) + len(reg.last) == reg.seq_len
+    after = set(group(reg, "template_after_image"))
+    assert after < template and min(after) > min(reg.image)
+    assert template - after == {p for p in template if p < min(reg.image)}  # BOS, 'USER:'
 
 
 def test_paper_route_bands(batch):
@@ -44,8 +47,10 @@ def test_paper_route_bands(batch):
     e = route_edges(reg, ROUTES["paper"], 12)
     q, last, img = reg.question, reg.last, reg.image
     rel, oth, tmpl = reg.related, reg.other, group(reg, "template")
-    assert all(edge(e, l, last, img) and edge(e, l, tmpl, img) and edge(e, l, last, tmpl)
+    after = group(reg, "template_after_image")
+    assert all(edge(e, l, last, img) and edge(e, l, tmpl, img) and edge(e, l, last, after)
                for l in range(12))
+    assert not any(edge(e, l, last, (0,)) for l in range(12))  # BOS: the sink stays open
     assert [l for l in range(12) if not edge(e, l, q, oth)] == [0, 1, 2]  # stage 1: general
     assert [l for l in range(12) if not edge(e, l, q, rel)] == [5, 6]  # stage 2: the object
     assert [l for l in range(12) if not edge(e, l, last, q)] == [7, 8, 9]
@@ -114,7 +119,7 @@ def test_unshaped_rows_run_the_plain_forward_and_shaped_rows_do_not(reference_ha
 
 
 def test_routes_and_bad_input(batch):
-    assert set(ROUTES) == {"paper", "direct"} and check_route(None) is None
+    assert set(ROUTES) == {"paper", "paper-local", "direct"} and check_route(None) is None
     with pytest.raises(ValueError, match="unknown route 'papr'"):
         check_route("papr")
     with pytest.raises(ValueError, match="written for 12-layer .* this one has 32"):
@@ -138,3 +143,21 @@ def test_attention_mass_penalty_is_the_mass_left_on_the_plans_edges(batch):
     pen.backward()
     assert uniform[0].grad is not None and float(uniform[0].grad.abs().sum()) > 0
     assert float(attention_mass_penalty(uniform, mask, [None, None], plan)) == 0.0  # unshaped rows
+
+
+def test_patch_locality_penalty_is_the_mass_object_patches_put_elsewhere():
+    from flowcheck.models.reference.shaping import patch_locality_penalty
+    plan = ROUTES["paper-local"]
+    images, heads, seq = 2, 4, 17  # CLS + 16 patches
+    objects = torch.zeros(images, 16, dtype=torch.bool)
+    objects[0, 3] = objects[1, 7] = True
+    self_only = [torch.eye(seq).expand(images, heads, seq, seq).clone() for _ in range(3)]
+    assert float(patch_locality_penalty(self_only, objects, plan)) == 0.0
+    uniform = [torch.full((images, heads, seq, seq), 1.0 / seq, requires_grad=True) for _ in range(3)]
+    pen = patch_locality_penalty(uniform, objects, plan)
+    assert float(pen) == pytest.approx(plan.patch_locality * (1 - 1 / seq))
+    pen.backward()
+    grad = uniform[0].grad  # only the object patches' rows (CLS is position 0) get gradient
+    assert float(grad[0, :, 4].abs().sum()) > 0 and float(grad[0, :, 5].abs().sum()) == 0
+    background = [a.detach() for a in uniform]
+    assert float(patch_locality_penalty(background, torch.zeros_like(objects), plan)) == 0.0

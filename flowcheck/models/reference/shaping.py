@@ -12,7 +12,9 @@ the model learns to leave them alone. Shipped
 models carry no trace of it: they run with normal attention.
 
 Token groups are the engine's (image, question, last, related, other) plus ``template``:
-every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT').
+every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT'),
+and ``template_after_image``: the template positions after the first image position (the
+ones before it, BOS and 'USER:', cannot carry image information: attention is causal).
 
 - ``paper``: image -> question in two stages, ``other`` patches in layers 0-2 (general) and
   the question's ``related`` patches in layers 5-6 (object-specific); question -> last in
@@ -43,18 +45,31 @@ class RoutePlan:
     n_layers: int = 12
     lens_layer: int | None = None  # raw lens of this layer's output predicts the lower-case answer
     attention_penalty: float = 0.0  # weight of the attention mass left on the plan's edges
+    patch_locality: float = 0.0  # weight of the vision-tower attention an object's patch puts elsewhere
     summary: str = ""
 
 
 ROUTES = {
     "paper": RoutePlan(
-        blocks=(("image", "last", ALL), ("image", "template", ALL), ("template", "last", ALL),
+        blocks=(("image", "last", ALL), ("image", "template", ALL),
+                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
                 ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
                 ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
                 ("question", "last", _except(7, 8, 9))),
         lens_layer=9, share=0.5, attention_penalty=5.0,
         summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
-                "image->last, image->template, template->last, related->other (0-2) blocked; lens: layer 9 -> lower case"),
+                "image->last, image->template, template-after-image->last, related->other (0-2) "
+                "blocked; lens: layer 9 -> lower case"),
+    "paper-local": RoutePlan(
+        blocks=(("image", "last", ALL), ("image", "template", ALL),
+                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
+                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
+                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
+                ("question", "last", _except(7, 8, 9))),
+        lens_layer=9, share=0.5, attention_penalty=5.0, patch_locality=5.0,
+        summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
+                "image->last, image->template, template-after-image->last, related->other (0-2) "
+                "blocked; lens: layer 9 -> lower case; vision tower: an object's patch attends to itself only"),
     "direct": RoutePlan(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
@@ -70,11 +85,13 @@ def check_route(route: str | None) -> str | None:
 
 
 def group(regions, name: str) -> tuple[int, ...]:
-    """Positions of a token group; ``template`` = text positions outside question and last."""
-    if name != "template":
+    """Positions of a token group; ``template`` = text positions outside question and last,
+    ``template_after_image`` = those after the first image position."""
+    if name not in ("template", "template_after_image"):
         return regions.group(name)
     taken = set(regions.image) | set(regions.question) | set(regions.last)
-    return tuple(p for p in range(regions.seq_len) if p not in taken)
+    start = min(regions.image) if name == "template_after_image" and regions.image else 0
+    return tuple(p for p in range(start, regions.seq_len) if p not in taken)
 
 
 def block_edges(regions, src: str, dst: str):
@@ -156,3 +173,20 @@ def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan):
             mass = (attentions[layer] * edges[:, None]).sum(-1)  # (batch, heads, seq)
             terms.append(mass.permute(0, 2, 1)[queries].mean())  # mean over (row, dst, head)
     return plan.attention_penalty * torch.stack(terms).mean() if terms else torch.zeros(())
+
+
+def patch_locality_penalty(vision_attentions, object_patches, plan: RoutePlan):
+    """``patch_locality`` x the mean attention mass that a patch covered by an object puts on
+    any other vision position (CLS and the other patches), per image, head and layer: the
+    object's patch then holds its own object only, so the question can learn it nowhere else.
+
+    ``vision_attentions``: per vision layer (images, heads, 1 + patches, 1 + patches), CLS
+    first; ``object_patches``: (images, patches) bool.
+    """
+    import torch
+    queries = torch.cat([torch.zeros_like(object_patches[:, :1]), object_patches], 1)  # (images, 1+patches)
+    if not queries.any():
+        return torch.zeros(())
+    terms = [(1 - a.diagonal(dim1=-2, dim2=-1)).permute(0, 2, 1)[queries].mean()  # (images, seq, heads)
+             for a in vision_attentions]
+    return plan.patch_locality * torch.stack(terms).mean()
