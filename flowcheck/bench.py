@@ -48,7 +48,7 @@ def compare_engines(handle, samples, flows=FLOWS, k: int | None = None) -> dict:
     """Time exact and fast engines on all (flow, centre) configs of every sample."""
     import torch
 
-    from .knockout.engine import plan_configs
+    from .knockout.configs import plan_configs
     configs = plan_configs(flows, handle.n_layers, k)
     run_engine(handle, samples[:1], configs[:1], "fast")  # warm-up (lazy inits)
     timings, results, rss = {}, {}, {}

@@ -26,6 +26,11 @@ class RunPlan:
     k: int | None  # None: the model depth's default
     engine: str = "fast"
 
+    def __post_init__(self):
+        from .knockout.configs import ENGINES
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}")
+
     @classmethod
     def for_claims(cls, specs, k: int | None = None, engine: str = "fast") -> "RunPlan":
         from .knockout.flows import FLOWS
@@ -130,7 +135,7 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
 
 def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True) -> dict:
     """Measure every sample not yet stored for ``plan``; returns counts {measured, reused}."""
-    from .knockout.engine import plan_configs
+    from .knockout.configs import plan_configs
 
     key = store_key(plan, handle.n_layers)
     done = {r["question_id"] for r in stored(run_dir) if _covers(r, plan, key)}

@@ -16,7 +16,7 @@ def run_sweep(handle, samples, flows=FLOWS, k: int | None = None, engine: str = 
               lens_variant: str = "raw", progress: bool = True) -> dict:
     import numpy as np
 
-    from .knockout.engine import plan_configs
+    from .knockout.configs import plan_configs
     from .knockout.selfcheck import run_self_checks
     from .runner import RunPlan, measure_sample, store_key
 

@@ -3,7 +3,7 @@
 import pytest
 
 from flowcheck.bench import run_engine
-from flowcheck.knockout.engine import plan_configs
+from flowcheck.knockout.configs import plan_configs
 from flowcheck.knockout.flows import FLOWS
 
 pytestmark = pytest.mark.benchmark(group="engines", min_rounds=1, warmup=False)

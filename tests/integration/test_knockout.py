@@ -1,13 +1,11 @@
 """Knockout semantics, self-checks and clear errors (reference model + tiny random model)."""
-from dataclasses import replace
-
 import pytest
 import torch
 
 from flowcheck.data.dataset import Sample
 from flowcheck.knockout.attention import check_supported, knockout
 from flowcheck.knockout.clean import clean_run
-from flowcheck.knockout.engine import KnockoutConfig, plan_configs, sweep
+from flowcheck.knockout.configs import KnockoutConfig, plan_configs
 from flowcheck.knockout.exact import exact_probabilities
 from flowcheck.knockout.flows import FLOWS, parse_flow
 from flowcheck.knockout.mask import blocked_edges
@@ -112,11 +110,19 @@ def test_image_feature_mismatch_is_a_clear_error(tiny_handle, eval_samples):
         h.encode(eval_samples[0])
 
 
-def test_zero_correct_samples_give_an_explicit_empty_result(tiny_handle, eval_samples):
-    result = sweep(tiny_handle, eval_samples[:3], plan_configs(["image->last"], tiny_handle.n_layers, 3))
-    wrong = [s for s in result.samples if not s.correct]
-    assert wrong and all(s.p_knockout == [] for s in wrong)
-    if result.n_correct == 0:
-        assert result.curves() == {}
-    empty = replace(result, samples=wrong)
-    assert empty.n_correct == 0 and empty.curves() == {}
+def test_wrongly_answered_samples_are_stored_without_knockouts(tiny_handle, eval_samples):
+    """The paper's rule: only correctly answered samples are knocked out; a wrong one keeps
+    its clean answer in the store and no changes (the tiny random model gets all wrong)."""
+    from flowcheck.runner import RunPlan, measure_sample, store_key
+    plan = RunPlan(("image->last",), ("raw",), 3)
+    configs = plan_configs(plan.flows, tiny_handle.n_layers, 3)
+    rows = [measure_sample(tiny_handle, s, plan, store_key(plan, tiny_handle.n_layers), configs)
+            for s in eval_samples[:3]]
+    wrong = [r for r in rows if not r["correct"]]
+    assert wrong and all(r["changes"] == {} and r["lens"] == {} and r["model_answer"] for r in wrong)
+
+
+def test_unknown_engine_is_refused():
+    from flowcheck.runner import RunPlan
+    with pytest.raises(ValueError, match="unknown engine 'fastest'; use one of fast, exact"):
+        RunPlan(("image->last",), ("raw",), 3, engine="fastest")

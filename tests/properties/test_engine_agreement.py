@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowcheck.knockout.clean import clean_run
-from flowcheck.knockout.engine import KnockoutConfig
+from flowcheck.knockout.configs import KnockoutConfig
 from flowcheck.knockout.exact import exact_probabilities
 from flowcheck.knockout.fast import fast_probabilities
 from flowcheck.knockout.flows import FLOWS
@@ -49,7 +49,7 @@ def test_fast_equals_exact_on_llava15_layout(llava15_handle, eval_samples, data)
 
 @pytest.mark.parametrize("impl", ["eager", "sdpa"])
 def test_fast_equals_exact_under_both_attention_paths(tiny_handle, eval_samples, impl):
-    from flowcheck.knockout.engine import plan_configs
+    from flowcheck.knockout.configs import plan_configs
     tiny_handle.model.set_attn_implementation(impl)
     try:
         _check(tiny_handle, eval_samples[0], plan_configs(FLOWS, tiny_handle.n_layers, 3))

@@ -1,0 +1,22 @@
+"""Knockout configs: every (flow, window) pair a sweep measures, in a fixed order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..windows import windows
+from .flows import parse_flow
+
+ENGINES = ("fast", "exact")  # fast.py and exact.py: the same numbers, different work
+
+
+@dataclass(frozen=True)
+class KnockoutConfig:
+    flow: str
+    centre: int
+    layers: range
+
+
+def plan_configs(flows, n_layers: int, k: int | None = None) -> list[KnockoutConfig]:
+    """Every flow x every window centre 0..L-1."""
+    names = [parse_flow(f).name for f in flows]
+    return [KnockoutConfig(f, c, w) for f in names for c, w in enumerate(windows(n_layers, k))]
