@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .knockout.selfcheck import SelfCheckError  # light: no torch at import
+from .models.reference.shaping import ROUTES  # light: numpy only
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--threads", type=_int_arg("--threads"), default=2)
     tr.add_argument("--out", type=Path, required=True, help="model folder to write")
     tr.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
-    tr.add_argument("--route", choices=["paper", "direct"], default=None,
+    tr.add_argument("--route", choices=list(ROUTES), default=None,
                     help="plant a route by attention-edge dropout during training (control models)")
     tr.add_argument("--init-from", default=None,
                     help="fine-tune from this model folder ('reference') instead of a fresh init")
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc = ref.add_parser("check-route", help="verify a control model's planted route directly "
                         "(whole-model knockouts, attention mass, lens; not the claims)")
     rc.add_argument("--model", required=True, help="a control model: 'paper-route', 'direct-route' or a folder")
-    rc.add_argument("--route", choices=["paper", "direct"], default=None,
+    rc.add_argument("--route", choices=list(ROUTES), default=None,
                     help="the planted route (default: from the model card)")
     rc.add_argument("--per-task", type=_int_arg("--per-task"), default=20)
     rc.add_argument("--json", action="store_true")
