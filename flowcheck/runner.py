@@ -85,7 +85,9 @@ def _same_path(a, b) -> bool:
 
 
 def check_run_dir(run_dir: Path, meta: dict) -> Path:
-    """Create the run folder; refuse one that holds another model's or dataset's results."""
+    """Create the run folder; refuse one that holds another model's or dataset's results, or
+    results of the same model folder with other weights (run folders written before the
+    fingerprint existed carry none and are taken as they are)."""
     run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -99,6 +101,11 @@ def check_run_dir(run_dir: Path, meta: dict) -> Path:
             if not _same_path(old.get(field), meta.get(field)):
                 raise ValueError(f"{run_dir} holds results for {field} {old.get(field)!r}, not "
                                  f"{meta.get(field)!r}; pass another --out or delete the folder")
+        if old.get("weights") and meta.get("weights") and old["weights"] != meta["weights"]:
+            raise ValueError(f"{run_dir} holds results for other weights of {meta.get('model')!r} "
+                             f"(fingerprint {old['weights']}, now {meta['weights']}): the model was "
+                             "changed since (fine-tuned, quantised, pruned or loaded in another "
+                             "dtype); pass another --out or delete the folder")
     path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return run_dir
 

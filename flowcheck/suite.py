@@ -75,7 +75,9 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     handle = load_handle(model, device=device, dtype=dtype,
                          attn_implementation="sdpa" if engine == "fast" else "eager")
     run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
+    from .models.fingerprint import weights_fingerprint
     meta = {"model": portable_path(resolve_model_path(model)), "model_name": str(model),
+            "weights": weights_fingerprint(handle.model),
             "dataset": portable_path(Path(dataset or EVAL_SPLIT)),
             "dataset_name": str(dataset or "synthetic-eval"), "family": family,
             "n_layers": handle.n_layers, "k": store_key(plan, handle.n_layers)["k"],

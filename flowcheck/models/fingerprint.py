@@ -1,0 +1,22 @@
+"""A cheap fingerprint of a loaded model's weights, so a run folder never reuses the results
+of a model that was changed in place (fine-tuned, quantised, pruned, cast to another dtype)."""
+from __future__ import annotations
+
+import hashlib
+
+
+def weights_fingerprint(model) -> str:
+    """16 hex digits of sha256 over every state-dict tensor's name, dtype, shape, sum and sum
+    of squares (float64 on the tensor's device, 8 significant digits so that a CPU and a GPU
+    load of the same weights agree). One pass over the weights, no copy of the file."""
+    import torch
+    h = hashlib.sha256()
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if not isinstance(t, torch.Tensor):
+                continue
+            t = t.detach()
+            total = float(torch.sum(t, dtype=torch.float64)) if t.numel() else 0.0
+            squares = float(torch.sum(t.double() ** 2)) if t.is_floating_point() else total
+            h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|{total:.8g}|{squares:.8g};".encode())
+    return h.hexdigest()[:16]
