@@ -119,7 +119,7 @@ def test_unshaped_rows_run_the_plain_forward_and_shaped_rows_do_not(reference_ha
 
 
 def test_routes_and_bad_input(batch):
-    assert set(ROUTES) == {"paper", "paper-local", "direct"} and check_route(None) is None
+    assert set(ROUTES) == {"paper", "direct"} and check_route(None) is None
     with pytest.raises(ValueError, match="unknown route 'papr'"):
         check_route("papr")
     with pytest.raises(ValueError, match="written for 12-layer .* this one has 32"):
@@ -144,20 +144,3 @@ def test_attention_mass_penalty_is_the_mass_left_on_the_plans_edges(batch):
     assert uniform[0].grad is not None and float(uniform[0].grad.abs().sum()) > 0
     assert float(attention_mass_penalty(uniform, mask, [None, None], plan)) == 0.0  # unshaped rows
 
-
-def test_patch_locality_penalty_is_the_mass_object_patches_put_elsewhere():
-    from flowcheck.models.reference.shaping import patch_locality_penalty
-    plan = ROUTES["paper-local"]
-    images, heads, seq = 2, 4, 17  # CLS + 16 patches
-    objects = torch.zeros(images, 16, dtype=torch.bool)
-    objects[0, 3] = objects[1, 7] = True
-    self_only = [torch.eye(seq).expand(images, heads, seq, seq).clone() for _ in range(3)]
-    assert float(patch_locality_penalty(self_only, objects, plan)) == 0.0
-    uniform = [torch.full((images, heads, seq, seq), 1.0 / seq, requires_grad=True) for _ in range(3)]
-    pen = patch_locality_penalty(uniform, objects, plan)
-    assert float(pen) == pytest.approx(plan.patch_locality * (1 - 1 / seq))
-    pen.backward()
-    grad = uniform[0].grad  # only the object patches' rows (CLS is position 0) get gradient
-    assert float(grad[0, :, 4].abs().sum()) > 0 and float(grad[0, :, 5].abs().sum()) == 0
-    background = [a.detach() for a in uniform]
-    assert float(patch_locality_penalty(background, torch.zeros_like(objects), plan)) == 0.0

@@ -92,8 +92,7 @@ def test_seed_must_be_an_integer(tmp_path):
         train(tmp_path, replace(SHORT, seed="zero"), progress=False)
 
 
-@pytest.mark.parametrize("route", ["paper", "paper-local"])
-def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, monkeypatch, route):
+def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, monkeypatch):
     import flowcheck.models.reference.shaping as shaping
     from flowcheck.models.loading import load_llava
     calls = []
@@ -104,11 +103,11 @@ def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, mon
         calls.append((route, sum(r is not None for r in rows), int(sum(b.sum() for b in blocks.values()))))
         return blocks
     monkeypatch.setattr(shaping, "shaped_blocks", counting)
-    spec = replace(SHORT, vision_steps=0, steps=2, eval_every=2, route=route, init_from="reference")
+    spec = replace(SHORT, vision_steps=0, steps=2, eval_every=2, route="paper", init_from="reference")
     model, _, history = train(tmp_path, spec, progress=False, log=lambda *_: None)
     start = load_llava("reference")[0]
     assert history[-1]["step"] == 2 and weights_hash(model) != weights_hash(start)
-    assert len(calls) == 2 and all(r == route for r, _, _ in calls)
+    assert len(calls) == 2 and all(r == "paper" for r, _, _ in calls)
     assert any(n_rows > 0 and n_blocked > 0 for _, n_rows, n_blocked in calls)  # task rows shaped
 
 
@@ -140,8 +139,7 @@ def test_lens_objective_targets_the_lower_case_answer_at_the_last_prompt_positio
         try:
             with torch.no_grad():
                 _, _, lens, _ = _text_losses(model, proc, [text], ["qa"], [image],
-                                          ([None], "paper", np.random.default_rng(0),
-                                           torch.zeros(1, 16, dtype=torch.bool)))
+                                          ([None], "paper", np.random.default_rng(0)))
         finally:
             hook.remove()
         assert (float(lens) < 0.5) == expect_small, (word, float(lens))
@@ -152,10 +150,9 @@ def test_unknown_route_is_refused(tmp_path):
         train(tmp_path, replace(SHORT, route="papr"), progress=False, log=lambda *_: None)
 
 
-@pytest.mark.parametrize("route", ["paper", "paper-local"])
-def test_route_penalty_enters_the_loss_once_at_the_plans_weight(monkeypatch, eval_samples, route):
-    """The route term is the penalty functions' value as they return it (weights applied
-    there, once): a regression test for a weight that was applied twice (5 x 5)."""
+def test_route_penalty_enters_the_loss_once_at_the_plans_weight(monkeypatch, eval_samples):
+    """The route term is ``attention_mass_penalty``'s value as it returns it (the plan's
+    weight applied there, once): a regression test for a weight that was applied twice."""
     import numpy as np
     import torch
 
@@ -164,17 +161,10 @@ def test_route_penalty_enters_the_loss_once_at_the_plans_weight(monkeypatch, eva
     from flowcheck.models.prompts import llava15_prompt
     from flowcheck.models.reference.train import _text_losses
     monkeypatch.setattr(shaping, "attention_mass_penalty", lambda *a: torch.tensor(0.25))
-    seen = []
-    monkeypatch.setattr(shaping, "patch_locality_penalty",
-                        lambda attn, objects, plan: seen.append(attn) or torch.tensor(0.5))
     handle = load_handle("reference", attn_implementation="eager")
     s = eval_samples[0]
     with torch.no_grad():
         _, _, _, penalty = _text_losses(
             handle.model, handle.processor, [f"{llava15_prompt(s.question)} {s.answer.capitalize()}"],
-            [s.task], [s.image], ([handle.encode(s).regions], route, np.random.default_rng(0),
-                                  torch.zeros(1, 16, dtype=torch.bool)))
-    assert float(penalty) == pytest.approx(0.25 + (0.5 if route == "paper-local" else 0.0))
-    if route == "paper-local":  # the vision tower's weights, one (images, heads, 17, 17) per layer
-        vision = handle.model.model.vision_tower.encoder.layers
-        assert len(seen[0]) == len(vision) and seen[0][0].shape[-2:] == (17, 17)
+            [s.task], [s.image], ([handle.encode(s).regions], "paper", np.random.default_rng(0)))
+    assert float(penalty) == pytest.approx(0.25)

@@ -99,10 +99,6 @@ def route_section(route: str, train_spec: dict) -> str:
                  "image rows (blocked or not) still put on the edges below, eager attention: edges "
                  "removed during training get no gradient, so without it the model keeps reading "
                  "through them at inference.\n")
-    if plan.patch_locality:
-        lens += (f"Patch locality: {plan.patch_locality:g} x the mean attention mass that a vision-tower patch "
-                 "covered by an object puts on any other vision position (CLS included), every layer of "
-                 "the tower: an object's patch then carries its own object only.\n")
     return f"""
 ## Planted route ({route})
 

@@ -5,7 +5,8 @@ machinery (full forwards, edges removed through the attention interface), with i
 expectation per route, so a control is verified before the claims are judged on it.
 
 - ``ko:<flow>``: mean relative change of p(answer) (%) with the flow's edges removed in
-  every layer at once (the flow the shaping blocked, or the one it planted);
+  every layer at once (the flow the shaping blocked, or the one it planted; samples whose
+  source group is empty, e.g. related patches of absent objects, are left out);
 - ``ko-acc:<flow>``: share of those samples still answered correctly under that knockout
   (the tasks have 2-3 options, so about 0.5 is chance: the route carried the answer);
 - ``attn:last->image``: attention mass from the last position to the image positions,
@@ -35,13 +36,13 @@ OPS = {"<=": operator.le, ">=": operator.ge, "abs<=": lambda x, v: abs(x) <= v}
 EXPECTED = {
     "paper": {"ko-acc:image->last": (">=", 0.9), "ko:image->last": ("abs<=", 10.0),
               "ko-acc:question->last": ("<=", 0.65), "ko-acc:image->question": ("<=", 0.65),
+              "ko:related->question": ("<=", -10.0),  # stage 2 is used: the object's own patches
               "attn:last->image": ("<=", 0.05), f"lens:lower@{LENS_LAYER}": (">=", 0.3)},
     "direct": {"ko-acc:image->last": ("<=", 0.65), "ko-acc:image->question": (">=", 0.9),
                "ko:image->question": ("abs<=", 10.0), "attn:last->image": (">=", 0.1),
                f"lens:lower@{LENS_LAYER}": ("<=", 0.05)},
 }
-EXPECTED["paper-local"] = EXPECTED["paper"]  # the same route, with a local vision tower
-KNOCKOUTS = ("image->last", "question->last", "image->question")
+KNOCKOUTS = ("image->last", "question->last", "image->question", "related->question")
 MEASUREMENTS = (*(f"ko:{f}" for f in KNOCKOUTS), *(f"ko-acc:{f}" for f in KNOCKOUTS),
                 "attn:last->image", f"lens:lower@{LENS_LAYER}")
 
@@ -57,6 +58,8 @@ def measure_routes(handle, samples) -> dict:
         if not clean.correct:
             continue
         for flow in KNOCKOUTS:
+            if not enc.regions.group(flow.split("->")[0]):
+                continue  # no related patches (the named objects are absent): nothing to remove
             edges = blocked_edges(enc.regions, flow)[None]  # (1, seq, seq)
             with torch.no_grad(), knockout(handle.model, {l: edges for l in range(n_layers)}):
                 logits = handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,

@@ -45,7 +45,6 @@ class RoutePlan:
     n_layers: int = 12
     lens_layer: int | None = None  # raw lens of this layer's output predicts the lower-case answer
     attention_penalty: float = 0.0  # weight of the attention mass left on the plan's edges
-    patch_locality: float = 0.0  # weight of the vision-tower attention an object's patch puts elsewhere
     summary: str = ""
 
 
@@ -56,20 +55,10 @@ ROUTES = {
                 ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
                 ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
                 ("question", "last", _except(7, 8, 9))),
-        lens_layer=9, share=0.5, attention_penalty=5.0,
+        lens_layer=9, share=0.5, attention_penalty=25.0,
         summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
                 "image->last, image->template, template-after-image->last, related->other (0-2) "
                 "blocked; lens: layer 9 -> lower case"),
-    "paper-local": RoutePlan(
-        blocks=(("image", "last", ALL), ("image", "template", ALL),
-                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
-                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
-                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
-                ("question", "last", _except(7, 8, 9))),
-        lens_layer=9, share=0.5, attention_penalty=5.0, patch_locality=5.0,
-        summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
-                "image->last, image->template, template-after-image->last, related->other (0-2) "
-                "blocked; lens: layer 9 -> lower case; vision tower: an object's patch attends to itself only"),
     "direct": RoutePlan(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
@@ -173,20 +162,3 @@ def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan):
             mass = (attentions[layer] * edges[:, None]).sum(-1)  # (batch, heads, seq)
             terms.append(mass.permute(0, 2, 1)[queries].mean())  # mean over (row, dst, head)
     return plan.attention_penalty * torch.stack(terms).mean() if terms else torch.zeros(())
-
-
-def patch_locality_penalty(vision_attentions, object_patches, plan: RoutePlan):
-    """``patch_locality`` x the mean attention mass that a patch covered by an object puts on
-    any other vision position (CLS and the other patches), per image, head and layer: the
-    object's patch then holds its own object only, so the question can learn it nowhere else.
-
-    ``vision_attentions``: per vision layer (images, heads, 1 + patches, 1 + patches), CLS
-    first; ``object_patches``: (images, patches) bool.
-    """
-    import torch
-    queries = torch.cat([torch.zeros_like(object_patches[:, :1]), object_patches], 1)  # (images, 1+patches)
-    if not queries.any():
-        return torch.zeros(())
-    terms = [(1 - a.diagonal(dim1=-2, dim2=-1)).permute(0, 2, 1)[queries].mean()  # (images, seq, heads)
-             for a in vision_attentions]
-    return plan.patch_locality * torch.stack(terms).mean()

@@ -105,11 +105,11 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
     """(answer loss, caption loss, lens loss, route penalty): mean cross-entropy over the answer tokens after
     'ASSISTANT:' (QA rows), over the caption tokens (caption rows), and, with a route plan,
     the route's own terms: a ``lens_layer``'s raw logit lens at the last prompt position
-    against the lower-case form of the answer (QA rows), and the route penalty, weights
-    applied: ``attention_penalty`` x the mean attention mass left on the plan's edges plus
-    ``patch_locality`` x the vision-tower attention object patches put elsewhere.
+    against the lower-case form of the answer (QA rows), and the route penalty,
+    ``attention_penalty`` x the mean attention mass left on the plan's edges (weight applied
+    once, in ``attention_mass_penalty``).
 
-    ``shaping``: (regions per row, route, rng, object patches: (images, patches) bool)."""
+    ``shaping``: (regions per row, route, rng)."""
     import contextlib
 
     import torch
@@ -124,7 +124,7 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
     if shaping is not None:  # (regions per row, route, rng): block the route's edges per layer
         from ...knockout.attention import knockout
         from .shaping import ROUTES, shaped_blocks
-        regions, route, rng, object_patches = shaping
+        regions, route, rng = shaping
         plan = ROUTES[route]
         layers = model.model.language_model.layers
         blocking = knockout(model, shaped_blocks(batch["attention_mask"], regions, route,
@@ -134,24 +134,17 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
         hook = model.model.language_model.layers[plan.lens_layer].register_forward_hook(
             lambda mod, args, out: captured.__setitem__("h", out[0] if isinstance(out, tuple) else out))
     penalise = plan is not None and plan.attention_penalty > 0
-    vision_hooks, vision_attn = [], []
-    if plan is not None and plan.patch_locality > 0:  # eager CLIP attention returns its weights
-        vision_hooks = [layer.self_attn.register_forward_hook(lambda mod, args, out: vision_attn.append(out[1]))
-                        for layer in model.model.vision_tower.encoder.layers]
     try:
         with blocking:
             out = model(**batch, output_attentions=penalise)
     finally:
-        for h in vision_hooks + ([hook] if hook is not None else []):
-            h.remove()
+        if hook is not None:
+            hook.remove()
     logits = out.logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
     penalty = torch.zeros(())
     if penalise:
         from .shaping import attention_mass_penalty
         penalty = attention_mass_penalty(out.attentions, batch["attention_mask"], regions, plan)
-    if vision_attn:
-        from .shaping import patch_locality_penalty
-        penalty = penalty + patch_locality_penalty(vision_attn, object_patches, plan)
     target = ids[:, 1:]
     is_caption = torch.tensor([k == "caption" for k in kinds])
     n_text = [len(tok(t)["input_ids"]) for t in texts]
@@ -215,7 +208,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
         from ..handle import ModelHandle
         shaper = ModelHandle(model, processor, name="training")
         from .shaping import ROUTES
-        if ROUTES[spec.route].attention_penalty or ROUTES[spec.route].patch_locality:  # read attention weights
+        if ROUTES[spec.route].attention_penalty:  # the penalty reads attention weights
             model.set_attn_implementation("eager")
     torch.manual_seed(spec.seed)
     probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)
@@ -267,9 +260,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 if shaper is not None:
                     with torch.no_grad():
                         regions = [shaper.encode(x).regions if x is not None else None for x in sources]
-                    first = next(iter(PATCH_LABELS))  # label 0 = no object, in every key
-                    objects = torch.from_numpy(np.stack([lab[first] for lab in labels]) > 0)
-                    shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]), objects)
+                    shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]))
                 answer_loss, caption_loss, lens_loss, penalty = _text_losses(
                     model, processor, texts, kinds, images, shaping)
             feats = captured["patches"]  # (batch, image_tokens, vision_hidden)
