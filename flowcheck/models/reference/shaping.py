@@ -12,9 +12,7 @@ the model learns to leave them alone. Shipped
 models carry no trace of it: they run with normal attention.
 
 Token groups are the engine's (image, question, last, related, other) plus ``template``:
-every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT'),
-and ``template_after_image``: the template positions after the first image position (the
-ones before it, BOS and 'USER:', cannot carry image information: attention is causal).
+every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT').
 
 - ``paper``: image -> question in two stages, ``other`` patches in layers 0-2 (general) and
   the question's ``related`` patches in layers 5-6 (object-specific); question -> last in
@@ -50,15 +48,16 @@ class RoutePlan:
 
 ROUTES = {
     "paper": RoutePlan(
-        blocks=(("image", "last", ALL), ("image", "template", ALL),
-                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
+        blocks=(("image", "last", ALL), ("image", "template", ALL), ("template", "last", ALL),
                 ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
                 ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
                 ("question", "last", _except(7, 8, 9))),
+        # 25: the weight the shipped paper-route trained with (before commit 4f17ba6 a weight of
+        # 5 was applied twice); 5 and 12 measured worse (see the README's control section)
         lens_layer=9, share=0.5, attention_penalty=25.0,
         summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
-                "image->last, image->template, template-after-image->last, related->other (0-2) "
-                "blocked; lens: layer 9 -> lower case"),
+                "image->last, image->template, template->last, related->other (0-2) blocked; "
+                "lens: layer 9 -> lower case"),
     "direct": RoutePlan(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
@@ -74,13 +73,11 @@ def check_route(route: str | None) -> str | None:
 
 
 def group(regions, name: str) -> tuple[int, ...]:
-    """Positions of a token group; ``template`` = text positions outside question and last,
-    ``template_after_image`` = those after the first image position."""
-    if name not in ("template", "template_after_image"):
+    """Positions of a token group; ``template`` = text positions outside question and last."""
+    if name != "template":
         return regions.group(name)
     taken = set(regions.image) | set(regions.question) | set(regions.last)
-    start = min(regions.image) if name == "template_after_image" and regions.image else 0
-    return tuple(p for p in range(start, regions.seq_len) if p not in taken)
+    return tuple(p for p in range(regions.seq_len) if p not in taken)
 
 
 def block_edges(regions, src: str, dst: str):
