@@ -249,7 +249,6 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 spec.seed, step, spec.batch_size, _task_weights(acc, tasks_at(stage, spec.steps)),
                 spec.caption_share, objects_at(stage, spec.steps), text_share_at(stage, spec.steps),
                 spec.query_share, return_samples=True)
-            labels = [patch_labels(s, model_spec.patch_size) for s in scenes]
             vision_only = step < spec.vision_steps and not spec.init_from
             if vision_only:  # patch objective only: vision tower + projector
                 pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]
@@ -264,6 +263,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 answer_loss, caption_loss, lens_loss, penalty = _text_losses(
                     model, processor, texts, kinds, images, shaping)
             feats = captured["patches"]  # (batch, image_tokens, vision_hidden)
+            labels = [patch_labels(s, model_spec.patch_size) for s in scenes]
             patch_loss = sum(
                 F.cross_entropy(probes[k](feats).reshape(-1, len(PATCH_LABELS[k]) + 1),
                                 torch.from_numpy(np.stack([lab[k] for lab in labels])).reshape(-1))
