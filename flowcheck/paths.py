@@ -10,3 +10,18 @@ REFERENCE_MODEL = FIXTURES / "models" / "reference"
 CONTROL_MODELS = {"paper-route": FIXTURES / "models" / "paper-route",
                   "direct-route": FIXTURES / "models" / "direct-route"}
 EVAL_SPLIT = FIXTURES / "data" / "synthetic-eval"
+
+
+def portable_path(path: Path) -> str:
+    """Inside this checkout: relative to its root (a run folder stays valid in another clone);
+    elsewhere: absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def resolve_portable(path: str) -> Path:
+    """Inverse of ``portable_path``."""
+    return REPO_ROOT / path if not Path(path).is_absolute() else Path(path)

@@ -77,11 +77,10 @@ def _covers(row: dict, plan: RunPlan, key: dict) -> bool:
 
 def _same_path(a, b) -> bool:
     """Stored paths are checkout-relative (or absolute outside it, and in older runs)."""
-    from .paths import REPO_ROOT
+    from .paths import resolve_portable
     if a is None or b is None:
         return a == b
-    resolve = lambda p: (REPO_ROOT / p if not Path(p).is_absolute() else Path(p)).resolve()  # noqa: E731
-    return resolve(a) == resolve(b)
+    return resolve_portable(a).resolve() == resolve_portable(b).resolve()
 
 
 def check_run_dir(run_dir: Path, meta: dict) -> Path:
@@ -116,6 +115,7 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
     from .knockout.clean import clean_run
     from .knockout.exact import exact_probabilities
     from .knockout.fast import fast_probabilities
+    from .knockout.flows import parse_flow
     from .lens import answer_tokens, logit_lens
     from .metrics import relative_change
 
@@ -127,7 +127,7 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
     if not clean.correct:
         return row
     probabilities = fast_probabilities if plan.engine == "fast" else exact_probabilities
-    usable = [c for c in configs if enc.regions.group(c.flow.split("->")[0])]
+    usable = [c for c in configs if enc.regions.group(parse_flow(c.flow).src)]
     p = probabilities(handle, enc, clean, usable) if usable else []
     for cfg, pk in zip(usable, p):
         row["changes"].setdefault(cfg.flow, []).append(relative_change(pk, clean.p_base))

@@ -29,23 +29,6 @@ def _claim_dirs(claims_dir) -> list[Path]:
     return [LIBRARY] + ([Path(claims_dir)] if claims_dir else [])
 
 
-def portable_path(path: Path) -> str:
-    """Inside this checkout: relative to its root (a run folder stays valid in another clone);
-    elsewhere: absolute."""
-    from .paths import REPO_ROOT
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def resolve_portable(path: str) -> Path:
-    """Inverse of ``portable_path``."""
-    from .paths import REPO_ROOT
-    return REPO_ROOT / path if not Path(path).is_absolute() else Path(path)
-
-
 def select_samples(dataset, tasks=None, max_samples: int | None = None):
     """Samples of the dataset folder, optionally only ``tasks`` and at most N per task."""
     from .data.dataset import TASKS, check_tasks, load
@@ -65,7 +48,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
     from .models.loading import model_family, resolve_model_path
-    from .paths import EVAL_SPLIT
+    from .paths import EVAL_SPLIT, portable_path
 
     specs = load_claims(_claim_dirs(claims_dir), claims)
     plan = RunPlan.for_claims(specs, k, engine)

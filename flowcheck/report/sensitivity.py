@@ -19,7 +19,7 @@ MAIN_CLAIMS = ("image_to_question_early", "question_to_last_middle", "image_to_l
 
 def _first_ids_per_task(dataset: str, n: int) -> set[str]:
     from ..data.dataset import load
-    from ..suite import resolve_portable
+    from ..paths import resolve_portable
     return {s.row["question_id"] for s in load(resolve_portable(dataset), max_per_task=n)}
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from ...knockout.attention import knockout
 from ...knockout.clean import clean_run
+from ...knockout.flows import parse_flow
 from ...knockout.mask import blocked_edges
 from ...lens import answer_tokens, logit_lens
 from ...metrics import relative_change
@@ -58,7 +59,7 @@ def measure_routes(handle, samples) -> dict:
         if not clean.correct:
             continue
         for flow in KNOCKOUTS:
-            if not enc.regions.group(flow.split("->")[0]):
+            if not enc.regions.group(parse_flow(flow).src):
                 continue  # no related patches (the named objects are absent): nothing to remove
             edges = blocked_edges(enc.regions, flow)[None]  # (1, seq, seq)
             with torch.no_grad(), knockout(handle.model, {l: edges for l in range(n_layers)}):
