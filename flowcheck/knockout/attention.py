@@ -26,8 +26,10 @@ class KnockoutPlan:
 
     blocked: dict
     record_weights: bool = False
+    record_open: bool = False  # training only: keep each layer's weights as if nothing were blocked
     fired: set = field(default_factory=set)
     weights: dict = field(default_factory=dict)
+    open_weights: dict = field(default_factory=dict)  # layer -> (batch, heads, q, k), with gradient
 
 
 def text_attn_implementation(model) -> str:
@@ -82,12 +84,16 @@ def _make_knockout_attention(impl: str):
     def attention(module, query, key, value, attention_mask, **kwargs):
         plan = _ACTIVE.get()
         layer = getattr(module, "layer_idx", None)
+        base, unblocked = _base_function(module, impl), attention_mask
         if plan is not None and layer in plan.blocked:
             attention_mask = apply_block(attention_mask, plan.blocked[layer], query, key)
             plan.fired.add(layer)
-        out, weights = _base_function(module, impl)(module, query, key, value, attention_mask, **kwargs)
+        out, weights = base(module, query, key, value, attention_mask, **kwargs)
         if plan is not None and plan.record_weights and weights is not None:
             plan.weights[layer] = weights.detach()
+        if plan is not None and plan.record_open:  # the same scores, the block lifted (eager only)
+            plan.open_weights[layer] = (weights if unblocked is attention_mask else
+                                        base(module, query, key, value, unblocked, **kwargs)[1])
         return out, weights
     attention.__name__ = f"flowcheck_{impl}"
     return attention
@@ -103,14 +109,20 @@ def _register() -> None:
 
 
 @contextmanager
-def knockout(model, blocked: dict, *, record_weights: bool = False):
+def knockout(model, blocked: dict, *, record_weights: bool = False, record_open: bool = False):
     """Run the model with ``blocked`` edges removed; yields the plan (``fired`` layers).
+
+    ``record_open`` (training, eager attention): the plan's ``open_weights`` keep, per layer and
+    with gradient, the attention weights the same scores give without the block.
 
     On exit the model's attention implementation is restored, also after an exception.
     """
     impl = check_supported(model)
     _register()
-    plan = KnockoutPlan(blocked=dict(blocked), record_weights=record_weights)
+    if record_open and impl != "eager":
+        raise ValueError(f"record_open needs attention weights; load the model with "
+                         f"attn_implementation='eager', not {impl!r}")
+    plan = KnockoutPlan(blocked=dict(blocked), record_weights=record_weights, record_open=record_open)
     token = _ACTIVE.set(plan)
     model.set_attn_implementation({"text_config": f"flowcheck_{impl}"})
     try:

@@ -12,7 +12,15 @@ the model learns to leave them alone. Shipped
 models carry no trace of it: they run with normal attention.
 
 Token groups are the engine's (image, question, last, related, other) plus ``template``:
-every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT').
+every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT'),
+and ``template_after_image``, the template positions after the first image position.
+
+A plan with ``open_penalty`` reads the penalty from the weights the same attention scores
+give with the block lifted (``knockout(record_open=True)``), so with ``share`` 1.0 every
+shaped row trains on the planted route alone and no row ever learns to read through a
+removed edge, while the attention those edges would get at inference is still pushed down.
+``vision_locality`` keeps each image patch to itself in the vision tower
+(``vision_locality.py``), so the patches outside the question's objects know nothing of them.
 
 - ``paper``: image -> question in two stages, ``other`` patches in layers 0-2 (general) and
   the question's ``related`` patches in layers 5-6 (object-specific); question -> last in
@@ -43,6 +51,10 @@ class RoutePlan:
     n_layers: int = 12
     lens_layer: int | None = None  # raw lens of this layer's output predicts the lower-case answer
     attention_penalty: float = 0.0  # weight of the attention mass left on the plan's edges
+    # True: the penalty reads the weights the same scores give with the block lifted, so rows
+    # whose edges are removed count too (with share 1.0 no row ever reads through them)
+    open_penalty: bool = False
+    vision_locality: float = 0.0  # > 0: patches attend to themselves only (vision tower), this weight
     summary: str = ""
 
 
@@ -58,6 +70,26 @@ ROUTES = {
         summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
                 "image->last, image->template, template->last, related->other (0-2) blocked; "
                 "lens: layer 9 -> lower case"),
+    "paper-strict": RoutePlan(
+        blocks=(("image", "last", ALL), ("image", "template", ALL),
+                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
+                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
+                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
+                ("question", "last", _except(7, 8, 9))),
+        lens_layer=9, share=1.0, attention_penalty=10.0, open_penalty=True, vision_locality=10.0,
+        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
+                "question->last 7-9; image->last, image->template, template-after-image->last, "
+                "related->other (0-2) blocked; vision tower patch-local; lens: layer 9 -> lower case"),
+    "paper-strict-wide": RoutePlan(
+        blocks=(("image", "last", ALL), ("image", "template", ALL),
+                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
+                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
+                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
+                ("question", "last", _except(6, 7, 8, 9, 10))),
+        lens_layer=9, share=1.0, attention_penalty=10.0, open_penalty=True, vision_locality=10.0,
+        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
+                "question->last 6-10; image->last, image->template, template-after-image->last, "
+                "related->other (0-2) blocked; vision tower patch-local; lens: layer 9 -> lower case"),
     "direct": RoutePlan(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
@@ -73,11 +105,14 @@ def check_route(route: str | None) -> str | None:
 
 
 def group(regions, name: str) -> tuple[int, ...]:
-    """Positions of a token group; ``template`` = text positions outside question and last."""
-    if name != "template":
+    """Positions of a token group; ``template`` = text positions outside question and last,
+    ``template_after_image`` = those after the first image position (BOS and 'USER:' come
+    before the image and, attention being causal, hold nothing of it)."""
+    if name not in ("template", "template_after_image"):
         return regions.group(name)
     taken = set(regions.image) | set(regions.question) | set(regions.last)
-    return tuple(p for p in range(regions.seq_len) if p not in taken)
+    start = min(regions.image) if name == "template_after_image" and regions.image else 0
+    return tuple(p for p in range(start, regions.seq_len) if p not in taken)
 
 
 def block_edges(regions, src: str, dst: str):

@@ -107,7 +107,9 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
     the route's own terms: a ``lens_layer``'s raw logit lens at the last prompt position
     against the lower-case form of the answer (QA rows), and the route penalty,
     ``attention_penalty`` x the mean attention mass left on the plan's edges (weight applied
-    once, in ``attention_mass_penalty``).
+    once, in ``attention_mass_penalty``; with ``open_penalty`` the mass the edges would get
+    with the block lifted) plus ``vision_locality`` x the vision-tower attention patches would
+    put outside themselves.
 
     ``shaping``: (regions per row, route, rng)."""
     import contextlib
@@ -128,15 +130,20 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
         plan = ROUTES[route]
         layers = model.model.language_model.layers
         blocking = knockout(model, shaped_blocks(batch["attention_mask"], regions, route,
-                                                 len(layers), rng))
+                                                 len(layers), rng),
+                            record_open=plan.open_penalty and plan.attention_penalty > 0)
+    local = contextlib.nullcontext([])
+    if plan is not None and plan.vision_locality > 0:
+        from .vision_locality import local_patches
+        local = local_patches(model)
     hook = None
     if plan is not None and plan.lens_layer is not None:
         hook = model.model.language_model.layers[plan.lens_layer].register_forward_hook(
             lambda mod, args, out: captured.__setitem__("h", out[0] if isinstance(out, tuple) else out))
     penalise = plan is not None and plan.attention_penalty > 0
     try:
-        with blocking:
-            out = model(**batch, output_attentions=penalise)
+        with blocking as ko, local as vision_open:
+            out = model(**batch, output_attentions=penalise and not plan.open_penalty)
     finally:
         if hook is not None:
             hook.remove()
@@ -144,7 +151,12 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
     penalty = torch.zeros(())
     if penalise:
         from .shaping import attention_mass_penalty
-        penalty = attention_mass_penalty(out.attentions, batch["attention_mask"], regions, plan)
+        attentions = ([ko.open_weights[i] for i in range(len(ko.open_weights))] if plan.open_penalty
+                      else out.attentions)
+        penalty = attention_mass_penalty(attentions, batch["attention_mask"], regions, plan)
+    if vision_open:
+        from .vision_locality import locality_penalty
+        penalty = penalty + locality_penalty(vision_open, plan.vision_locality)
     target = ids[:, 1:]
     is_caption = torch.tensor([k == "caption" for k in kinds])
     n_text = [len(tok(t)["input_ids"]) for t in texts]
@@ -208,7 +220,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
         from ..handle import ModelHandle
         shaper = ModelHandle(model, processor, name="training")
         from .shaping import ROUTES
-        if ROUTES[spec.route].attention_penalty:  # the penalty reads attention weights
+        plan = ROUTES[spec.route]
+        if plan.attention_penalty or plan.vision_locality:  # the penalties read attention weights
             model.set_attn_implementation("eager")
     torch.manual_seed(spec.seed)
     probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)

@@ -1,0 +1,125 @@
+"""Strict route shaping (training only): the attention the removed edges would get with the
+block lifted (``knockout(record_open=True)``) and the patch-local vision tower
+(``vision_locality``): both read the model's own scores, with gradient, and neither leaks."""
+import numpy as np
+import pytest
+import torch
+
+from flowcheck.knockout.attention import knockout
+from flowcheck.models.prompts import llava15_prompt
+from flowcheck.models.reference.shaping import ROUTES, group, route_edges, shaped_blocks
+from flowcheck.models.reference.vision_locality import local_patches, locality_penalty
+
+
+@pytest.fixture(scope="module")
+def batch(reference_handle, eval_samples):
+    samples = [eval_samples[0], eval_samples[15]]
+    enc = reference_handle.processor(images=[s.image for s in samples], return_tensors="pt",
+                                     text=[llava15_prompt(s.question) for s in samples], padding=True)
+    return enc, [reference_handle.encode(s).regions for s in samples]
+
+
+def test_open_weights_are_the_same_scores_with_the_block_lifted(reference_handle, batch):
+    """Layer 0 (same inputs): the unblocked forward's weights; every layer: renormalised over
+    the edges left open, they are the blocked forward's weights; with gradient."""
+    enc, regions = batch
+    model = reference_handle.model
+    blocks = shaped_blocks(enc["attention_mask"], regions, "paper-strict", 12, None, share=1.0)
+    with torch.no_grad(), knockout(model, {l: torch.zeros_like(b) for l, b in blocks.items()},
+                                   record_weights=True) as plain:
+        model(**enc)
+    with knockout(model, blocks, record_weights=True, record_open=True) as ko:
+        model(**enc)
+    assert sorted(ko.open_weights) == list(range(12))
+    assert torch.allclose(ko.open_weights[0], plain.weights[0], atol=1e-6)
+    for layer in range(12):
+        blocked = blocks[layer][:, None].expand_as(ko.weights[layer])  # (batch, heads, q, k)
+        kept = ko.open_weights[layer].detach().masked_fill(blocked, 0)
+        rows = kept.sum(-1, keepdim=True) > 0
+        renormalised = torch.where(rows, kept / kept.sum(-1, keepdim=True).clamp(min=1e-30), 0)
+        assert torch.allclose(renormalised, ko.weights[layer].masked_fill(~rows, 0), atol=1e-5)
+        assert float(ko.weights[layer][blocked].abs().max()) == 0.0  # the forward itself: removed
+        assert ko.open_weights[layer].requires_grad
+    assert float(ko.open_weights[0].detach()[blocks[0][:, None].expand_as(ko.weights[0])].sum()) > 0
+
+
+def test_record_open_needs_eager_weights():
+    from flowcheck.models.handle import load_handle
+    model = load_handle("reference", attn_implementation="sdpa").model
+    with pytest.raises(ValueError, match="record_open needs attention weights.*'sdpa'"):
+        with knockout(model, {}, record_open=True):
+            pass
+
+
+def _patch_features(model, pixels):
+    """(images, patches, hidden): the vision layer LLaVA reads (-1), CLS dropped."""
+    return model.model.vision_tower(pixels, output_hidden_states=True).hidden_states[-1][:, 1:]
+
+
+def test_patch_local_tower_keeps_each_patch_to_itself(reference_handle, eval_samples):
+    """Repainting one 16-px cell changes that cell's patch feature only, under the context;
+    with the tower's normal attention every patch changes."""
+    model, proc = reference_handle.model, reference_handle.processor
+    pixels = proc.image_processor([eval_samples[0].image], return_tensors="pt")["pixel_values"]
+    edited = pixels.clone()
+    edited[..., :16, :16] = 0.5  # cell (0, 0) = patch 0
+    with torch.no_grad():
+        with local_patches(model) as opened:
+            a, b = _patch_features(model, pixels), _patch_features(model, edited)
+        plain_a, plain_b = _patch_features(model, pixels), _patch_features(model, edited)
+    changed = (a - b).abs().amax(-1)[0]  # (patches,)
+    assert float(changed[0]) > 1e-3 and float(changed[1:].max()) < 1e-5
+    assert float((plain_a - plain_b).abs().amax(-1)[0][1:].min()) > 1e-5  # normal tower mixes
+    assert len(opened) == 2 * len(model.model.vision_tower.encoder.layers)  # two images through the tower
+    assert torch.allclose(opened[0].sum(-1), torch.ones(()), atol=1e-5)
+    assert model.config.vision_config._attn_implementation != "flowcheck_vision_local"  # restored
+
+
+def test_locality_penalty_is_the_mass_outside_self():
+    seq = 17
+    self_only = [torch.eye(seq).expand(2, 4, seq, seq)]
+    assert float(locality_penalty(self_only, 10.0)) == 0.0
+    uniform = torch.full((2, 4, seq, seq), 1.0 / seq, requires_grad=True)
+    pen = locality_penalty([uniform], 10.0)
+    assert float(pen.detach()) == pytest.approx(10.0 * (1 - 1 / seq))
+    pen.backward()
+    assert float(uniform.grad[:, :, 0].abs().sum()) == 0.0  # CLS is free
+    assert float(locality_penalty([], 10.0)) == 0.0
+
+
+def test_strict_plans_keep_bos_open_to_the_last_position(batch):
+    _, regions = batch
+    reg = regions[0]
+    after = group(reg, "template_after_image")
+    assert 0 not in after and after and min(after) > min(reg.image)
+    assert set(after) < set(group(reg, "template"))
+    for route in ("paper-strict", "paper-strict-wide"):
+        plan = ROUTES[route]
+        assert plan.share == 1.0 and plan.open_penalty and plan.vision_locality > 0
+        e = route_edges(reg, plan, 12)
+        assert not any(bool(e[l][reg.last[0], 0]) for l in range(12))  # BOS -> last open
+        assert all(bool(e[l][torch.tensor(reg.last)[:, None], torch.tensor(after)[None]].all())
+                   for l in range(12))
+    wide = route_edges(reg, ROUTES["paper-strict-wide"], 12)
+    assert [l for l in range(12) if not bool(wide[l][reg.last[0], reg.question[0]])] == [6, 7, 8, 9, 10]
+
+
+def test_open_penalty_counts_rows_whose_edges_are_removed(reference_handle, eval_samples):
+    """Every row shaped (share 1.0): the forward's own weights are 0 on the removed edges, the
+    open weights are not, so the strict plan's penalty is positive; the loss has a gradient
+    into the attention projections through it."""
+    from flowcheck.models.reference.train import _text_losses
+    s = eval_samples[0]
+    model, proc = reference_handle.model, reference_handle.processor
+    text = f"{llava15_prompt(s.question)} {s.answer.capitalize()}"
+    regions = [reference_handle.encode(s).regions]
+    model.zero_grad()
+    _, _, _, penalty = _text_losses(model, proc, [text], [s.task], [s.image],
+                                    (regions, "paper-strict", np.random.default_rng(0)))
+    assert float(penalty) > 0
+    penalty.backward()
+    q = model.model.language_model.layers[3].self_attn.q_proj.weight.grad
+    v = model.model.vision_tower.encoder.layers[0].self_attn.q_proj.weight.grad
+    assert q is not None and float(q.abs().sum()) > 0
+    assert v is not None and float(v.abs().sum()) > 0
+    model.zero_grad()
