@@ -17,6 +17,11 @@ def weights_fingerprint(model) -> str:
                 continue
             t = t.detach()
             total = float(torch.sum(t, dtype=torch.float64)) if t.numel() else 0.0
-            squares = float(torch.sum(t.double() ** 2)) if t.is_floating_point() else total
+            if t.is_floating_point():  # one float64 copy at a time (~1 GB for a 7B embedding)
+                flat = t.reshape(-1).double()
+                squares = float(torch.dot(flat, flat))
+                del flat
+            else:
+                squares = total
             h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|{total:.8g}|{squares:.8g};".encode())
     return h.hexdigest()[:16]

@@ -94,18 +94,29 @@ def route_section(route: str, train_spec: dict) -> str:
     lens = (f"\nLens objective: the raw logit lens of layer {plan.lens_layer}'s output at the last prompt "
             f"position is trained towards the lower-case answer (weight {train_spec.get('lens_loss_weight')}).\n"
             if plan.lens_layer is not None else "\nNo lens objective.\n")
-    if plan.attention_penalty:
+    if plan.attention_penalty and plan.open_penalty:
+        lens += (f"Attention penalty: {plan.attention_penalty:g} x the mean attention mass that the six-task "
+                 "image rows would put on the edges below if they were open (the same attention "
+                 "scores with the block lifted, eager attention): no row ever reads through them in "
+                 "training, and at inference, with every edge open, they get little attention.\n")
+    elif plan.attention_penalty:
         lens += (f"Attention penalty: {plan.attention_penalty:g} x the mean attention mass that the six-task "
                  "image rows (blocked or not) still put on the edges below, eager attention: edges "
                  "removed during training get no gradient, so without it the model keeps reading "
                  "through them at inference.\n")
+    if plan.vision_locality:
+        lens += (f"Patch-local vision tower: in training each image patch attends to itself only in "
+                 f"every vision layer (CLS reads all; LLaVA drops it), plus {plan.vision_locality:g} x the "
+                 "mean attention mass a patch would put elsewhere with that mask lifted: the patches "
+                 "outside the question's objects hold nothing of those objects.\n")
+    rest = ("the other samples, captions and text-only rows train with\nnormal attention." if plan.share < 1
+            else "captions and text-only rows train with normal attention.")
     return f"""
 ## Planted route ({route})
 
 Fine-tuned from `{train_spec.get('init_from')}` with attention-edge dropout during training only: for
 {plan.share:.0%} of the six-task image samples the edges below are removed in the listed layers
-(through the attention interface); the other samples, captions and text-only rows train with
-normal attention. The shipped weights are a stock checkpoint and run with normal attention.
+(through the attention interface); {rest} The shipped weights are a stock checkpoint and run with normal attention.
 Summary: {plan.summary}.
 
 | blocked flow (src -> dst) | layers (0-based) |

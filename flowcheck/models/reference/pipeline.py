@@ -20,13 +20,16 @@ LIMITS = [
 
 
 def limits_for(spec: TrainSpec) -> list[str]:
+    from .shaping import ROUTES
     if not spec.route:
         return LIMITS
     return [LIMITS[0], LIMITS[1], LIMITS[3],
             f"A control: its route is planted ({spec.route!r}, see 'Planted route'), so its verdicts "
             "test flowcheck, not a finding about how such models route information.",
-            "The edge dropout leaves each blocked edge open for a share of samples; at inference all "
-            "edges are open, so the route is dominant, not exclusive."]
+            ("The edge dropout leaves each blocked edge open for a share of samples; at inference all "
+             "edges are open, so the route is dominant, not exclusive." if ROUTES[spec.route].share < 1 else
+             "Every shaped sample trains with the edges removed; at inference all edges are open and "
+             "get the little attention the penalty leaves them, so the route is dominant, not exclusive.")]
 
 
 def train_and_save(out: Path, spec: TrainSpec, *, command: str, resume: bool = True,
