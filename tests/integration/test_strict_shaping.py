@@ -114,12 +114,60 @@ def test_open_penalty_counts_rows_whose_edges_are_removed(reference_handle, eval
     text = f"{llava15_prompt(s.question)} {s.answer.capitalize()}"
     regions = [reference_handle.encode(s).regions]
     model.zero_grad()
-    _, _, _, penalty = _text_losses(model, proc, [text], [s.task], [s.image],
+    _, _, _, penalty, _ = _text_losses(model, proc, [text], [s.task], [s.image],
                                     (regions, "paper-strict", np.random.default_rng(0)))
-    assert float(penalty) > 0
+    assert float(penalty.detach()) > 0
     penalty.backward()
     q = model.model.language_model.layers[3].self_attn.q_proj.weight.grad
     v = model.model.vision_tower.encoder.layers[0].self_attn.q_proj.weight.grad
     assert q is not None and float(q.abs().sum()) > 0
     assert v is not None and float(v.abs().sum()) > 0
     model.zero_grad()
+
+
+def test_object_targets_are_the_named_objects_words_and_attributes(reference_handle, eval_samples):
+    from flowcheck.models.reference.shaping import OBJECT_ATTRIBUTES, object_targets
+    from flowcheck.data.scenes import COLORS
+    vocab = reference_handle.tokenizer.get_vocab()
+    seen = 0
+    for s in eval_samples:
+        enc = reference_handle.encode(s)
+        ids = enc.input_ids[0].tolist()
+        for pos, labels in object_targets(s, enc, vocab):
+            seen += 1
+            assert pos in enc.regions.question
+            name = reference_handle.tokenizer.convert_ids_to_tokens(ids[pos])
+            obj = next(o for o in s.scene.objects if o.shape == name)
+            assert set(labels) == set(OBJECT_ATTRIBUTES)
+            assert tuple(COLORS)[labels["color"]] == obj.color
+    assert seen >= len(eval_samples) // 2
+
+
+def test_object_loss_reads_the_object_layer_at_the_named_words(reference_handle, eval_samples):
+    """The object term is the probes' cross-entropy on ``object_layer``'s output: it has a
+    gradient into that layer and below, none into the layers above it."""
+    from flowcheck.models.reference.shaping import OBJECT_ATTRIBUTES, object_targets
+    from flowcheck.models.reference.train import _text_losses
+    model, proc = reference_handle.model, reference_handle.processor
+    s = next(x for x in eval_samples if object_targets(x, reference_handle.encode(x),
+                                                       proc.tokenizer.get_vocab()))
+    enc = reference_handle.encode(s)
+    probes = torch.nn.ModuleDict({f"q_{k}": torch.nn.Linear(128, 6) for k in OBJECT_ATTRIBUTES})
+    targets = [object_targets(s, enc, proc.tokenizer.get_vocab())]
+    text = f"{llava15_prompt(s.question)} {s.answer.capitalize()}"
+    model.zero_grad()
+    out = _text_losses(model, proc, [text], [s.task], [s.image],
+                       ([enc.regions], "paper-probe", np.random.default_rng(0)), (targets, probes))
+    object_loss = out[4]
+    assert float(object_loss.detach()) > 0
+    object_loss.backward()
+    layers = model.model.language_model.layers
+    layer = ROUTES["paper-probe"].object_layer
+    assert float(layers[layer].mlp.down_proj.weight.grad.abs().sum()) > 0
+    assert layers[layer + 1].mlp.down_proj.weight.grad is None or \
+        float(layers[layer + 1].mlp.down_proj.weight.grad.abs().sum()) == 0
+    assert probes["q_color"].weight.grad is not None
+    model.zero_grad()
+    none = _text_losses(model, proc, [text], [s.task], [s.image],
+                        ([enc.regions], "paper-probe", np.random.default_rng(0)), ([None], probes))[4]
+    assert float(none) == 0.0

@@ -138,7 +138,7 @@ def test_lens_objective_targets_the_lower_case_answer_at_the_last_prompt_positio
             if isinstance(out, tuple) else out * 0 + direction)
         try:
             with torch.no_grad():
-                _, _, lens, _ = _text_losses(model, proc, [text], ["qa"], [image],
+                _, _, lens, _, _ = _text_losses(model, proc, [text], ["qa"], [image],
                                           ([None], "paper", np.random.default_rng(0)))
         finally:
             hook.remove()
@@ -164,7 +164,7 @@ def test_route_penalty_enters_the_loss_once_at_the_plans_weight(monkeypatch, eva
     handle = load_handle("reference", attn_implementation="eager")
     s = eval_samples[0]
     with torch.no_grad():
-        _, _, _, penalty = _text_losses(
+        _, _, _, penalty, _ = _text_losses(
             handle.model, handle.processor, [f"{llava15_prompt(s.question)} {s.answer.capitalize()}"],
             [s.task], [s.image], ([handle.encode(s).regions], "paper", np.random.default_rng(0)))
     assert float(penalty) == pytest.approx(0.25)

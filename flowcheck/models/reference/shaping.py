@@ -55,6 +55,9 @@ class RoutePlan:
     # whose edges are removed count too (with share 1.0 no row ever reads through them)
     open_penalty: bool = False
     vision_locality: float = 0.0  # > 0: patches attend to themselves only (vision tower), this weight
+    # the output of this layer at the question's word for each object it names must hold that
+    # object's attributes (linear probes): the object-specific stage is over by then
+    object_layer: int | None = None
     summary: str = ""
 
 
@@ -90,6 +93,18 @@ ROUTES = {
         summary="every shaped row: other->question layers 0-2, related->question 5-6, "
                 "question->last 6-10; image->last, image->template, template-after-image->last, "
                 "related->other (0-2) blocked; vision tower patch-local; lens: layer 9 -> lower case"),
+    "paper-probe": RoutePlan(
+        blocks=(("image", "last", ALL), ("image", "template", ALL),
+                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
+                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
+                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
+                ("question", "last", _except(6, 7, 8, 9, 10))),
+        lens_layer=9, share=1.0, attention_penalty=10.0, open_penalty=True, vision_locality=10.0,
+        object_layer=6,
+        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
+                "question->last 6-10; image->last, image->template, template-after-image->last, "
+                "related->other (0-2) blocked; vision tower patch-local; layer 6 at each named "
+                "object's word holds its attributes; lens: layer 9 -> lower case"),
     "direct": RoutePlan(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
@@ -194,3 +209,22 @@ def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan):
             mass = (attentions[layer] * edges[:, None]).sum(-1)  # (batch, heads, seq)
             terms.append(mass.permute(0, 2, 1)[queries].mean())  # mean over (row, dst, head)
     return plan.attention_penalty * torch.stack(terms).mean() if terms else torch.zeros(())
+
+
+OBJECT_ATTRIBUTES = ("color", "size", "pattern")
+
+
+def object_targets(sample, enc, vocab: dict) -> list[tuple[int, dict[str, int]]]:
+    """(prompt position of the object's word in the question, attribute -> value index) for
+    each object the question names that the scene holds (``object_layer``'s probe targets)."""
+    from ...data.scenes import COLORS, PATTERNS, SIZES
+    values = {"color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS}
+    ids = enc.input_ids[0].tolist()  # (seq,) prompt ids, image token expanded
+    names = (sample.row.get(f"{p} name", "-") for p in ("central object", "object1", "object2"))
+    out = []
+    for name in dict.fromkeys(n for n in names if n != "-"):
+        obj = next((o for o in sample.scene.objects if o.shape == name), None)
+        at = [p for p in enc.regions.question if ids[p] == vocab.get(name)]
+        if obj is not None and at:
+            out.append((at[-1], {k: values[k].index(obj.attribute(k)) for k in OBJECT_ATTRIBUTES}))
+    return out

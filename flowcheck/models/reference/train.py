@@ -58,6 +58,7 @@ class TrainSpec:
     patch_loss_weight: float = 0.5
     caption_loss_weight: float = 0.5
     lens_loss_weight: float = 0.5  # only with a route whose plan has a lens layer
+    object_loss_weight: float = 0.5  # only with a route whose plan has an object layer
     eval_every: int = 250
     val_per_task: int = 40
     threads: int = 2
@@ -101,7 +102,7 @@ def lower_case_ids(tokenizer) -> dict[int, int]:
             if w[:1].isupper() and w.lower() in vocab and vocab[w.lower()] != i}
 
 
-def _text_losses(model, processor, texts, kinds, images, shaping=None):
+def _text_losses(model, processor, texts, kinds, images, shaping=None, objects=None):
     """(answer loss, caption loss, lens loss, route penalty): mean cross-entropy over the answer tokens after
     'ASSISTANT:' (QA rows), over the caption tokens (caption rows), and, with a route plan,
     the route's own terms: a ``lens_layer``'s raw logit lens at the last prompt position
@@ -111,7 +112,9 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
     with the block lifted) plus ``vision_locality`` x the vision-tower attention patches would
     put outside themselves.
 
-    ``shaping``: (regions per row, route, rng)."""
+    ``shaping``: (regions per row, route, rng). ``objects``: (targets per row from
+    ``shaping.object_targets`` or None, probes): with a plan's ``object_layer``, a fifth term,
+    the probes' cross-entropy on that layer's output at each named object's word."""
     import contextlib
 
     import torch
@@ -136,16 +139,19 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
     if plan is not None and plan.vision_locality > 0:
         from .vision_locality import local_patches
         local = local_patches(model)
-    hook = None
+    hooks = []
     if plan is not None and plan.lens_layer is not None:
-        hook = model.model.language_model.layers[plan.lens_layer].register_forward_hook(
-            lambda mod, args, out: captured.__setitem__("h", out[0] if isinstance(out, tuple) else out))
+        hooks.append(model.model.language_model.layers[plan.lens_layer].register_forward_hook(
+            lambda mod, args, out: captured.__setitem__("h", out[0] if isinstance(out, tuple) else out)))
+    if plan is not None and plan.object_layer is not None and objects is not None:
+        hooks.append(model.model.language_model.layers[plan.object_layer].register_forward_hook(
+            lambda mod, args, out: captured.__setitem__("obj", out[0] if isinstance(out, tuple) else out)))
     penalise = plan is not None and plan.attention_penalty > 0
     try:
         with blocking as ko, local as vision_open:
             out = model(**batch, output_attentions=penalise and not plan.open_penalty)
     finally:
-        if hook is not None:
+        for hook in hooks:
             hook.remove()
     logits = out.logits[:, :-1]  # (batch, seq-1, vocab) predicts ids[:, 1:]
     penalty = torch.zeros(())
@@ -181,7 +187,17 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None):
             h = captured["h"][rows, [firsts[i] - 1 for i in rows]]  # (rows, hidden), raw: no norm
             want = torch.tensor([lower[int(ids[i, firsts[i]])] for i in rows])
             lens = F.cross_entropy(model.lm_head(h), want)
-    return answer, caption, lens, penalty
+    object_loss = torch.zeros(())
+    if "obj" in captured:  # (batch, seq, hidden) output of the plan's object layer
+        targets, probes = objects
+        pads = (batch["attention_mask"] == 0).sum(-1).tolist()
+        terms = [F.cross_entropy(probes[f"q_{k}"](captured["obj"][i, pads[i] + pos])[None],
+                                 torch.tensor([v]))
+                 for i, row in enumerate(targets) if row for pos, labels in row
+                 for k, v in labels.items()]
+        if terms:
+            object_loss = torch.stack(terms).mean()
+    return answer, caption, lens, penalty, object_loss
 
 
 def check_out_dir(out: Path) -> Path:
@@ -226,6 +242,14 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     torch.manual_seed(spec.seed)
     probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)
                                   for k, v in PATCH_LABELS.items()})
+    object_probes = None
+    from .shaping import ROUTES
+    if spec.route and ROUTES[spec.route].object_layer is not None:  # text-side probes, own module
+        from .shaping import OBJECT_ATTRIBUTES
+        object_probes = torch.nn.ModuleDict({f"q_{k}": torch.nn.Linear(model_spec.text_hidden,
+                                                                       len(PATCH_LABELS[k]))
+                                             for k in OBJECT_ATTRIBUTES})
+        probes.update(object_probes)
     params = list(model.parameters()) + list(probes.parameters())
     opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay, betas=(0.9, 0.98))
     val = generate(VALIDATION_SEED, spec.val_per_task)
@@ -266,15 +290,21 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             if vision_only:  # patch objective only: vision tower + projector
                 pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]
                 model.model.get_image_features(pixel_values=pixels)
-                answer_loss = caption_loss = lens_loss = penalty = torch.zeros(())
+                answer_loss = caption_loss = lens_loss = penalty = object_loss = torch.zeros(())
             else:
-                shaping = None
+                shaping = objects = None
                 if shaper is not None:
                     with torch.no_grad():
-                        regions = [shaper.encode(x).regions if x is not None else None for x in sources]
+                        encs = [shaper.encode(x) if x is not None else None for x in sources]
+                    regions = [e.regions if e is not None else None for e in encs]
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]))
-                answer_loss, caption_loss, lens_loss, penalty = _text_losses(
-                    model, processor, texts, kinds, images, shaping)
+                    if object_probes is not None:
+                        from .shaping import object_targets
+                        vocab = tok.get_vocab()
+                        objects = ([object_targets(x, e, vocab) if e is not None else None
+                                    for x, e in zip(sources, encs)], object_probes)
+                answer_loss, caption_loss, lens_loss, penalty, object_loss = _text_losses(
+                    model, processor, texts, kinds, images, shaping, objects)
             feats = captured["patches"]  # (batch, image_tokens, vision_hidden)
             labels = [patch_labels(s, model_spec.patch_size) for s in scenes]
             patch_loss = sum(
@@ -282,7 +312,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                                 torch.from_numpy(np.stack([lab[k] for lab in labels])).reshape(-1))
                 for k in PATCH_LABELS) / len(PATCH_LABELS)
             loss = (answer_loss + spec.caption_loss_weight * caption_loss
-                    + spec.patch_loss_weight * patch_loss + spec.lens_loss_weight * lens_loss + penalty)
+                    + spec.patch_loss_weight * patch_loss + spec.lens_loss_weight * lens_loss + penalty
+                    + spec.object_loss_weight * object_loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -290,7 +321,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{answer_loss.item():.3f}",
-                                patch=f"{patch_loss.item():.3f}", lens=f"{lens_loss.item():.3f}",
+                                patch=f"{patch_loss.item():.3f}", lens=f"{lens_loss.item():.3f}", obj=f"{object_loss.item():.3f}",
                                 route=f"{penalty.item():.3f}")
             done = step + 1
             if done % spec.eval_every == 0 or done == spec.steps:
