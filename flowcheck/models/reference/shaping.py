@@ -105,6 +105,18 @@ ROUTES = {
                 "question->last 6-10; image->last, image->template, template-after-image->last, "
                 "related->other (0-2) blocked; vision tower patch-local; layer 6 at each named "
                 "object's word holds its attributes; lens: layer 9 -> lower case"),
+    "paper-probe2": RoutePlan(
+        blocks=(("image", "last", ALL), ("image", "template", ALL),
+                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
+                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
+                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
+                ("question", "last", _except(6, 7, 8, 9, 10))),
+        lens_layer=9, share=1.0, attention_penalty=100.0, open_penalty=True, vision_locality=10.0,
+        object_layer=6,
+        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
+                "question->last 6-10; image->last, image->template, template-after-image->last, "
+                "related->other (0-2) blocked; vision tower patch-local; layer 6 at each named "
+                "object's word holds its attributes and side; lens: layer 9 -> lower case"),
     "direct": RoutePlan(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
@@ -211,14 +223,14 @@ def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan):
     return plan.attention_penalty * torch.stack(terms).mean() if terms else torch.zeros(())
 
 
-OBJECT_ATTRIBUTES = ("color", "size", "pattern")
+OBJECT_ATTRIBUTES = ("color", "size", "pattern", "side")
 
 
 def object_targets(sample, enc, vocab: dict) -> list[tuple[int, dict[str, int]]]:
     """(prompt position of the object's word in the question, attribute -> value index) for
     each object the question names that the scene holds (``object_layer``'s probe targets)."""
     from ...data.scenes import COLORS, PATTERNS, SIZES
-    values = {"color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS}
+    values = {"color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS, "side": ("left", "right")}
     ids = enc.input_ids[0].tolist()  # (seq,) prompt ids, image token expanded
     names = (sample.row.get(f"{p} name", "-") for p in ("central object", "object1", "object2"))
     out = []
@@ -226,5 +238,6 @@ def object_targets(sample, enc, vocab: dict) -> list[tuple[int, dict[str, int]]]
         obj = next((o for o in sample.scene.objects if o.shape == name), None)
         at = [p for p in enc.regions.question if ids[p] == vocab.get(name)]
         if obj is not None and at:
-            out.append((at[-1], {k: values[k].index(obj.attribute(k)) for k in OBJECT_ATTRIBUTES}))
+            seen = {k: sample.scene.side_of(obj) if k == "side" else obj.attribute(k) for k in OBJECT_ATTRIBUTES}
+            out.append((at[-1], {k: values[k].index(v) for k, v in seen.items()}))
     return out
