@@ -117,6 +117,18 @@ ROUTES = {
                 "question->last 6-10; image->last, image->template, template-after-image->last, "
                 "related->other (0-2) blocked; vision tower patch-local; layer 6 at each named "
                 "object's word holds its attributes and side; lens: layer 9 -> lower case"),
+    "paper-probe3": RoutePlan(
+        blocks=(("image", "last", ALL), ("image", "template", ALL),
+                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
+                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
+                ("related", "other", ALL),  # no relay of the object's patches, in any layer
+                ("question", "last", _except(6, 7, 8, 9, 10))),
+        lens_layer=9, share=1.0, attention_penalty=300.0, open_penalty=True, vision_locality=10.0,
+        object_layer=6,
+        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
+                "question->last 6-10; image->last, image->template, template-after-image->last, "
+                "related->other blocked; vision tower patch-local; layer 6 at each named "
+                "object's word holds its attributes and side; lens: layer 9 -> lower case"),
     "direct": RoutePlan(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
