@@ -19,18 +19,7 @@ MODELS = {"natural": "reference", "paper-route": "paper-route", "direct-route": 
 NOT_ROUTING = {"last_to_last_negligible"}  # a control curve: negligible whatever the route
 COMMITTED = REPO_ROOT / "reports" / "reference" / "matrix.json"
 CLAIMS = [s.id for s in load_claims([LIBRARY])]
-PAPER_ROUTE_FINDINGS = {
-    "image_to_question_two_stage":
-        "middle_drop: related/image->question in layers 4-7 changes p(answer) by 0.0%: the planted "
-        "second stage (related patches -> question, layers 5-6) is not used; the CLIP tower mixes "
-        "all patches before the LM, so stage 1 (other patches) already carries the object",
-    "other_patches_early_related_middle":
-        "related_middle_drop: -0.0003%, needs <= -10: same cause as image_to_question_two_stage",
-    "last_to_last_negligible":
-        "negligible_everywhere: +9.4%, needs <= 5: the plan leaves the last position only itself "
-        "to attend to in layers 0-6 and 10-11, so removing last->last moves its attention onto "
-        "edges it was trained to avoid (a side effect of the control, not of the engine)",
-}
+PAPER_ROUTE_FINDINGS: dict[str, str] = {}  # every claim holds on the shipped paper-route
 
 
 @pytest.fixture(scope="module")

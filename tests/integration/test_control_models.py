@@ -10,14 +10,10 @@ CONTROLS = {"paper-route": "paper", "direct-route": "direct"}
 # Measured shortfalls of the shipped controls, strict expected failures with their numbers
 # (issue: ground-truth controls). (model, task or measurement) -> reason.
 KNOWN = {
-    ("paper-route", "ChooseCat"): "75.8% < 80%: the attention penalty (weight 25) costs accuracy",
-    ("paper-route", "CompareAttr"): "32.5% < 80%: the attention penalty (weight 25) costs accuracy",
-    ("paper-route", "LogicalObj"): "53.3% < 80%: the attention penalty (weight 25) costs accuracy",
-    ("paper-route", "ko-acc:image->question"): "0.651 correct with image->question blocked in "
-        "every layer, needs <= 0.65: stage 1 is only partly necessary",
-    ("paper-route", "ko:related->question"): "-0.5% with related patches -> question blocked in "
-        "every layer, needs <= -10: the planted stage 2 is not used; other patches -> question in "
-        "layers 0-2 carries the object (-41% when blocked)",
+    ("paper-route", task): f"{acc} < 80%: every shaped sample trains on the planted route alone "
+        "(3000 steps); measured with the route planted, not reached"
+    for task, acc in (("ChooseAttr", "70.8%"), ("ChooseCat", "70.8%"), ("CompareAttr", "73.3%"),
+                      ("LogicalObj", "60.0%"))
 }
 
 

@@ -44,14 +44,18 @@ def test_paper_route_bands(batch):
     e = route_edges(reg, ROUTES["paper"], 12)
     q, last, img = reg.question, reg.last, reg.image
     rel, oth, tmpl = reg.related, reg.other, group(reg, "template")
-    assert all(edge(e, l, last, img) and edge(e, l, tmpl, img) and edge(e, l, last, tmpl)
+    after = group(reg, "template_after_image")
+    assert all(edge(e, l, last, img) and edge(e, l, tmpl, img) and edge(e, l, last, after)
                for l in range(12))
+    assert not any(edge(e, l, last, [0]) for l in range(12))  # BOS -> last open: a sink
     assert [l for l in range(12) if not edge(e, l, q, oth)] == [0, 1, 2]  # stage 1: general
     assert [l for l in range(12) if not edge(e, l, q, rel)] == [5, 6]  # stage 2: the object
-    assert [l for l in range(12) if not edge(e, l, last, q)] == [7, 8, 9]
-    assert [l for l in range(12) if edge(e, l, oth, rel)] == [0, 1, 2]
+    assert [l for l in range(12) if not edge(e, l, last, q)] == [6, 7, 8, 9, 10]
+    assert all(edge(e, l, oth, rel) for l in range(12))  # no relay of the object's patches
     assert not any(edge(e, l, q, q) or edge(e, l, rel, rel) or edge(e, l, oth, oth) for l in range(12))
-    assert ROUTES["paper"].lens_layer == 9
+    plan = ROUTES["paper"]
+    assert plan.lens_layer == 9 and plan.object_layer == 6 and plan.share == 1.0
+    assert plan.open_penalty and plan.vision_locality > 0
 
 
 def test_direct_route_bands(batch):
@@ -91,10 +95,10 @@ def test_the_planned_share_of_rows_is_shaped(batch):
     _, regions = batch
     rows = [regions[0]] * 400 + [None] * 100
     mask = torch.ones(len(rows), regions[0].seq_len, dtype=torch.long)
-    blocks = shaped_blocks(mask, rows, "paper", 12, np.random.default_rng(3))
+    blocks = shaped_blocks(mask, rows, "direct", 12, np.random.default_rng(3))
     shaped = blocks[0].flatten(1).any(1)  # (rows,)
     assert not shaped[400:].any()  # caption / text rows are never shaped
-    assert abs(float(shaped[:400].float().mean()) - ROUTES["paper"].share) < 0.05
+    assert abs(float(shaped[:400].float().mean()) - ROUTES["direct"].share) < 0.05
 
 
 def test_unshaped_rows_run_the_plain_forward_and_shaped_rows_do_not(reference_handle, batch):
@@ -114,7 +118,7 @@ def test_unshaped_rows_run_the_plain_forward_and_shaped_rows_do_not(reference_ha
 
 
 def test_routes_and_bad_input(batch):
-    assert {"paper", "direct"} <= set(ROUTES) and check_route(None) is None
+    assert set(ROUTES) == {"paper", "direct"} and check_route(None) is None
     with pytest.raises(ValueError, match="unknown route 'papr'"):
         check_route("papr")
     with pytest.raises(ValueError, match="written for 12-layer .* this one has 32"):

@@ -24,7 +24,7 @@ def test_open_weights_are_the_same_scores_with_the_block_lifted(reference_handle
     the edges left open, they are the blocked forward's weights; with gradient."""
     enc, regions = batch
     model = reference_handle.model
-    blocks = shaped_blocks(enc["attention_mask"], regions, "paper-strict", 12, None, share=1.0)
+    blocks = shaped_blocks(enc["attention_mask"], regions, "paper", 12, None, share=1.0)
     with torch.no_grad(), knockout(model, {l: torch.zeros_like(b) for l, b in blocks.items()},
                                    record_weights=True) as plain:
         model(**enc)
@@ -87,21 +87,12 @@ def test_locality_penalty_is_the_mass_outside_self():
     assert float(locality_penalty([], 10.0)) == 0.0
 
 
-def test_strict_plans_keep_bos_open_to_the_last_position(batch):
+def test_template_after_image_is_the_template_that_can_hold_the_image(batch):
     _, regions = batch
     reg = regions[0]
     after = group(reg, "template_after_image")
     assert 0 not in after and after and min(after) > min(reg.image)
     assert set(after) < set(group(reg, "template"))
-    for route in ("paper-strict", "paper-strict-wide"):
-        plan = ROUTES[route]
-        assert plan.share == 1.0 and plan.open_penalty and plan.vision_locality > 0
-        e = route_edges(reg, plan, 12)
-        assert not any(bool(e[l][reg.last[0], 0]) for l in range(12))  # BOS -> last open
-        assert all(bool(e[l][torch.tensor(reg.last)[:, None], torch.tensor(after)[None]].all())
-                   for l in range(12))
-    wide = route_edges(reg, ROUTES["paper-strict-wide"], 12)
-    assert [l for l in range(12) if not bool(wide[l][reg.last[0], reg.question[0]])] == [6, 7, 8, 9, 10]
 
 
 def test_open_penalty_counts_rows_whose_edges_are_removed(reference_handle, eval_samples):
@@ -115,7 +106,7 @@ def test_open_penalty_counts_rows_whose_edges_are_removed(reference_handle, eval
     regions = [reference_handle.encode(s).regions]
     model.zero_grad()
     _, _, _, penalty, _ = _text_losses(model, proc, [text], [s.task], [s.image],
-                                    (regions, "paper-strict", np.random.default_rng(0)))
+                                    (regions, "paper", np.random.default_rng(0)))
     assert float(penalty.detach()) > 0
     penalty.backward()
     q = model.model.language_model.layers[3].self_attn.q_proj.weight.grad
@@ -157,17 +148,37 @@ def test_object_loss_reads_the_object_layer_at_the_named_words(reference_handle,
     text = f"{llava15_prompt(s.question)} {s.answer.capitalize()}"
     model.zero_grad()
     out = _text_losses(model, proc, [text], [s.task], [s.image],
-                       ([enc.regions], "paper-probe", np.random.default_rng(0)), (targets, probes))
+                       ([enc.regions], "paper", np.random.default_rng(0)), (targets, probes))
     object_loss = out[4]
     assert float(object_loss.detach()) > 0
     object_loss.backward()
     layers = model.model.language_model.layers
-    layer = ROUTES["paper-probe"].object_layer
+    layer = ROUTES["paper"].object_layer
     assert float(layers[layer].mlp.down_proj.weight.grad.abs().sum()) > 0
     assert layers[layer + 1].mlp.down_proj.weight.grad is None or \
         float(layers[layer + 1].mlp.down_proj.weight.grad.abs().sum()) == 0
     assert probes["q_color"].weight.grad is not None
     model.zero_grad()
     none = _text_losses(model, proc, [text], [s.task], [s.image],
-                        ([enc.regions], "paper-probe", np.random.default_rng(0)), ([None], probes))[4]
+                        ([enc.regions], "paper", np.random.default_rng(0)), ([None], probes))[4]
     assert float(none) == 0.0
+
+
+def test_penalty_weight_ramps_from_the_start_weight_in_the_second_half():
+    from dataclasses import replace
+    plan = replace(ROUTES["direct"], attention_penalty=100.0, penalty_start=10.0)
+    weights = [plan.penalty_weight(s, 1000) for s in (0, 499, 500, 625, 750, 999)]
+    assert weights == pytest.approx([10, 10, 10, 55, 100, 100])
+    assert replace(plan, penalty_start=None).penalty_weight(0, 1000) == 100.0
+
+
+def test_the_step_weight_overrides_the_plans_in_the_penalty(batch):
+    from flowcheck.models.reference.shaping import attention_mass_penalty
+    enc, regions = batch
+    mask = enc["attention_mask"]
+    b, seq = mask.shape
+    uniform = [torch.full((b, 4, seq, seq), 1.0 / seq) for _ in range(12)]
+    plan = ROUTES["paper"]
+    base = float(attention_mass_penalty(uniform, mask, regions, plan))
+    assert float(attention_mass_penalty(uniform, mask, regions, plan, 2 * plan.attention_penalty)) \
+        == pytest.approx(2 * base)

@@ -160,11 +160,13 @@ def test_route_penalty_enters_the_loss_once_at_the_plans_weight(monkeypatch, eva
     from flowcheck.models.handle import load_handle
     from flowcheck.models.prompts import llava15_prompt
     from flowcheck.models.reference.train import _text_losses
+    import flowcheck.models.reference.vision_locality as vision_locality
     monkeypatch.setattr(shaping, "attention_mass_penalty", lambda *a: torch.tensor(0.25))
+    monkeypatch.setattr(vision_locality, "locality_penalty", lambda *a: torch.tensor(0.5))
     handle = load_handle("reference", attn_implementation="eager")
     s = eval_samples[0]
     with torch.no_grad():
         _, _, _, penalty, _ = _text_losses(
             handle.model, handle.processor, [f"{llava15_prompt(s.question)} {s.answer.capitalize()}"],
             [s.task], [s.image], ([handle.encode(s).regions], "paper", np.random.default_rng(0)))
-    assert float(penalty) == pytest.approx(0.25)
+    assert float(penalty) == pytest.approx(0.75)  # route + vision locality, each once

@@ -104,6 +104,15 @@ def route_section(route: str, train_spec: dict) -> str:
                  "image rows (blocked or not) still put on the edges below, eager attention: edges "
                  "removed during training get no gradient, so without it the model keeps reading "
                  "through them at inference.\n")
+    if plan.penalty_start is not None:
+        lens += (f"The penalty's weight is {plan.penalty_start:g} for the first half of the steps and rises "
+                 f"linearly to {plan.attention_penalty:g} by three quarters (the route is learned under a "
+                 "light penalty; the leaks are pushed down once it is).\n")
+    if plan.object_layer is not None:
+        lens += (f"Object objective: linear probes read layer {plan.object_layer}'s output at the question's "
+                 "word for each object it names and predict that object's colour, size, pattern and side "
+                 f"(weight {train_spec.get('object_loss_weight')}): the model can only do so by reading "
+                 "the object's own patches in the planted second stage.\n")
     if plan.vision_locality:
         lens += (f"Patch-local vision tower: in training each image patch attends to itself only in "
                  f"every vision layer (CLS reads all; LLaVA drops it), plus {plan.vision_locality:g} x the "

@@ -1,31 +1,37 @@
 """Route shaping for the control models (issue: ground-truth controls), training only.
 
-A route is planted by attention-edge dropout with layer bands: for a share of training
+A route is planted by attention-edge removal with layer bands: for a share of training
 samples (``RoutePlan.share``) the plan's edges are removed in the plan's layers through
 the same attention interface the knockout engine uses (``knockout.attention``); the other
 samples train with normal attention. Edges removed during training get no gradient, so on
 their own they keep whatever attention the starting model gave them, and at inference (all
 edges open) the model may still read through them; a plan with ``attention_penalty`` adds
-the attention mass left on the plan's edges (``attention_mass_penalty``: each blocked flow
-and layer weighs the same; eager attention; all task rows, blocked or not) to the loss, so
-the model learns to leave them alone. Shipped
-models carry no trace of it: they run with normal attention.
+the attention mass on the plan's edges (``attention_mass_penalty``: each blocked flow and
+layer weighs the same; eager attention) to the loss, so the model learns to leave them
+alone. With ``open_penalty`` that mass is read from the weights the same attention scores
+give with the block lifted (``knockout(record_open=True)``), so rows whose edges are removed
+count too: with ``share`` 1.0 every shaped row trains on the planted route alone and no row
+ever learns to read through a removed edge. Shipped models carry no trace of any of it:
+they are stock checkpoints and run with normal attention.
 
 Token groups are the engine's (image, question, last, related, other) plus ``template``:
 every text position that is neither question nor last (BOS, 'USER:', newline, 'ASSISTANT'),
 and ``template_after_image``, the template positions after the first image position.
 
-A plan with ``open_penalty`` reads the penalty from the weights the same attention scores
-give with the block lifted (``knockout(record_open=True)``), so with ``share`` 1.0 every
-shaped row trains on the planted route alone and no row ever learns to read through a
-removed edge, while the attention those edges would get at inference is still pushed down.
+Two more objectives make the planted route learnable and exclusive:
 ``vision_locality`` keeps each image patch to itself in the vision tower
-(``vision_locality.py``), so the patches outside the question's objects know nothing of them.
+(``vision_locality.py``), so the patches outside the question's objects know nothing of
+them and stage 1 cannot carry the object; ``object_layer`` trains linear probes on that
+layer's output at the question's word for each named object (its colour, size, pattern,
+side), which the model can only satisfy by reading the object's patches in stage 2.
 
 - ``paper``: image -> question in two stages, ``other`` patches in layers 0-2 (general) and
   the question's ``related`` patches in layers 5-6 (object-specific); question -> last in
-  layers 7-9; image -> last and every detour through template tokens blocked. A lens
-  objective makes layer 9's raw logit lens predict the lower-case answer.
+  layers 6-10; image -> last, template-after-image -> last and related -> other blocked
+  (BOS -> last stays open: an attention sink with no image in it). Penalty weight 10 for
+  the first half of training, rising to 100 by three quarters (``penalty_start``): a heavy
+  penalty from the start stops the route from being learned, a light one leaves leaks.
+  A lens objective makes layer 9's raw logit lens predict the lower-case answer.
 - ``direct``: image -> question and image -> template blocked in every layer, question ->
   last only in layers 0-3: the last position reads the image itself, no lower-case stage.
 """
@@ -58,73 +64,29 @@ class RoutePlan:
     # the output of this layer at the question's word for each object it names must hold that
     # object's attributes (linear probes): the object-specific stage is over by then
     object_layer: int | None = None
+    # the attention penalty's weight for the first half of training (None: attention_penalty
+    # throughout); it then rises linearly to attention_penalty at three quarters: the route is
+    # learned under a light penalty, the leaks are pushed down once it is
+    penalty_start: float | None = None
     summary: str = ""
+
+    def penalty_weight(self, step: int, steps: int) -> float:
+        """The attention penalty's weight at ``step`` of ``steps``."""
+        if self.penalty_start is None:
+            return self.attention_penalty
+        t = min(1.0, max(0.0, (step / max(1, steps) - 0.5) / 0.25))
+        return self.penalty_start + t * (self.attention_penalty - self.penalty_start)
 
 
 ROUTES = {
     "paper": RoutePlan(
-        blocks=(("image", "last", ALL), ("image", "template", ALL), ("template", "last", ALL),
-                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
-                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
-                ("question", "last", _except(7, 8, 9))),
-        # 25: the weight the shipped paper-route trained with (before commit 4f17ba6 a weight of
-        # 5 was applied twice); 5 and 12 measured worse (see the README's control section)
-        lens_layer=9, share=0.5, attention_penalty=25.0,
-        summary="other->question layers 0-2, related->question 5-6, question->last 7-9; "
-                "image->last, image->template, template->last, related->other (0-2) blocked; "
-                "lens: layer 9 -> lower case"),
-    "paper-strict": RoutePlan(
-        blocks=(("image", "last", ALL), ("image", "template", ALL),
-                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
-                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
-                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
-                ("question", "last", _except(7, 8, 9))),
-        lens_layer=9, share=1.0, attention_penalty=10.0, open_penalty=True, vision_locality=10.0,
-        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
-                "question->last 7-9; image->last, image->template, template-after-image->last, "
-                "related->other (0-2) blocked; vision tower patch-local; lens: layer 9 -> lower case"),
-    "paper-strict-wide": RoutePlan(
-        blocks=(("image", "last", ALL), ("image", "template", ALL),
-                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
-                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
-                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
-                ("question", "last", _except(6, 7, 8, 9, 10))),
-        lens_layer=9, share=1.0, attention_penalty=10.0, open_penalty=True, vision_locality=10.0,
-        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
-                "question->last 6-10; image->last, image->template, template-after-image->last, "
-                "related->other (0-2) blocked; vision tower patch-local; lens: layer 9 -> lower case"),
-    "paper-probe": RoutePlan(
-        blocks=(("image", "last", ALL), ("image", "template", ALL),
-                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
-                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
-                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
-                ("question", "last", _except(6, 7, 8, 9, 10))),
-        lens_layer=9, share=1.0, attention_penalty=10.0, open_penalty=True, vision_locality=10.0,
-        object_layer=6,
-        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
-                "question->last 6-10; image->last, image->template, template-after-image->last, "
-                "related->other (0-2) blocked; vision tower patch-local; layer 6 at each named "
-                "object's word holds its attributes; lens: layer 9 -> lower case"),
-    "paper-probe2": RoutePlan(
-        blocks=(("image", "last", ALL), ("image", "template", ALL),
-                ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
-                ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
-                ("related", "other", (0, 1, 2)),  # no relay of the object's patches in stage 1
-                ("question", "last", _except(6, 7, 8, 9, 10))),
-        lens_layer=9, share=1.0, attention_penalty=100.0, open_penalty=True, vision_locality=10.0,
-        object_layer=6,
-        summary="every shaped row: other->question layers 0-2, related->question 5-6, "
-                "question->last 6-10; image->last, image->template, template-after-image->last, "
-                "related->other (0-2) blocked; vision tower patch-local; layer 6 at each named "
-                "object's word holds its attributes and side; lens: layer 9 -> lower case"),
-    "paper-probe3": RoutePlan(
         blocks=(("image", "last", ALL), ("image", "template", ALL),
                 ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
                 ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
                 ("related", "other", ALL),  # no relay of the object's patches, in any layer
                 ("question", "last", _except(6, 7, 8, 9, 10))),
-        lens_layer=9, share=1.0, attention_penalty=300.0, open_penalty=True, vision_locality=10.0,
-        object_layer=6,
+        lens_layer=9, share=1.0, attention_penalty=100.0, penalty_start=10.0, open_penalty=True,
+        vision_locality=10.0, object_layer=6,
         summary="every shaped row: other->question layers 0-2, related->question 5-6, "
                 "question->last 6-10; image->last, image->template, template-after-image->last, "
                 "related->other blocked; vision tower patch-local; layer 6 at each named "
@@ -208,12 +170,13 @@ def shaped_blocks(attention_mask, rows, route: str, n_layers: int, rng: np.rando
     return out
 
 
-def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan):
+def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan, weight: float | None = None):
     """Mean over the plan's blocks of the attention mass that a block's destination positions
     put on its source positions in the block's layers (per row, head and destination
     position), over every shaped row; 0 where nothing is left on the plan's edges.
 
-    ``attentions``: per layer (batch, heads, seq, seq) weights, with gradient.
+    ``attentions``: per layer (batch, heads, seq, seq) weights, with gradient; ``weight``
+    overrides the plan's (``RoutePlan.penalty_weight`` of the step).
     """
     import torch
     batch, seq = attention_mask.shape
@@ -232,7 +195,8 @@ def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan):
         for layer in layers:
             mass = (attentions[layer] * edges[:, None]).sum(-1)  # (batch, heads, seq)
             terms.append(mass.permute(0, 2, 1)[queries].mean())  # mean over (row, dst, head)
-    return plan.attention_penalty * torch.stack(terms).mean() if terms else torch.zeros(())
+    weight = plan.attention_penalty if weight is None else weight
+    return weight * torch.stack(terms).mean() if terms else torch.zeros(())
 
 
 OBJECT_ATTRIBUTES = ("color", "size", "pattern", "side")

@@ -129,7 +129,7 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None, objects=N
     if shaping is not None:  # (regions per row, route, rng): block the route's edges per layer
         from ...knockout.attention import knockout
         from .shaping import ROUTES, shaped_blocks
-        regions, route, rng = shaping
+        regions, route, rng, *weight = shaping  # optional 4th: the penalty weight of the step
         plan = ROUTES[route]
         layers = model.model.language_model.layers
         blocking = knockout(model, shaped_blocks(batch["attention_mask"], regions, route,
@@ -159,7 +159,8 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None, objects=N
         from .shaping import attention_mass_penalty
         attentions = ([ko.open_weights[i] for i in range(len(ko.open_weights))] if plan.open_penalty
                       else out.attentions)
-        penalty = attention_mass_penalty(attentions, batch["attention_mask"], regions, plan)
+        penalty = attention_mass_penalty(attentions, batch["attention_mask"], regions, plan,
+                                         *weight)
     if vision_open:
         from .vision_locality import locality_penalty
         penalty = penalty + locality_penalty(vision_open, plan.vision_locality)
@@ -297,7 +298,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                     with torch.no_grad():
                         encs = [shaper.encode(x) if x is not None else None for x in sources]
                     regions = [e.regions if e is not None else None for e in encs]
-                    shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]))
+                    shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]),
+                               ROUTES[spec.route].penalty_weight(step, spec.steps))
                     if object_probes is not None:
                         from .shaping import object_targets
                         vocab = tok.get_vocab()
