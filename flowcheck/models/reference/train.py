@@ -37,7 +37,7 @@ from ...data.questions import TASKS
 from .batches import (PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at,
                       text_share_at)
 from .builder import ReferenceSpec, build_model, build_processor
-from .shaping import check_route
+from .shaping import OBJECT_ATTRIBUTES, ROUTES, check_route, object_targets
 from .evaluate import accuracy_by_task
 
 CHECKPOINT = "checkpoint.pt"
@@ -128,7 +128,7 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None, objects=N
     blocking, plan, captured = contextlib.nullcontext(), None, {}
     if shaping is not None:  # (regions per row, route, rng): block the route's edges per layer
         from ...knockout.attention import knockout
-        from .shaping import ROUTES, shaped_blocks
+        from .shaping import shaped_blocks  # looked up per call: tests wrap it
         regions, route, rng, *weight = shaping  # optional 4th: the penalty weight of the step
         plan = ROUTES[route]
         layers = model.model.language_model.layers
@@ -236,7 +236,6 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     if spec.route:
         from ..handle import ModelHandle
         shaper = ModelHandle(model, processor, name="training")
-        from .shaping import ROUTES
         plan = ROUTES[spec.route]
         if plan.attention_penalty or plan.vision_locality:  # the penalties read attention weights
             model.set_attn_implementation("eager")
@@ -244,9 +243,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)
                                   for k, v in PATCH_LABELS.items()})
     object_probes = None
-    from .shaping import ROUTES
     if spec.route and ROUTES[spec.route].object_layer is not None:  # text-side probes, own module
-        from .shaping import OBJECT_ATTRIBUTES
         object_probes = torch.nn.ModuleDict({f"q_{k}": torch.nn.Linear(model_spec.text_hidden,
                                                                        len(PATCH_LABELS[k]))
                                              for k in OBJECT_ATTRIBUTES})
@@ -301,7 +298,6 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]),
                                ROUTES[spec.route].penalty_weight(step, spec.steps))
                     if object_probes is not None:
-                        from .shaping import object_targets
                         vocab = tok.get_vocab()
                         objects = ([object_targets(x, e, vocab) if e is not None else None
                                     for x, e in zip(sources, encs)], object_probes)
