@@ -50,10 +50,16 @@ def patch_labels(scene: Scene, patch: int) -> dict[str, np.ndarray]:
         ids, counts = np.unique(block[block >= 0], return_counts=True)
         if len(ids) and counts.max() * 8 >= patch * patch:
             obj = scene.objects[int(ids[counts.argmax()])]
-            for k, values in PATCH_LABELS.items():
-                value = scene.side_of(obj) if k == "side" else obj.attribute(k)
-                out[k][p] = 1 + values.index(value)
+            for k in PATCH_LABELS:
+                out[k][p] = 1 + label_index(scene, obj, k)
     return out
+
+
+def label_index(scene: Scene, obj, kind: str) -> int:
+    """Index of ``obj``'s value of ``kind`` (an attribute, its shape, or its side of the
+    image) in ``PATCH_LABELS[kind]``."""
+    value = scene.side_of(obj) if kind == "side" else obj.attribute(kind)
+    return PATCH_LABELS[kind].index(value)
 
 
 LOOKUP_TASKS = ("ChooseAttr", "ChooseCat", "QueryAttr")  # one object, one attribute read

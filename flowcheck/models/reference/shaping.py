@@ -205,8 +205,7 @@ OBJECT_ATTRIBUTES = ("color", "size", "pattern", "side")
 def object_targets(sample, enc, vocab: dict) -> list[tuple[int, dict[str, int]]]:
     """(prompt position of the object's word in the question, attribute -> value index) for
     each object the question names that the scene holds (``object_layer``'s probe targets)."""
-    from ...data.scenes import COLORS, PATTERNS, SIZES
-    values = {"color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS, "side": ("left", "right")}
+    from .batches import label_index
     ids = enc.input_ids[0].tolist()  # (seq,) prompt ids, image token expanded
     names = (sample.row.get(f"{p} name", "-") for p in ("central object", "object1", "object2"))
     out = []
@@ -214,6 +213,5 @@ def object_targets(sample, enc, vocab: dict) -> list[tuple[int, dict[str, int]]]
         obj = next((o for o in sample.scene.objects if o.shape == name), None)
         at = [p for p in enc.regions.question if ids[p] == vocab.get(name)]
         if obj is not None and at:
-            seen = {k: sample.scene.side_of(obj) if k == "side" else obj.attribute(k) for k in OBJECT_ATTRIBUTES}
-            out.append((at[-1], {k: values[k].index(v) for k, v in seen.items()}))
+            out.append((at[-1], {k: label_index(sample.scene, obj, k) for k in OBJECT_ATTRIBUTES}))
     return out

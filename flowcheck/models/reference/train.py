@@ -139,13 +139,15 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None, objects=N
     if plan is not None and plan.vision_locality > 0:
         from .vision_locality import local_patches
         local = local_patches(model)
+    def capture(layer: int, key: str):  # that layer's output hidden states -> captured[key]
+        return model.model.language_model.layers[layer].register_forward_hook(
+            lambda mod, args, out: captured.__setitem__(key, out[0] if isinstance(out, tuple) else out))
+
     hooks = []
     if plan is not None and plan.lens_layer is not None:
-        hooks.append(model.model.language_model.layers[plan.lens_layer].register_forward_hook(
-            lambda mod, args, out: captured.__setitem__("h", out[0] if isinstance(out, tuple) else out)))
+        hooks.append(capture(plan.lens_layer, "h"))
     if plan is not None and plan.object_layer is not None and objects is not None:
-        hooks.append(model.model.language_model.layers[plan.object_layer].register_forward_hook(
-            lambda mod, args, out: captured.__setitem__("obj", out[0] if isinstance(out, tuple) else out)))
+        hooks.append(capture(plan.object_layer, "obj"))
     penalise = plan is not None and plan.attention_penalty > 0
     try:
         with blocking as ko, local as vision_open:
@@ -232,18 +234,17 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     if spec.init_from:  # fine-tune: start from a trained model's weights
         from ..loading import load_llava
         model.load_state_dict(load_llava(spec.init_from)[0].state_dict())
-    shaper = None
-    if spec.route:
+    shaper, plan = None, ROUTES[spec.route] if spec.route else None
+    if plan is not None:
         from ..handle import ModelHandle
         shaper = ModelHandle(model, processor, name="training")
-        plan = ROUTES[spec.route]
         if plan.attention_penalty or plan.vision_locality:  # the penalties read attention weights
             model.set_attn_implementation("eager")
     torch.manual_seed(spec.seed)
     probes = torch.nn.ModuleDict({k: torch.nn.Linear(model_spec.vision_hidden, len(v) + 1)
                                   for k, v in PATCH_LABELS.items()})
-    object_probes = None
-    if spec.route and ROUTES[spec.route].object_layer is not None:  # text-side probes, own module
+    object_probes, vocab = None, tok.get_vocab()
+    if plan is not None and plan.object_layer is not None:  # text-side probes, own module
         object_probes = torch.nn.ModuleDict({f"q_{k}": torch.nn.Linear(model_spec.text_hidden,
                                                                        len(PATCH_LABELS[k]))
                                              for k in OBJECT_ATTRIBUTES})
@@ -296,9 +297,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                         encs = [shaper.encode(x) if x is not None else None for x in sources]
                     regions = [e.regions if e is not None else None for e in encs]
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]),
-                               ROUTES[spec.route].penalty_weight(step, spec.steps))
+                               plan.penalty_weight(step, spec.steps))
                     if object_probes is not None:
-                        vocab = tok.get_vocab()
                         objects = ([object_targets(x, e, vocab) if e is not None else None
                                     for x, e in zip(sources, encs)], object_probes)
                 answer_loss, caption_loss, lens_loss, penalty, object_loss = _text_losses(
@@ -319,8 +319,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{answer_loss.item():.3f}",
-                                patch=f"{patch_loss.item():.3f}", lens=f"{lens_loss.item():.3f}", obj=f"{object_loss.item():.3f}",
-                                route=f"{penalty.item():.3f}")
+                                patch=f"{patch_loss.item():.3f}", lens=f"{lens_loss.item():.3f}",
+                                obj=f"{object_loss.item():.3f}", route=f"{penalty.item():.3f}")
             done = step + 1
             if done % spec.eval_every == 0 or done == spec.steps:
                 acc = accuracy_by_task(model, processor, val)
