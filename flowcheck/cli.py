@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--route", choices=list(ROUTES), default=None,
                     help="the planted route (default: from the model card)")
     rc.add_argument("--per-task", type=_int_arg("--per-task"), default=20)
+    rc.add_argument("--leaks", action="store_true",
+                    help="also show, per edge block of the route's plan, the attention mass left on it "
+                    "with normal attention, and accuracy with the whole plan removed (diagnostic; "
+                    "does not change the exit status)")
     rc.add_argument("--json", action="store_true")
     rc.set_defaults(func=cmd_reference_check_route)
 
@@ -353,7 +357,8 @@ def cmd_reference_check_route(args) -> int:
     from .data import dataset
     from .models.handle import load_handle
     from .models.loading import resolve_model_path
-    from .models.reference.route_check import check_route_measurements, measure_routes
+    from .models.reference.route_check import (check_route_measurements, format_leaks, measure_leaks,
+                                               measure_routes)
     from .paths import EVAL_SPLIT
     route = args.route
     if route is None:
@@ -363,16 +368,23 @@ def cmd_reference_check_route(args) -> int:
             raise ValueError(f"model {args.model!r} has no planted route in its card; pass --route "
                              "paper|direct to check it against one")
     handle = load_handle(args.model, attn_implementation="eager")
-    measured = measure_routes(handle, dataset.load(EVAL_SPLIT, max_per_task=args.per_task))
+    samples = dataset.load(EVAL_SPLIT, max_per_task=args.per_task)
+    measured = measure_routes(handle, samples)
     rows = check_route_measurements(route, measured)
+    leaks = measure_leaks(handle, samples, route) if args.leaks else None
     if args.json:
-        print(json.dumps({"route": route, "measured": measured,
-                          "checks": [dict(zip(("measurement", "value", "expected", "ok"), r)) for r in rows]},
-                         sort_keys=True))
+        out = {"route": route, "measured": measured,
+               "checks": [dict(zip(("measurement", "value", "expected", "ok"), r)) for r in rows]}
+        if leaks is not None:
+            out["leaks"] = leaks
+        print(json.dumps(out, sort_keys=True))
     else:
         print(f"model {args.model}, planted route {route!r}, {measured['n']} correctly answered samples")
         for m, value, expected, ok in rows:
             print(f"  {'ok  ' if ok else 'FAIL'} {m:<22} {value:+9.3f}   expected {expected}")
+        if leaks is not None:
+            print("leaks: attention mass left on the plan's removed edges (normal attention)")
+            print("\n".join(format_leaks(leaks)))
     return EXIT_OK if all(r[3] for r in rows) else EXIT_FAIL
 
 

@@ -85,3 +85,23 @@ def test_the_two_routes_differ_where_they_were_planted(measured):
     assert direct["attn:last->image"] > 3 * paper["attn:last->image"]
     assert direct["ko-acc:image->last"] < paper["ko-acc:image->last"] - 0.25
     assert paper["ko-acc:image->question"] < direct["ko-acc:image->question"] - 0.25
+
+
+def test_leaks_find_what_one_control_blocked_and_the_other_reads():
+    """The leak diagnostic, one plan ('paper') on both controls: paper-route left the image->last
+    edges it was trained without (near-zero mass, accurate with the whole plan removed);
+    direct-route reads the image from the last position, so the same edges carry mass there
+    and removing the paper plan breaks it."""
+    from flowcheck.models.handle import load_handle
+    from flowcheck.models.reference.route_check import format_leaks, measure_leaks
+    samples = dataset.load(EVAL_SPLIT, max_per_task=3)
+    paper, direct = (measure_leaks(load_handle(n, attn_implementation="eager"), samples, "paper")
+                     for n in CONTROLS)
+    assert paper["n"] == direct["n"] == len(samples)
+    assert max(paper["mass"]["image->last"].values()) < 0.01, paper["mass"]["image->last"]
+    assert max(direct["mass"]["image->last"].values()) > 0.05, direct["mass"]["image->last"]
+    assert paper["acc_removed"] > direct["acc_removed"] + 0.25, (paper, direct)
+    assert direct["acc_open"] > direct["acc_removed"] + 0.25, direct
+    lines = format_leaks(paper)
+    assert lines[0].startswith(f"accuracy on {len(samples)} samples: open ")
+    assert any(line.strip().startswith("image->last") and "heaviest L" in line for line in lines)

@@ -13,6 +13,10 @@ expectation per route, so a control is verified before the claims are judged on 
   averaged over heads, layers and samples (clean run, eager attention);
 - ``lens:lower@L``: raw logit-lens probability of the lower-case answer at the planted
   lens layer's output, last position (the lens objective's target).
+
+``measure_leaks`` (``check-route --leaks``) is a training diagnostic, not a check: how much
+attention is left on each edge block the route's plan removed, and accuracy open vs with the
+plan removed.
 """
 from __future__ import annotations
 
@@ -85,3 +89,61 @@ def check_route_measurements(route: str, measured: dict) -> list[tuple[str, floa
     """(measurement, value, expectation, ok) for each expectation of ``route``."""
     return [(m, measured[m], f"{op} {v:g}", bool(OPS[op](measured[m], v)))
             for m, (op, v) in EXPECTED[route].items()]
+
+
+def measure_leaks(handle, samples, route: str) -> dict:
+    """What the route's removed edges still carry with normal attention (a training diagnostic).
+
+    Over all samples: for each block of the route's plan (``shaping.ROUTES``), the attention
+    mass its destination positions put on its source positions in each of the block's layers
+    (mean over heads, destinations and samples; eager attention, nothing removed), and the
+    accuracy open (``acc_open``) and with every edge of the plan removed at once, as in
+    training (``acc_removed``; both by the answer's first sub-token, either case). A block with
+    mass well above 0 in some layer is a leak: the model reads through an edge the plan
+    removed; ``acc_removed`` well above ``acc_open`` says the leaks cost accuracy, both low
+    says the route itself is not learned well enough.
+    """
+    import torch
+    from .shaping import block_edges, route_edges
+    plan = ROUTES[route]
+    names = [f"{src}->{dst}" for src, dst, _ in plan.blocks]
+    mass = {name: {layer: [] for layer in layers} for name, (_, _, layers) in zip(names, plan.blocks)}
+    acc_open, acc_removed = [], []
+    for sample in samples:
+        enc = handle.encode(sample)
+        gold = set(answer_tokens(handle.tokenizer, sample.answer).values())
+        inputs = dict(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
+                      pixel_values=enc.pixel_values)
+        with torch.no_grad(), knockout(handle.model, {}, record_weights=True) as rec:
+            logits = handle.model(**inputs).logits[0, -1]
+        acc_open.append(float(int(logits.argmax()) in gold))
+        for name, (src, dst, layers) in zip(names, plan.blocks):
+            edge = block_edges(enc.regions, src, dst)  # (seq, seq) True at (dst, src)
+            if edge is None:
+                continue
+            rows = edge.any(-1)  # (seq,) destination positions
+            for layer in layers:
+                w = rec.weights[layer][0]  # (heads, seq, seq)
+                mass[name][layer].append(float((w * edge).sum(-1)[:, rows].mean()))
+        blocked = {l: e[None] for l, e in route_edges(enc.regions, plan, handle.n_layers).items()}
+        with torch.no_grad(), knockout(handle.model, blocked):
+            logits = handle.model(**inputs).logits[0, -1]
+        acc_removed.append(float(int(logits.argmax()) in gold))
+    mean = lambda v: float(np.mean(v)) if v else float("nan")  # noqa: E731
+    return {"n": len(acc_open), "acc_open": mean(acc_open), "acc_removed": mean(acc_removed),
+            "mass": {name: {layer: mean(v) for layer, v in per.items() if v}
+                     for name, per in mass.items()}}
+
+
+def format_leaks(leaks: dict, top: int = 3) -> list[str]:
+    """One line per block: mean mass over its layers and its ``top`` heaviest layers."""
+    lines = [f"accuracy on {leaks['n']} samples: open {leaks['acc_open']:.3f}, with the whole plan "
+             f"removed (as in training) {leaks['acc_removed']:.3f}"]
+    for name, per in leaks["mass"].items():
+        if not per:
+            lines.append(f"  {name:<26} (no such positions in these samples)")
+            continue
+        worst = sorted(per.items(), key=lambda kv: -kv[1])[:top]
+        lines.append(f"  {name:<26} mean {np.mean(list(per.values())):.4f}   heaviest "
+                     + ", ".join(f"L{layer} {m:.4f}" for layer, m in worst))
+    return lines
