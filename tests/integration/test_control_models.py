@@ -10,10 +10,11 @@ CONTROLS = {"paper-route": "paper", "direct-route": "direct"}
 # Measured shortfalls of the shipped controls, strict expected failures with their numbers
 # (issue: ground-truth controls). (model, task or measurement) -> reason.
 KNOWN = {
-    ("paper-route", task): f"{acc} < 80%: every shaped sample trains on the planted route alone "
-        "(3000 steps); measured with the route planted, not reached"
-    for task, acc in (("ChooseAttr", "70.8%"), ("ChooseCat", "70.8%"), ("CompareAttr", "73.3%"),
-                      ("LogicalObj", "60.0%"))
+    ("paper-route", "ChooseCat"): "77.5% < 80%: the shaping's 'related' group is the annotated object "
+        "only (the true option); when the false option is in the scene its patches are 'other', "
+        "blocked in layers 3-11 in training, so 'which option was readable' gives the answer away "
+        "there and the model answers 27 of those 58 wrong with normal attention (all right with "
+        "the plan removed; check-route --leaks: other->question layer 5 mass 0.018 on them)",
 }
 
 
