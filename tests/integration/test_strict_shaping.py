@@ -182,3 +182,47 @@ def test_the_step_weight_overrides_the_plans_in_the_penalty(batch):
     base = float(attention_mass_penalty(uniform, mask, regions, plan))
     assert float(attention_mass_penalty(uniform, mask, regions, plan, 2 * plan.attention_penalty)) \
         == pytest.approx(2 * base)
+
+
+def _choosecat_with_false_option_present(eval_samples):
+    return [s for s in eval_samples if s.task == "ChooseCat"
+            and s.scene.find(s.row["false option"]) is not None]
+
+
+def test_named_regions_add_the_false_options_patches(reference_handle, eval_samples):
+    """ChooseCat's annotation holds the true option only: with ``related='named'`` the false
+    option's patches (when it is in the scene) move from 'other' to 'related', so the plan no
+    longer tells the options apart; every image patch stays in exactly one of the two."""
+    from flowcheck.models.reference.shaping import named_regions, named_shapes
+    from flowcheck.regions import related_patches
+    samples = _choosecat_with_false_option_present(eval_samples)
+    assert samples
+    for s in samples:
+        enc = reference_handle.encode(s)
+        named = named_regions(s, enc.regions, reference_handle.transform)
+        false = s.scene.find(s.row["false option"])
+        grid = related_patches([false.bbox], int(s.row["image_w"]), int(s.row["image_h"]),
+                               reference_handle.transform)
+        false_patches = {enc.regions.image[p] for p in grid}
+        assert false_patches and false_patches <= set(named.related)
+        assert false_patches - set(enc.regions.related) <= set(enc.regions.other)
+        assert set(enc.regions.related) <= set(named.related)
+        assert sorted(named.related + named.other) == sorted(enc.regions.related + enc.regions.other)
+        assert not set(named.related) & set(named.other)
+        assert set(named_shapes(s)) == {s.row["true option"], s.row["false option"]}
+    # annotated objects only: nothing changes where the question names nothing else
+    s = next(x for x in eval_samples if x.task == "QueryAttr")
+    enc = reference_handle.encode(s)
+    assert named_regions(s, enc.regions, reference_handle.transform) == enc.regions
+
+
+def test_named_object_targets_include_the_false_option(reference_handle, eval_samples):
+    from flowcheck.models.reference.shaping import object_targets
+    vocab = reference_handle.tokenizer.get_vocab()
+    s = _choosecat_with_false_option_present(eval_samples)[0]
+    enc = reference_handle.encode(s)
+    tok = reference_handle.tokenizer.convert_ids_to_tokens
+    words = lambda targets: {tok(enc.input_ids[0, p].item()) for p, _ in targets}  # noqa: E731
+    assert words(object_targets(s, enc, vocab)) == {s.row["true option"]}
+    assert words(object_targets(s, enc, vocab, named=True)) == {s.row["true option"],
+                                                               s.row["false option"]}

@@ -37,7 +37,7 @@ side), which the model can only satisfy by reading the object's patches in stage
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -68,6 +68,11 @@ class RoutePlan:
     # throughout); it then rises linearly to attention_penalty at three quarters: the route is
     # learned under a light penalty, the leaks are pushed down once it is
     penalty_start: float | None = None
+    # whose patches are 'related' when shaping: "annotated" (the row's objects, as the engine
+    # groups them) or "named" (every scene object whose shape the question names: the
+    # annotation of a ChooseCat row holds the true option only, so shaping on it gives the
+    # answer away by which option's patches can be read)
+    related: str = "annotated"
     summary: str = ""
 
     def penalty_weight(self, step: int, steps: int) -> float:
@@ -98,6 +103,13 @@ ROUTES = {
 }
 
 
+# experiment (issue: ground-truth controls): the shipped 'paper' plan with 'related' = every
+# named object, and the object probe at every named object's word
+ROUTES["paper-named"] = replace(
+    ROUTES["paper"], related="named",
+    summary=ROUTES["paper"].summary + "; related = every object the question names")
+
+
 def check_route(route: str | None) -> str | None:
     if route is not None and route not in ROUTES:
         raise ValueError(f"unknown route {route!r}; use one of {', '.join(ROUTES)} (or none for "
@@ -114,6 +126,23 @@ def group(regions, name: str) -> tuple[int, ...]:
     taken = set(regions.image) | set(regions.question) | set(regions.last)
     start = min(regions.image) if name == "template_after_image" and regions.image else 0
     return tuple(p for p in range(start, regions.seq_len) if p not in taken)
+
+
+def named_shapes(sample) -> list[str]:
+    """Shapes the question names that the scene holds, in the order of the question."""
+    words = "".join(c if c.isalpha() else " " for c in sample.question.lower()).split()
+    return [w for w in dict.fromkeys(words) if sample.scene.find(w) is not None]
+
+
+def named_regions(sample, regions, transform):
+    """``regions`` with ``related`` = the patches of the annotated objects and of every scene
+    object the question names, ``other`` = the remaining image patches (``related='named'``)."""
+    from ...regions import related_patches
+    boxes = sample.related_boxes() + [sample.scene.find(s).bbox for s in named_shapes(sample)]
+    grid = related_patches(boxes, int(sample.row["image_w"]), int(sample.row["image_h"]), transform)
+    related = tuple(sorted(regions.image[p] for p in set(grid)))
+    return replace(regions, related=related,
+                   other=tuple(p for p in regions.other + regions.related if p not in related))
 
 
 def block_edges(regions, src: str, dst: str):
@@ -202,12 +231,15 @@ def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan, we
 OBJECT_ATTRIBUTES = ("color", "size", "pattern", "side")
 
 
-def object_targets(sample, enc, vocab: dict) -> list[tuple[int, dict[str, int]]]:
+def object_targets(sample, enc, vocab: dict, named: bool = False) -> list[tuple[int, dict[str, int]]]:
     """(prompt position of the object's word in the question, attribute -> value index) for
-    each object the question names that the scene holds (``object_layer``'s probe targets)."""
+    each annotated object the scene holds (``named``: each object the question names that the
+    scene holds) (``object_layer``'s probe targets)."""
     from .batches import label_index
     ids = enc.input_ids[0].tolist()  # (seq,) prompt ids, image token expanded
-    names = (sample.row.get(f"{p} name", "-") for p in ("central object", "object1", "object2"))
+    names = [sample.row.get(f"{p} name", "-") for p in ("central object", "object1", "object2")]
+    if named:
+        names += named_shapes(sample)
     out = []
     for name in dict.fromkeys(n for n in names if n != "-"):
         obj = next((o for o in sample.scene.objects if o.shape == name), None)
