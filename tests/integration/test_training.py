@@ -92,7 +92,8 @@ def test_seed_must_be_an_integer(tmp_path):
         train(tmp_path, replace(SHORT, seed="zero"), progress=False)
 
 
-def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, monkeypatch):
+@pytest.mark.parametrize("route", ["paper", "paper-named"])
+def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, monkeypatch, route):
     import flowcheck.models.reference.shaping as shaping
     from flowcheck.models.loading import load_llava
     calls = []
@@ -103,11 +104,11 @@ def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, mon
         calls.append((route, sum(r is not None for r in rows), int(sum(b.sum() for b in blocks.values()))))
         return blocks
     monkeypatch.setattr(shaping, "shaped_blocks", counting)
-    spec = replace(SHORT, vision_steps=0, steps=2, eval_every=2, route="paper", init_from="reference")
+    spec = replace(SHORT, vision_steps=0, steps=2, eval_every=2, route=route, init_from="reference")
     model, _, history = train(tmp_path, spec, progress=False, log=lambda *_: None)
     start = load_llava("reference")[0]
     assert history[-1]["step"] == 2 and weights_hash(model) != weights_hash(start)
-    assert len(calls) == 2 and all(r == "paper" for r, _, _ in calls)
+    assert len(calls) == 2 and all(r == route for r, _, _ in calls)
     assert any(n_rows > 0 and n_blocked > 0 for _, n_rows, n_blocked in calls)  # task rows shaped
 
 

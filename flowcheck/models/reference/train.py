@@ -295,7 +295,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 if shaper is not None:
                     with torch.no_grad():
                         encs = [shaper.encode(x) if x is not None else None for x in sources]
-                    regions = [e.regions if e is None or plan.related == "annotated"
+                    regions = [None if e is None else e.regions if plan.related == "annotated"
                                else named_regions(x, e.regions, shaper.transform)
                                for x, e in zip(sources, encs)]
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]),
