@@ -106,3 +106,20 @@ def test_leaks_find_what_one_control_blocked_and_the_other_reads():
     lines = format_leaks(paper)
     assert lines[0].startswith(f"accuracy on {len(samples)} samples: open ")
     assert any(line.strip().startswith("image->last") and "heaviest L" in line for line in lines)
+
+
+def test_paper_route_chooses_the_category_by_which_option_the_plan_let_it_read():
+    """The measured defect behind the ChooseCat xfail: on questions whose false option is in
+    the scene, paper-route is right with its training plan removed ('related' = the annotated
+    true option only) and near chance once both options' patches count as related
+    ('paper-named'), so it learned which option was readable, not the comparison. Goes with
+    the ChooseCat entry of KNOWN when paper-route is retrained on the named plan."""
+    from flowcheck.models.handle import load_handle
+    from flowcheck.models.reference.route_check import measure_leaks
+    handle = load_handle("paper-route", attn_implementation="eager")
+    samples = [s for s in dataset.load(EVAL_SPLIT) if s.task == "ChooseCat"
+               and s.scene.find(s.row["false option"]) is not None]
+    as_trained, both = (measure_leaks(handle, samples, r) for r in ("paper", "paper-named"))
+    assert len(samples) >= 50
+    assert as_trained["acc_removed"] >= 0.95, as_trained["acc_removed"]
+    assert both["acc_removed"] <= 0.7, both["acc_removed"]
