@@ -105,7 +105,7 @@ def measure_leaks(handle, samples, route: str) -> dict:
     says the route itself is not learned well enough.
     """
     import torch
-    from .shaping import block_edges, named_regions, route_edges
+    from .shaping import block_edges, plan_regions, route_edges
     plan = ROUTES[route]
     names = [f"{src}->{dst}" for src, dst, _ in plan.blocks]
     mass = {name: {layer: [] for layer in layers} for name, (_, _, layers) in zip(names, plan.blocks)}
@@ -118,8 +118,7 @@ def measure_leaks(handle, samples, route: str) -> dict:
         with torch.no_grad(), knockout(handle.model, {}, record_weights=True) as rec:
             logits = handle.model(**inputs).logits[0, -1]
         acc_open.append(float(int(logits.argmax()) in gold))
-        regions = (enc.regions if plan.related == "annotated"  # the groups the plan was trained on
-                   else named_regions(sample, enc.regions, handle.transform))
+        regions = plan_regions(plan, sample, enc.regions, handle.transform)  # as trained
         for name, (src, dst, layers) in zip(names, plan.blocks):
             edge = block_edges(regions, src, dst)  # (seq, seq) True at (dst, src)
             if edge is None:

@@ -145,6 +145,12 @@ def named_regions(sample, regions, transform):
                    other=tuple(p for p in regions.other + regions.related if p not in related))
 
 
+def plan_regions(plan: RoutePlan, sample, regions, transform):
+    """The token groups ``plan`` shapes on: the engine's ``regions`` for an "annotated" plan,
+    ``named_regions`` for a "named" one."""
+    return regions if plan.related == "annotated" else named_regions(sample, regions, transform)
+
+
 def block_edges(regions, src: str, dst: str):
     """(seq, seq) bool, True at every (dst, src) edge; None when a group is empty."""
     import torch

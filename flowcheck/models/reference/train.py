@@ -37,7 +37,7 @@ from ...data.questions import TASKS
 from .batches import (PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at,
                       text_share_at)
 from .builder import ReferenceSpec, build_model, build_processor
-from .shaping import OBJECT_ATTRIBUTES, ROUTES, check_route, named_regions, object_targets
+from .shaping import OBJECT_ATTRIBUTES, ROUTES, check_route, object_targets, plan_regions
 from .evaluate import accuracy_by_task
 
 CHECKPOINT = "checkpoint.pt"
@@ -295,8 +295,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 if shaper is not None:
                     with torch.no_grad():
                         encs = [shaper.encode(x) if x is not None else None for x in sources]
-                    regions = [None if e is None else e.regions if plan.related == "annotated"
-                               else named_regions(x, e.regions, shaper.transform)
+                    regions = [None if e is None else plan_regions(plan, x, e.regions, shaper.transform)
                                for x, e in zip(sources, encs)]
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]),
                                plan.penalty_weight(step, spec.steps))
