@@ -9,13 +9,7 @@ from flowcheck.paths import CONTROL_MODELS, EVAL_SPLIT
 CONTROLS = {"paper-route": "paper", "direct-route": "direct"}
 # Measured shortfalls of the shipped controls, strict expected failures with their numbers
 # (issue: ground-truth controls). (model, task or measurement) -> reason.
-KNOWN = {
-    ("paper-route", "ChooseCat"): "77.5% < 80%: the shaping's 'related' group is the annotated object "
-        "only (the true option); when the false option is in the scene its patches are 'other', "
-        "blocked in layers 3-11 in training, so 'which option was readable' gives the answer away "
-        "there and the model answers 27 of those 58 wrong with normal attention (all right with "
-        "the plan removed; check-route --leaks: other->question layer 5 mass 0.018 on them)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def known(name, key):
@@ -108,18 +102,18 @@ def test_leaks_find_what_one_control_blocked_and_the_other_reads():
     assert any(line.strip().startswith("image->last") and "heaviest L" in line for line in lines)
 
 
-def test_paper_route_chooses_the_category_by_which_option_the_plan_let_it_read():
-    """The measured defect behind the ChooseCat xfail: on questions whose false option is in
-    the scene, paper-route is right with its training plan removed ('related' = the annotated
-    true option only) and near chance once both options' patches count as related
-    ('paper-named'), so it learned which option was readable, not the comparison. Goes with
-    the ChooseCat entry of KNOWN when paper-route is retrained on the named plan."""
+def test_paper_route_compares_the_options_when_both_are_in_the_scene():
+    """ChooseCat questions whose false option is in the scene: a control shaped on the
+    annotated object only (the true option) answered them by which option's patches its plan
+    let it read (53% with normal attention, 100% with that plan removed, 55% with both
+    options' patches readable). Shaped on every named object, it must answer them with normal
+    attention and with its whole training plan removed."""
     from flowcheck.models.handle import load_handle
     from flowcheck.models.reference.route_check import measure_leaks
     handle = load_handle("paper-route", attn_implementation="eager")
     samples = [s for s in dataset.load(EVAL_SPLIT) if s.task == "ChooseCat"
                and s.scene.find(s.row["false option"]) is not None]
-    as_trained, both = (measure_leaks(handle, samples, r) for r in ("paper", "paper-named"))
+    leaks = measure_leaks(handle, samples, "paper")
     assert len(samples) >= 50
-    assert as_trained["acc_removed"] >= 0.95, as_trained["acc_removed"]
-    assert both["acc_removed"] <= 0.7, both["acc_removed"]
+    assert leaks["acc_open"] >= 0.8, leaks["acc_open"]
+    assert leaks["acc_removed"] >= 0.8, leaks["acc_removed"]

@@ -118,7 +118,7 @@ def test_unshaped_rows_run_the_plain_forward_and_shaped_rows_do_not(reference_ha
 
 
 def test_routes_and_bad_input(batch):
-    assert set(ROUTES) == {"paper", "paper-named", "direct"} and check_route(None) is None
+    assert set(ROUTES) == {"paper", "direct"} and check_route(None) is None
     with pytest.raises(ValueError, match="unknown route 'papr'"):
         check_route("papr")
     with pytest.raises(ValueError, match="written for 12-layer .* this one has 32"):

@@ -92,7 +92,7 @@ def test_seed_must_be_an_integer(tmp_path):
         train(tmp_path, replace(SHORT, seed="zero"), progress=False)
 
 
-@pytest.mark.parametrize("route", ["paper", "paper-named"])
+@pytest.mark.parametrize("route", ["paper", "direct"])
 def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, monkeypatch, route):
     import flowcheck.models.reference.shaping as shaping
     from flowcheck.models.loading import load_llava

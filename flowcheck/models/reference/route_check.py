@@ -47,7 +47,6 @@ EXPECTED = {
                "ko:image->question": ("abs<=", 10.0), "attn:last->image": (">=", 0.1),
                f"lens:lower@{LENS_LAYER}": ("<=", 0.05)},
 }
-EXPECTED["paper-named"] = EXPECTED["paper"]  # same route, shaped on every named object
 KNOCKOUTS = ("image->last", "question->last", "image->question", "related->question")
 MEASUREMENTS = (*(f"ko:{f}" for f in KNOCKOUTS), *(f"ko-acc:{f}" for f in KNOCKOUTS),
                 "attn:last->image", f"lens:lower@{LENS_LAYER}")

@@ -91,10 +91,11 @@ ROUTES = {
                 ("related", "other", ALL),  # no relay of the object's patches, in any layer
                 ("question", "last", _except(6, 7, 8, 9, 10))),
         lens_layer=9, share=1.0, attention_penalty=100.0, penalty_start=10.0, open_penalty=True,
-        vision_locality=10.0, object_layer=6,
+        vision_locality=10.0, object_layer=6, related="named",
         summary="every shaped row: other->question layers 0-2, related->question 5-6, "
                 "question->last 6-10; image->last, image->template, template-after-image->last, "
-                "related->other blocked; vision tower patch-local; layer 6 at each named "
+                "related->other blocked; related = the patches of every scene object the question "
+                "names (both options of a choice); vision tower patch-local; layer 6 at each named "
                 "object's word holds its attributes and side; lens: layer 9 -> lower case"),
     "direct": RoutePlan(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
@@ -103,11 +104,6 @@ ROUTES = {
 }
 
 
-# experiment (issue: ground-truth controls): the shipped 'paper' plan with 'related' = every
-# named object, and the object probe at every named object's word
-ROUTES["paper-named"] = replace(
-    ROUTES["paper"], related="named",
-    summary=ROUTES["paper"].summary + "; related = every object the question names")
 
 
 def check_route(route: str | None) -> str | None:
