@@ -104,8 +104,6 @@ ROUTES = {
 }
 
 
-
-
 def check_route(route: str | None) -> str | None:
     if route is not None and route not in ROUTES:
         raise ValueError(f"unknown route {route!r}; use one of {', '.join(ROUTES)} (or none for "
