@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.flowcheck-installed
 
-.PHONY: demo sensitivity test setup clean-venv
+.PHONY: demo sensitivity noise test setup clean-venv
 
 $(STAMP): pyproject.toml requirements/cpu-lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,3 +48,19 @@ test: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Float noise of the stored numbers: the three shipped models measured four ways that
+# should agree (2 vs 1 threads, sdpa vs eager attention, fast vs exact engine), each pair
+# compared number by number (`flowcheck compare --noise`). README: "How much the numbers move".
+NOISE ?= runs/noise
+NOISE_CONFIGS := fast-sdpa-t2:--threads=2 fast-sdpa-t1:--threads=1 \
+  fast-eager-t2:--attn=eager_--threads=2 exact-eager-t2:--engine=exact_--threads=2
+noise: $(STAMP)
+	@for model in reference paper-route direct-route; do for cfg in $(NOISE_CONFIGS); do \
+	  name=$${cfg%%:*}; opts=$$(echo $${cfg#*:} | tr _ ' '); \
+	  echo "== $$model $$name"; \
+	  $(FC) run --model $$model $$opts --out $(NOISE)/$$model/$$name > /dev/null; rc=$$?; \
+	  test $$rc -le 1 || exit $$rc; done; done
+	@for model in reference paper-route direct-route; do \
+	  for b in fast-sdpa-t1 fast-eager-t2 exact-eager-t2; do \
+	    $(FC) compare --noise $(NOISE)/$$model/fast-sdpa-t2 $(NOISE)/$$model/$$b; done; done

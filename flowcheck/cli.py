@@ -137,7 +137,14 @@ def _add_suite_commands(sub) -> None:
     r.add_argument("--max-samples", type=_int_arg("--max-samples"), default=None,
                    help="at most N samples per task type")
     r.add_argument("--engine", choices=["fast", "exact"], default="fast")
+    r.add_argument("--attn", choices=["eager", "sdpa"], default=None,
+                   help="attention implementation (default: sdpa for the fast engine, eager for exact)")
+    r.add_argument("--threads", type=_int_arg("--threads"), default=None,
+                   help="torch CPU threads (default: torch's, one per core)")
     r.add_argument("--window", type=_int_arg("--window"), default=None, help="window size k")
+    r.add_argument("--noise", default=None, metavar="PP[,LENS]",
+                   help="float-noise bound of the stored numbers (default: measured for float32 "
+                        "on CPU; measure yours with `flowcheck compare --noise`)")
     r.add_argument("--family", default=None, help="threshold family (default: from the model)")
     r.add_argument("--device", default="cpu")
     r.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
@@ -155,6 +162,9 @@ def _add_suite_commands(sub) -> None:
     cmp_.add_argument("run_b", type=Path)
     cmp_.add_argument("--tolerance", type=float, default=5.0,
                       help="report curve changes above this many percentage points")
+    cmp_.add_argument("--noise", action="store_true",
+                      help="runs that should agree (other threads, kernel, engine or machine): "
+                           "the largest difference of every stored and verdict number")
     cmp_.add_argument("--json", action="store_true")
     cmp_.set_defaults(func=cmd_compare)
 
@@ -201,7 +211,8 @@ def cmd_run(args) -> int:
     from .suite import run_suite
     result = run_suite(args.model, args.dataset, args.tasks, args.claims, args.claims_dir,
                        args.max_samples, args.engine, args.window, args.out, args.device,
-                       args.dtype, args.family)
+                       args.dtype, args.family, attn=args.attn, threads=args.threads,
+                       noise=args.noise)
     return _print_verdicts(result, args.json)
 
 
@@ -212,6 +223,11 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     from .compare import compare_runs, format_comparison
+    if args.noise:
+        from .noise import differences, format_differences
+        d = differences(args.run_a, args.run_b)
+        print(json.dumps(d, sort_keys=True) if args.json else format_differences(d))
+        return EXIT_FAIL if d["verdicts"]["flips"] else EXIT_OK
     result = compare_runs(args.run_a, args.run_b, args.tolerance)
     print(json.dumps(result, sort_keys=True) if args.json else format_comparison(result))
     return EXIT_FAIL if result["flips"] else EXIT_OK

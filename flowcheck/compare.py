@@ -22,7 +22,8 @@ def _load(run_dir: Path):
     meta = json.loads((run_dir / RUN_META).read_text())
     verdicts = json.loads((run_dir / "verdicts.json").read_text())
     plan = RunPlan.from_meta(meta)
-    ev, _ = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]))
+    ev, _ = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]),
+                     attn=meta.get("attn"))
     return meta, verdicts, ev
 
 

@@ -25,6 +25,8 @@ OPTIONS = {  # option -> (ini key, default, help)
     "report_dir": ("flowcheck_report_dir", "reports/pytest", "run folder for results and report"),
     "claims_dir": ("flowcheck_claims_dir", None, "a folder of extra claim specs"),
     "engine": ("flowcheck_engine", "fast", "fast | exact"),
+    "noise": ("flowcheck_noise", None, "float-noise bound PP[,LENS] of the stored numbers "
+              "(default: measured for float32; measure yours with `flowcheck compare --noise`)"),
 }
 _STATE_KEY = pytest.StashKey[dict]()
 
@@ -107,7 +109,7 @@ def flowcheck_result(request):
             max_samples=int(max_samples) if max_samples else None,
             engine=setting(cfg, "engine"), k=int(window) if window else None,
             out=Path(setting(cfg, "report_dir")), device=setting(cfg, "device"),
-            dtype=setting(cfg, "dtype"), progress=True)
+            dtype=setting(cfg, "dtype"), progress=True, noise=setting(cfg, "noise"))
     return state["result"]
 
 
@@ -125,6 +127,8 @@ def flowcheck_verdict(flowcheck_result, flowcheck_case):
 def explain(verdict) -> str:
     """One line per condition, for assertion messages."""
     head = f"{verdict.claim} on {verdict.task}: {verdict.status} (n={verdict.n})"
+    if verdict.within_noise:
+        head += " [within float noise: a run on another machine could give the other verdict]"
     if verdict.reason:
         head += f": {verdict.reason}"
     return "\n".join([head] + [f"  {c.name}: {c.statistic} = {c.observed:+.4g} {c.op} "

@@ -49,10 +49,20 @@ class RunPlan:
         return cls(tuple(meta["flows"]), tuple(meta["lens_variants"]), meta["k"], meta["engine"])
 
 
-def store_key(plan: RunPlan, n_layers: int) -> dict:
-    """What a stored row must match to be reused: the window size k and the engine."""
+DEFAULT_ATTN = {"fast": "sdpa", "exact": "eager"}  # what each engine loads unless told
+
+
+def store_key(plan: RunPlan, n_layers: int, attn: str | None = None) -> dict:
+    """What a stored row must match to be reused: the window size k, the engine and the
+    attention implementation (default: the engine's own, ``DEFAULT_ATTN``)."""
     from .windows import default_k
-    return {"k": plan.k or default_k(n_layers), "engine": plan.engine}
+    return {"k": plan.k or default_k(n_layers), "engine": plan.engine,
+            "attn": attn or DEFAULT_ATTN[plan.engine]}
+
+
+def _row_attn(row: dict) -> str:
+    """Rows stored before 'attn' was recorded were measured with their engine's default."""
+    return row.get("attn") or DEFAULT_ATTN.get(row["engine"], "eager")
 
 
 def stored(run_dir: Path) -> list[dict]:
@@ -71,6 +81,7 @@ def stored(run_dir: Path) -> list[dict]:
 
 def _covers(row: dict, plan: RunPlan, key: dict) -> bool:
     return (row["k"] == key["k"] and row["engine"] == key["engine"]
+            and _row_attn(row) == key["attn"]
             and (not row["correct"] or (set(plan.flows) <= set(row["changes"])
                                         and set(plan.lens_variants) <= set(row["lens"]))))
 
@@ -142,9 +153,10 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
 
 def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True) -> dict:
     """Measure every sample not yet stored for ``plan``; returns counts {measured, reused}."""
+    from .knockout.attention import text_attn_implementation
     from .knockout.configs import plan_configs
 
-    key = store_key(plan, handle.n_layers)
+    key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model))
     done = {r["question_id"] for r in stored(run_dir) if _covers(r, plan, key)}
     todo = [s for s in samples if s.row["question_id"] not in done]
     configs = plan_configs(plan.flows, handle.n_layers, key["k"])
@@ -164,16 +176,20 @@ def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True
     return {"measured": len(todo), "reused": len(samples) - len(todo)}
 
 
+def latest_rows(run_dir: Path, plan: RunPlan, n_layers: int, question_ids=None,
+                attn: str | None = None) -> dict:
+    """{question_id: stored row} measured for ``plan`` (the latest line for a sample wins)."""
+    key = store_key(plan, n_layers, attn)
+    return {r["question_id"]: r for r in stored(run_dir)
+            if _covers(r, plan, key) and (question_ids is None or r["question_id"] in question_ids)}
+
+
 def evidence(run_dir: Path, plan: RunPlan, n_layers: int, question_ids=None,
-             lens_variant: str | None = None) -> tuple[Evidence, dict]:
+             lens_variant: str | None = None, attn: str | None = None) -> tuple[Evidence, dict]:
     """(Evidence of the correctly answered samples, counts per task {n, n_correct})."""
     import numpy as np
 
-    key = store_key(plan, n_layers)
-    rows = {}
-    for r in stored(run_dir):
-        if _covers(r, plan, key) and (question_ids is None or r["question_id"] in question_ids):
-            rows[r["question_id"]] = r  # the latest line for a sample wins
+    rows = latest_rows(run_dir, plan, n_layers, question_ids, attn)
     counts: dict = {}
     for r in rows.values():
         c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})

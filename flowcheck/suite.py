@@ -44,21 +44,35 @@ def select_samples(dataset, tasks=None, max_samples: int | None = None):
 def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_dir=None,
               max_samples: int | None = None, engine: str = "fast", k: int | None = None,
               out: Path = Path("reports/latest"), device: str = "cpu", dtype: str = "float32",
-              family: str | None = None, progress: bool = True) -> SuiteResult:
+              family: str | None = None, progress: bool = True, attn: str | None = None,
+              threads: int | None = None, noise=None) -> SuiteResult:
+    """Measure what the selected claims need (resuming ``out``), then judge and render.
+
+    ``attn``: the attention implementation to load (default: sdpa for the fast engine,
+    eager for the exact one); ``threads``: torch CPU threads (default: torch's own);
+    ``noise``: the float-noise bound of the stored numbers, "PP[,LENS]" or (pp, lens)
+    (default: the bound measured for float32, ``flowcheck.noise``)."""
+    from .noise import parse_noise
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
     from .models.loading import model_family, resolve_model_path
     from .paths import EVAL_SPLIT, portable_path
+    from .runner import DEFAULT_ATTN
 
     specs = load_claims(_claim_dirs(claims_dir), claims)
     plan = RunPlan.for_claims(specs, k, engine)
+    bound = parse_noise(noise)  # checked before the model loads
     samples = select_samples(dataset, tasks, max_samples)
     family = family or model_family(model)
+    attn = attn or DEFAULT_ATTN[engine]
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    handle = load_handle(model, device=device, dtype=dtype,
-                         attn_implementation="sdpa" if engine == "fast" else "eager")
+    handle = load_handle(model, device=device, dtype=dtype, attn_implementation=attn)
     run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
     from .models.fingerprint import weights_fingerprint
+    import torch
     meta = {"model": portable_path(resolve_model_path(model)), "model_name": str(model),
             "weights": weights_fingerprint(handle.model),
             "dataset": portable_path(Path(dataset or EVAL_SPLIT)),
@@ -67,12 +81,57 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "engine": engine, "flows": list(plan.flows), "lens_variants": list(plan.lens_variants),
             "claims": [s.id for s in specs], "claims_dir": str(claims_dir) if claims_dir else None,
             "question_ids": [s.row["question_id"] for s in samples], "device": device,
-            "dtype": dtype}
+            "dtype": dtype, "attn": attn, "threads": torch.get_num_threads(),
+            "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     run_dir = check_run_dir(out, meta)
     counts = execute(handle, samples, plan, run_dir, progress=progress)
     meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
     (run_dir / RUN_META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return judge_run(run_dir)
+
+
+@dataclass
+class StoredRun:
+    """A run folder read back: its meta, claim specs, evidence and sample counts (no model)."""
+
+    run_dir: Path
+    meta: dict
+    specs: list
+    evidence: object  # claims.judge.Evidence
+    counts: dict
+
+    @property
+    def noise(self):
+        """The float-noise bound the verdicts' noise ranges use: the run's own (run.json
+        "noise", from ``--noise``) or the bound measured for float32 (``noise.NOISE_PP``)."""
+        from .claims.statistics import Noise
+        from .noise import NOISE_LENS, NOISE_PP
+        given = self.meta.get("noise") or {}
+        return Noise(float(given.get("pp", NOISE_PP)), float(given.get("lens", NOISE_LENS)))
+
+    def judge(self, evidence=None, **kw) -> list:
+        """Verdicts of the run's claims on its evidence (or on ``evidence`` in its place),
+        with the noise ranges of ``self.noise`` unless ``noise=`` says otherwise."""
+        kw.setdefault("noise", self.noise)
+        return judge_all(self.specs, evidence if evidence is not None else self.evidence,
+                         self.meta["family"], tasks=sorted(self.counts), **kw)
+
+
+def load_run(run_dir: Path) -> StoredRun:
+    """Read run.json + results.jsonl of a run folder."""
+    run_dir = Path(run_dir)
+    meta_path = run_dir / RUN_META
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META}); "
+                                "pass the --out folder of a 'flowcheck run'")
+    meta = json.loads(meta_path.read_text())
+    specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])
+    plan = RunPlan.from_meta(meta)
+    variant = next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
+    ev, counts = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]),
+                          lens_variant=variant, attn=meta.get("attn"))
+    meta["lens_variant"] = variant
+    return StoredRun(run_dir, meta, specs, ev, counts)
 
 
 def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
@@ -82,22 +141,11 @@ def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
     from .report.summary import render_summary
     from .report.verdicts import dumps, verdicts_to_dict
 
-    run_dir = Path(run_dir)
-    meta_path = run_dir / RUN_META
-    if not meta_path.is_file():
-        raise FileNotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META}); "
-                                "pass the --out folder of a 'flowcheck run'")
-    meta = json.loads(meta_path.read_text())
-    specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])
-    plan = RunPlan.from_meta(meta)
-    variant = {s.lens_variant for s in specs if s.lens_variant}
-    ev, counts = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]),
-                          lens_variant=next(iter(variant), None))
-    verdicts = judge_all(specs, ev, meta["family"], tasks=sorted(counts))
-    meta["lens_variant"] = next(iter(variant), None)
-    (run_dir / "verdicts.json").write_text(dumps(verdicts_to_dict(verdicts)))
-    summary = render_summary(meta, verdicts, counts)
-    (run_dir / "summary.md").write_text(summary)
-    written = plot_panels(ev, run_dir, meta["model_name"]) if plots else []
-    (run_dir / "report.html").write_text(render_html(summary, written))
-    return SuiteResult(run_dir, verdicts, counts, meta)
+    run = load_run(run_dir)
+    verdicts = run.judge()
+    (run.run_dir / "verdicts.json").write_text(dumps(verdicts_to_dict(verdicts)))
+    summary = render_summary(run.meta, verdicts, run.counts)
+    (run.run_dir / "summary.md").write_text(summary)
+    written = plot_panels(run.evidence, run.run_dir, run.meta["model_name"]) if plots else []
+    (run.run_dir / "report.html").write_text(render_html(summary, written))
+    return SuiteResult(run.run_dir, verdicts, run.counts, run.meta)

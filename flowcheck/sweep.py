@@ -16,13 +16,14 @@ def run_sweep(handle, samples, flows=FLOWS, k: int | None = None, engine: str = 
               lens_variant: str = "raw", progress: bool = True) -> dict:
     import numpy as np
 
+    from .knockout.attention import text_attn_implementation
     from .knockout.configs import plan_configs
     from .knockout.selfcheck import run_self_checks
     from .runner import RunPlan, measure_sample, store_key
 
     checks = run_self_checks(handle, samples[0])
     plan = RunPlan(tuple(flows), (lens_variant,), k, engine)
-    key = store_key(plan, handle.n_layers)
+    key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model))
     configs = plan_configs(plan.flows, handle.n_layers, key["k"])
     by_task: dict = {}
     it = samples

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .spec import ClaimSpec
-from .statistics import STATISTICS
+from .statistics import STATISTICS, Noise
 
 POOLED = "all"
 N_BOOTSTRAP = 1000
+_CHUNK = 100  # resamples whose mean curves are computed in one array operation
 STATUSES = ("holds", "fails", "inconclusive")
 
 
@@ -44,6 +45,21 @@ class ConditionResult:
 
 
 @dataclass(frozen=True)
+class NoiseRange:
+    """What float noise of a given size can make of one condition's numbers: the range of
+    the observed value, of the margin, and of each CI bound."""
+
+    observed: tuple[float, float]
+    margin: tuple[float, float]
+    ci: tuple[tuple[float, float], tuple[float, float]]
+
+    @property
+    def can_flip(self) -> bool:
+        """Noise could move the margin across 0 (holds <-> fails)."""
+        return self.margin[0] < 0 <= self.margin[1]
+
+
+@dataclass(frozen=True)
 class Verdict:
     claim: str
     version: int
@@ -56,6 +72,17 @@ class Verdict:
     ci: tuple[float, float] | None
     conditions: tuple[ConditionResult, ...] = ()
     reason: str = ""
+    noise: dict | None = None  # condition name -> NoiseRange (when judged with noise=)
+
+    @property
+    def within_noise(self) -> bool:
+        """Float noise alone could flip this verdict: it holds and some margin could drop
+        below 0, or it fails and every margin could reach 0."""
+        if not self.noise or self.status == "inconclusive":
+            return False
+        if self.status == "holds":
+            return any(r.margin[0] < 0 for r in self.noise.values())
+        return all(r.margin[1] >= 0 for r in self.noise.values())
 
     @property
     def passed(self) -> bool:
@@ -70,9 +97,17 @@ def _inconclusive(spec, task, n, reason) -> Verdict:
     return Verdict(spec.id, spec.version, task, "inconclusive", n, None, None, None, None, (), reason)
 
 
+def _margin_range(lo: float, hi: float, op: str, threshold: float) -> tuple[float, float]:
+    a, b = _margin(lo, op, threshold), _margin(hi, op, threshold)
+    return (min(a, b), max(a, b))
+
+
 def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
-          n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> Verdict:
-    """One verdict for ``spec`` on the rows of ``task`` ('all' pools every task)."""
+          n_bootstrap: int = N_BOOTSTRAP, seed: int = 0, noise: Noise | None = None) -> Verdict:
+    """One verdict for ``spec`` on the rows of ``task`` ('all' pools every task).
+
+    ``noise``: also compute, per condition, the range every number can take when the
+    per-sample curves move by up to that much (``Verdict.noise``)."""
     ev = evidence.select(task)
     thresholds = spec.thresholds_for(family)
     ranges = dict(spec.layers)
@@ -89,25 +124,39 @@ def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
         return _inconclusive(spec, task, 0, why)
     rows = {k: ev.curves[k][usable] for k in keys}  # (n, n_layers) each
 
-    def statistics_on(index) -> list[float]:
-        means = {k: np.nanmean(v[index], axis=0) for k, v in rows.items()}
-        return [STATISTICS[c.statistic].fn(means, ranges, ev.n_layers, **c.kwargs())
-                for c in spec.conditions]
+    conditions = [(STATISTICS[c.statistic], c.kwargs()) for c in spec.conditions]
 
-    observed = statistics_on(slice(None))
+    def statistics_on(means: dict) -> list[tuple[float, float, float]]:
+        """(value, lo, hi) of each condition on these mean curves (key -> (n_layers,))."""
+        return [stat.evaluate(means, ranges, ev.n_layers, args, noise) for stat, args in conditions]
+
+    observed = statistics_on({k: np.nanmean(v, axis=0) for k, v in rows.items()})
     rng = np.random.default_rng(seed)
-    boot = np.array([statistics_on(rng.integers(0, n, n)) for _ in range(n_bootstrap)])
-    results = []
+    draws = np.stack([rng.integers(0, n, n) for _ in range(n_bootstrap)])  # (B, n) resampled rows
+    boot = []
+    for start in range(0, n_bootstrap, _CHUNK):  # means of a chunk of resamples at once
+        chunk = {k: np.nanmean(v[draws[start:start + _CHUNK]], axis=1) for k, v in rows.items()}
+        boot += [statistics_on({k: m[b] for k, m in chunk.items()})
+                 for b in range(len(next(iter(chunk.values()))))]
+    boot = np.array(boot)  # (B, conditions, 3)
+    results, spread = [], {}
     for i, c in enumerate(spec.conditions):
         t = thresholds[c.name]
-        lo, hi = np.percentile(boot[:, i], [2.5, 97.5])
-        m = _margin(observed[i], c.op, t)
-        results.append(ConditionResult(c.name, c.statistic, float(observed[i]), c.op, t, float(m),
+        lo, hi = np.percentile(boot[:, i, 0], [2.5, 97.5])
+        value, low, high = observed[i]
+        m = _margin(value, c.op, t)
+        results.append(ConditionResult(c.name, c.statistic, float(value), c.op, t, float(m),
                                        (float(lo), float(hi)), m >= 0))
+        if noise is not None:  # order statistics are monotone: bounds of each resample bound them
+            lo_range = tuple(float(x) for x in np.percentile(boot[:, i, 1:], 2.5, axis=0))
+            hi_range = tuple(float(x) for x in np.percentile(boot[:, i, 1:], 97.5, axis=0))
+            spread[c.name] = NoiseRange((float(low), float(high)),
+                                        _margin_range(low, high, c.op, t), (lo_range, hi_range))
     binding = min(results, key=lambda r: r.margin)
     status = "holds" if all(r.holds for r in results) else "fails"
     return Verdict(spec.id, spec.version, task, status, n, binding.observed, binding.threshold,
-                   binding.margin, binding.ci, tuple(results))
+                   binding.margin, binding.ci, tuple(results),
+                   noise=spread if noise is not None else None)
 
 
 def judge_all(specs, evidence: Evidence, family: str, tasks=None, **kw) -> list[Verdict]:

@@ -6,23 +6,64 @@ window centred at each layer is knocked out; ``curves["lens:lower"]`` and
 ``curves["lens:capitalised"]`` are mean logit-lens probabilities of the lower-case and
 capitalised first answer token at each layer. Layer ranges are depth fractions [lo, hi].
 Pure numpy: the judge bootstraps by recomputing a statistic on resampled means.
+
+Float noise: ``evaluate(..., noise=Noise(pp, lens))`` also returns the range of values the
+statistic can take when every mean curve moves by up to ``pp`` percentage points (knockout
+curves) and ``lens`` (lens probabilities). The discrete steps (the layer of a curve's
+strongest drop, the layer where a lens curve first rises) enumerate every layer that noise
+could make the answer; the rest widens by the statistic's declared sensitivity.
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Callable
+from functools import lru_cache
+from typing import Callable, NamedTuple
 
 import numpy as np
+
+
+class Noise(NamedTuple):
+    """How far each mean curve may move: knockout curves (pp), lens probabilities."""
+
+    pp: float
+    lens: float
+
+
+class _Chooser:
+    """Follows a prefix of choices at the discrete steps, then takes the first candidate and
+    records the alternatives, so ``_enumerate`` can visit every combination."""
+
+    def __init__(self, noise: Noise, prefix: list[int]):
+        self.noise, self.prefix, self.taken, self.branches = noise, prefix, [], []
+
+    def pick(self, candidates: list[int]) -> int:
+        i = len(self.taken)
+        choice = self.prefix[i] if i < len(self.prefix) else candidates[0]
+        if i >= len(self.prefix):
+            self.branches.append((i, candidates[1:]))
+        self.taken.append(choice)
+        return choice
+
+
+_CHOOSER: ContextVar["_Chooser | None"] = ContextVar("flowcheck_chooser", default=None)
 
 LENS_TOKENS = ("lower", "capitalised")
 
 
 def layer_indices(rng: tuple[float, float], n_layers: int) -> np.ndarray:
     """Layer indices whose depth fraction l/(L-1) lies in [lo, hi] (never empty: nearest)."""
+    return _layer_indices(float(rng[0]), float(rng[1]), n_layers)
+
+
+@lru_cache(maxsize=None)
+def _layer_indices(lo: float, hi: float, n_layers: int) -> np.ndarray:
+    rng = (lo, hi)
     depth = np.arange(n_layers) / max(1, n_layers - 1)
     idx = np.flatnonzero((depth >= rng[0] - 1e-9) & (depth <= rng[1] + 1e-9))
     if len(idx) == 0:
         idx = np.array([int(np.argmin(np.abs(depth - (rng[0] + rng[1]) / 2)))])
+    idx.flags.writeable = False  # shared by every call with these arguments
     return idx
 
 
@@ -31,22 +72,60 @@ def _depth(i: int, n_layers: int) -> float:
 
 
 def _argmin_in(curve: np.ndarray, rng, n: int) -> int:
+    """Layer of the curve's strongest drop in the range (under noise: any layer within
+    twice the noise of the minimum, the noiseless answer first)."""
     idx = layer_indices(rng, n)
-    return int(idx[np.argmin(curve[idx])])
+    best = int(idx[np.argmin(curve[idx])])
+    chooser = _CHOOSER.get()
+    if chooser is None:
+        return best
+    near = idx[curve[idx] <= curve[best] + 2 * chooser.noise.pp]
+    return chooser.pick([best] + [int(i) for i in near if i != best])
 
 
 def _rise(curve: np.ndarray, level: float) -> int:
-    """First layer where the curve reaches ``level`` x its maximum."""
-    return int(np.flatnonzero(curve >= level * curve.max())[0])
+    """First layer where the (lens) curve reaches ``level`` x its maximum (under noise: every
+    layer that could be the first one, the noiseless answer first)."""
+    first = int(np.flatnonzero(curve >= level * curve.max())[0])
+    chooser = _CHOOSER.get()
+    if chooser is None:
+        return first
+    d, top = chooser.noise.lens, curve.max()
+    can_reach = curve + d >= level * (top - d)
+    can_stay_below = np.cumprod(np.r_[True, curve[:-1] - d < level * (top + d)]).astype(bool)
+    options = np.flatnonzero(can_reach & can_stay_below)
+    return chooser.pick([first] + [int(i) for i in options if i != first])
 
 
 @dataclass(frozen=True)
 class Statistic:
-    """``fn(curves, ranges, n_layers, **args) -> float``; ``schema`` types the args."""
+    """``fn(curves, ranges, n_layers, **args) -> float``; ``schema`` types the args.
+
+    ``sensitivity``: how far the value can move, with its discrete choices fixed, per unit
+    of noise on the knockout curves and on the lens curves ((pp, lens) multipliers), or a
+    function ``(value, curves, ranges, n, noise, **args) -> half-width`` where no constant
+    bounds it."""
 
     fn: Callable
     schema: dict  # arg name -> "flow" | "flows" | "range" | "number" | "token"
     lens_tokens: tuple = ()  # lens curves always read, whatever the args
+    sensitivity: tuple | Callable = (0.0, 0.0)
+
+    def evaluate(self, curves, ranges, n: int, args: dict, noise: Noise | None = None):
+        """(value, lo, hi): the value on these curves, and the range it can take when each
+        curve moves by up to ``noise`` (lo = hi = value without noise)."""
+        if noise is None:
+            v = self.fn(curves, ranges, n, **args)
+            return v, v, v
+        values, first = [], None
+        for value in _enumerate(lambda: self.fn(curves, ranges, n, **args), noise):
+            first = value if first is None else first
+            values.append(value)
+        if callable(self.sensitivity):
+            half = max(self.sensitivity(v, curves, ranges, n, noise, **args) for v in values)
+        else:
+            half = self.sensitivity[0] * noise.pp + self.sensitivity[1] * noise.lens
+        return first, min(values) - half, max(values) + half
 
     @property
     def doc(self) -> str:
@@ -89,6 +168,22 @@ class Statistic:
                 raise ValueError(f"{name}={v!r} must be one of {LENS_TOKENS}")
 
 
+def _enumerate(fn, noise: Noise):
+    """Every value ``fn`` takes over all combinations of its noise-reachable choices (the
+    noiseless path first)."""
+    todo = [[]]
+    while todo:
+        chooser = _Chooser(noise, todo.pop(0))
+        token = _CHOOSER.set(chooser)
+        try:
+            value = fn()
+        finally:
+            _CHOOSER.reset(token)
+        yield value
+        for depth, alternatives in chooser.branches:
+            todo.extend(chooser.taken[:depth] + [a] for a in alternatives)
+
+
 def min_mean(curves, ranges, n, *, flow, layers):
     """Strongest mean drop (most negative %) of ``flow`` in the layer range."""
     return float(curves[flow][layer_indices(ranges[layers], n)].min())
@@ -129,6 +224,15 @@ def abs_ratio(curves, ranges, n, *, flow, layers, reference, reference_layers):
     return float(small / max(big, 1e-9)) if small > 0 else 0.0
 
 
+def _abs_ratio_spread(value, curves, ranges, n, noise, *, flow, layers, reference, reference_layers):
+    """How far small/big can move when both move by up to the noise (inf near big = 0)."""
+    small = max_abs_mean(curves, ranges, n, flow=flow, layers=layers)
+    big = abs(min(0.0, min_mean(curves, ranges, n, flow=reference, layers=reference_layers)))
+    if big - noise.pp <= 1e-9:
+        return float("inf")
+    return (small + noise.pp) / (big - noise.pp) - small / max(big, 1e-9)
+
+
 def min_gap(curves, ranges, n, *, flow, others, layers):
     """Strongest drop of ``flow`` minus the strongest drop of any of ``others`` in the range
     (< 0: ``flow`` lowers p(answer) most of all)."""
@@ -163,19 +267,20 @@ def stage_order(curves, ranges, n, *, early, early_layers, middle, middle_layers
 
 
 STATISTICS = {
-    "min_mean": Statistic(min_mean, {"flow": "flow", "layers": "range"}),
-    "max_abs_mean": Statistic(max_abs_mean, {"flow": "flow", "layers": "range"}),
+    "min_mean": Statistic(min_mean, {"flow": "flow", "layers": "range"}, sensitivity=(1, 0)),
+    "max_abs_mean": Statistic(max_abs_mean, {"flow": "flow", "layers": "range"}, sensitivity=(1, 0)),
     "argmin_depth": Statistic(argmin_depth, {"flow": "flow", "layers": "range"}),
     "depth_gap": Statistic(depth_gap, {"first": "flow", "first_layers": "range", "second": "flow",
                                        "second_layers": "range"}),
     "valley_separation": Statistic(valley_separation, {"flow": "flow", "first": "range",
-                                                       "second": "range"}),
+                                                       "second": "range"}, sensitivity=(2, 0)),
     "abs_ratio": Statistic(abs_ratio, {"flow": "flow", "layers": "range", "reference": "flow",
-                                       "reference_layers": "range"}),
-    "min_gap": Statistic(min_gap, {"flow": "flow", "others": "flows", "layers": "range"}),
-    "lens_peak": Statistic(lens_peak, {"token": "token", "layers": "range"}),
+                                       "reference_layers": "range"}, sensitivity=_abs_ratio_spread),
+    "min_gap": Statistic(min_gap, {"flow": "flow", "others": "flows", "layers": "range"},
+                         sensitivity=(2, 0)),
+    "lens_peak": Statistic(lens_peak, {"token": "token", "layers": "range"}, sensitivity=(0, 1)),
     "lens_rise_gap": Statistic(lens_rise_gap, {"level": "number"}, LENS_TOKENS),
-    "lens_top_margin": Statistic(lens_top_margin, {}, LENS_TOKENS),
+    "lens_top_margin": Statistic(lens_top_margin, {}, LENS_TOKENS, sensitivity=(0, 2)),
     "stage_order": Statistic(stage_order, {"early": "flow", "early_layers": "range", "middle": "flow",
                                            "middle_layers": "range", "level": "number"},
                              ("capitalised",)),

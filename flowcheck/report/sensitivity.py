@@ -35,7 +35,7 @@ def sensitivity(run_dirs, claims=MAIN_CLAIMS, ns=(10, 30, 100), n_bootstrap: int
         plan = RunPlan.from_meta(meta)
         for n in ns:
             ids = _first_ids_per_task(meta["dataset"], n) & set(meta["question_ids"])
-            ev, counts = evidence(run_dir, plan, meta["n_layers"], ids)
+            ev, counts = evidence(run_dir, plan, meta["n_layers"], ids, attn=meta.get("attn"))
             for v in judge_all(specs, ev, meta["family"], tasks=[], n_bootstrap=n_bootstrap):
                 assert v.task == POOLED
                 rows.append({"model": meta["model_name"], "k": meta["k"], "n_per_task": n,

@@ -6,6 +6,11 @@ from ..claims.judge import POOLED
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "INCONCLUSIVE"}
 
 
+def mark(v) -> str:
+    """The verdict word, flagged when float noise alone could flip it."""
+    return MARK[v.status] + (" (within float noise)" if v.within_noise else "")
+
+
 def _num(x, fmt="{:+.3g}") -> str:
     return "-" if x is None else fmt.format(x)
 
@@ -32,7 +37,7 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
              "|---|---|---|---|---|---|---|"]
     for v in pooled:
         ci = "-" if v.ci is None else f"[{v.ci[0]:.3g}, {v.ci[1]:.3g}]"
-        lines.append(f"| {v.claim} | {MARK[v.status]} | {binding_condition(v)} | {_num(v.observed)} "
+        lines.append(f"| {v.claim} | {mark(v)} | {binding_condition(v)} | {_num(v.observed)} "
                      f"| {_num(v.margin)} | {ci} | {v.n} |")
     lines += ["", "## Verdict per task type (margin of the binding condition)", "",
               "| claim | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
@@ -41,8 +46,8 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
         cells = []
         for t in tasks:
             v = by.get((claim, t))
-            cells.append("-" if v is None else f"{MARK[v.status]} ({_num(v.margin)})"
-                         if v.margin is not None else MARK[v.status])
+            cells.append("-" if v is None else f"{mark(v)} ({_num(v.margin)})"
+                         if v.margin is not None else mark(v))
         lines.append(f"| {claim} | " + " | ".join(cells) + " |")
     lines += ["", "## Samples", "", "| task | samples | answered correctly |", "|---|---|---|"]
     for t, c in sorted(counts.items()):
@@ -50,5 +55,7 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
     lines += ["", "Margins are signed: positive = the condition holds by that much, negative = it "
               "fails by that much (percent for knockout drops, probability for the lens, depth "
               "fraction for layer positions). A claim holds when all its conditions hold; "
-              "inconclusive (no usable sample or region) counts as a failure.", ""]
+              "inconclusive (no usable sample or region) counts as a failure. \"Within float "
+              "noise\": float noise of the size measured between runs that should agree "
+              "(threads, attention kernel, engine, machine) could flip that verdict.", ""]
     return "\n".join(lines)

@@ -29,6 +29,15 @@ def verdict_to_dict(v: Verdict) -> dict:
                                     "holds": c.holds} for c in v.conditions}}
 
 
+def noise_ranges(v: Verdict) -> dict | None:
+    """{condition: {"observed", "margin": [lo, hi], "ci95": [[lo, hi], [lo, hi]]}}: what float
+    noise can make of each number (unrounded; what the snapshot comparison widens by)."""
+    if not v.noise:
+        return None
+    return {name: {"observed": list(r.observed), "margin": list(r.margin),
+                   "ci95": [list(r.ci[0]), list(r.ci[1])]} for name, r in v.noise.items()}
+
+
 def verdicts_to_dict(verdicts) -> dict:
     """{claim: {"version": v, "tasks": {task: verdict dict}}}, keys sorted."""
     out: dict = {}

@@ -1,0 +1,86 @@
+"""The snapshot comparison: float noise never fails it (rounding boundaries included), a
+real change always does."""
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flowcheck.report.verdicts import DIGITS
+from flowcheck.snapshot import ATOL, STEP, VERDICT_NOISE, close, verdict_mismatches
+
+
+def test_the_value_that_failed_on_another_machine_now_matches():
+    # issue: -0.06449... here, -0.06451... where the snapshot was recorded
+    assert round(-0.064499, DIGITS) == -0.064 and round(-0.064501, DIGITS) == -0.065
+    assert close({"ci95": [-0.064, 0.01]}, {"ci95": [-0.065, 0.01]})
+
+
+@given(x=st.floats(-1e3, 1e3), d=st.floats(-VERDICT_NOISE, VERDICT_NOISE))
+def test_two_values_within_the_noise_match_after_rounding(x, d):
+    a, b = round(x, DIGITS) + 0.0, round(x + d, DIGITS) + 0.0
+    assert close({"v": a}, {"v": b}), (x, d, a, b)
+
+
+def test_the_tolerance_is_the_rounding_step_plus_the_noise():
+    assert ATOL == pytest.approx(STEP + VERDICT_NOISE)
+    assert not close({"v": 0.0}, {"v": ATOL + 1e-6})  # beyond it: a change
+    assert not close({"v": -0.023}, {"v": -0.5})
+
+
+def _verdict(margin_related, observed_gap, status="fails"):
+    return {"status": status, "n": 117, "reason": "", "observed": -0.023, "threshold": -10.0,
+            "margin": -9.977, "ci95": [-0.065, 0.01],
+            "conditions": {
+                "related_middle_drop": {"statistic": "min_mean", "op": "<=", "threshold": -10.0,
+                                        "observed": -0.023, "margin": margin_related,
+                                        "ci95": [-0.065, 0.01], "holds": False},
+                "later": {"statistic": "depth_gap", "op": ">=", "threshold": 0.1,
+                          "observed": observed_gap, "margin": round(observed_gap - 0.1, 3),
+                          "ci95": [-0.5, 0.2], "holds": observed_gap >= 0.1}}}
+
+
+def _ranges(gap_range):
+    return {"related_middle_drop": {"observed": [-0.025, -0.021], "margin": [-9.979, -9.975],
+                                    "ci95": [[-0.067, -0.063], [0.008, 0.012]]},
+            "later": {"observed": list(gap_range), "margin": [gap_range[0] - 0.1, gap_range[1] - 0.1],
+                      "ci95": [[-0.5, -0.5], [0.2, 0.2]]}}
+
+
+def test_a_discrete_jump_matches_only_inside_its_noise_range():
+    stored, new = _verdict(-9.977, 0.182), _verdict(-9.977, 0.273)
+    assert verdict_mismatches(new, stored, None)  # plain tolerance: a jump of a layer is a change
+    assert not verdict_mismatches(new, stored, _ranges((0.182, 0.273)))  # noise reaches it
+    assert verdict_mismatches(new, stored, _ranges((0.273, 0.364)))  # noise does not
+
+
+def test_holds_and_status_may_differ_only_where_noise_moves_a_margin_across_zero():
+    stored = _verdict(-9.977, 0.091)   # later: fails by 0.009
+    new = _verdict(-9.977, 0.182)      # later: holds
+    assert any("holds" in m for m in verdict_mismatches(new, stored, _ranges((0.182, 0.273))))
+    assert not verdict_mismatches(new, stored, _ranges((0.091, 0.182)))
+    held = _verdict(5.0, 0.182, status="holds")
+    failed = _verdict(5.0, 0.091, status="fails")
+    ranges = _ranges((0.091, 0.182)) | {"related_middle_drop": {
+        "observed": [-15.0, -15.0], "margin": [5.0, 5.0], "ci95": [[-16, -16], [-14, -14]]}}
+    held["conditions"]["related_middle_drop"].update(observed=-15.0, ci95=[-16, -14])
+    failed["conditions"]["related_middle_drop"].update(observed=-15.0, ci95=[-16, -14])
+    for v in (held, failed):
+        v.update(observed=0.091 if v is failed else 0.182, threshold=0.1,
+                 margin=v["conditions"]["later"]["margin"], ci95=[-0.5, 0.2])
+    assert not verdict_mismatches(held, failed, ranges)
+    ranges["later"]["margin"] = [0.082, 0.082]  # now noise cannot reach 'fails'
+    assert any(m.startswith("status") for m in verdict_mismatches(held, failed, ranges))
+
+
+def test_a_moved_curve_still_fails_with_noise_ranges():
+    stored = _verdict(-9.977, 0.182)
+    new = _verdict(-9.5, 0.182)
+    new["conditions"]["related_middle_drop"].update(observed=-0.5, ci95=[-0.9, -0.1])
+    new.update(observed=-0.5, margin=-9.5, ci95=[-0.9, -0.1])
+    ranges = _ranges((0.182, 0.182))
+    ranges["related_middle_drop"] = {"observed": [-0.502, -0.498], "margin": [-9.502, -9.498],
+                                     "ci95": [[-0.902, -0.898], [-0.102, -0.098]]}
+    moved = verdict_mismatches(new, stored, ranges)
+    assert any("related_middle_drop.observed" in m for m in moved), moved
+    assert not math.isclose(-0.5, -0.023, abs_tol=ATOL)
