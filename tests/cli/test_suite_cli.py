@@ -76,11 +76,22 @@ def test_compare_exits_1_when_a_claim_flips(cli_run, tmp_path):
     assert diff.returncode == 1 and "last_to_last_negligible [ChooseAttr]" in diff.stdout
 
 
+def test_compare_noise_lists_the_largest_difference_of_each_kind(cli_run):
+    out, _ = cli_run
+    proc = run_cli("compare", "--noise", str(out), str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "correctness changed: 0" in proc.stdout and "verdicts changed: 0" in proc.stdout
+    assert "max |diff| changes_pp 0 pp" in proc.stdout
+    data = json.loads(run_cli("compare", "--noise", "--json", str(out), str(out)).stdout)
+    assert data["verdicts"]["max_abs"] == 0 and data["lens"]["n_values"] > 0
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "--model", "/no/such/model"], "model folder '/no/such/model' does not exist"),
     (["run", "--claims", "stage_ordr", "--max-samples", "1"], "did you mean 'stage_order'"),
     (["run", "--tasks", "ChoseAttr"], "ChoseAttr"),
     (["report", "/no/such/run"], "is not a flowcheck run folder"),
+    (["run", "--noise", "1e-3,x"], "is not PP or PP,LENS"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(args, message):
     proc = run_cli(*args)

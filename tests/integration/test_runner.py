@@ -92,3 +92,23 @@ def test_a_run_folder_with_absolute_paths_from_an_older_version_is_the_same_run(
     again = run_suite("reference", out=old, **SMALL)
     assert json.loads((old / "run.json").read_text())["model"] == "fixtures/models/reference"
     assert again.counts == small_run.counts
+
+
+def test_rows_of_another_attention_kernel_are_measured_anew_and_agree_within_the_noise(small_run, tmp_path):
+    """attn is part of what a stored row must match; eager vs sdpa differ by float noise only."""
+    import shutil
+
+    from flowcheck.noise import NOISE_LENS, NOISE_PP, differences
+    eager = tmp_path / "eager"
+    shutil.copytree(small_run.run_dir, eager)
+    again = run_suite("reference", out=eager, attn="eager", **SMALL)
+    assert again.meta["attn"] == "eager" and small_run.meta["attn"] == "sdpa"
+    assert again.meta["timing_s"]["measured"] == 6  # the sdpa rows were not reused
+    d = differences(small_run.run_dir, eager)
+    assert d["correct_flips"] == [] and d["verdicts"]["flips"] == []
+    assert 0 < d["changes_pp"]["max_abs"] < NOISE_PP and d["lens"]["max_abs"] < NOISE_LENS
+    from flowcheck.report.verdicts import noise_ranges, verdict_to_dict
+    from flowcheck.snapshot import verdict_mismatches
+    before = {(v.claim, v.task): verdict_to_dict(v) for v in small_run.verdicts}
+    for v in again.verdicts:  # each verdict matches the sdpa run's as its snapshot would
+        assert not verdict_mismatches(verdict_to_dict(v), before[(v.claim, v.task)], noise_ranges(v))
