@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.flowcheck-installed
 
-.PHONY: demo sensitivity noise test setup clean-venv
+.PHONY: demo sensitivity noise test test-fast setup clean-venv
 
 $(STAMP): pyproject.toml requirements/cpu-lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,13 @@ sensitivity: $(STAMP)
 	  runs/sensitivity/*-k1 runs/sensitivity/*-k5 --out reports/reference/sensitivity.md
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check flowcheck tests
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The fast tier (pure and pytester tests, no model run): under a minute.
+test-fast: $(STAMP)
+	$(VENV)/bin/ruff check flowcheck tests
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/unit tests/plugin $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,7 +1,9 @@
 """Command line: ``flowcheck [--version] <command> ...``.
 
 Heavy imports (torch, transformers) happen inside the command functions, so ``--help``
-and ``--version`` stay fast. Exit codes: 0 success, 1 a check failed, 2 usage or input error.
+and ``--version`` stay fast. Exit codes: 0 success, 1 a claim fails (or a compared verdict
+flipped), 2 a usage, input or model error (``flowcheck.errors``; the message says what to
+do), 3 an internal error (a bug: shown with its traceback), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -9,13 +11,16 @@ import argparse
 import json
 import shlex
 import sys
+import traceback
 from pathlib import Path
 
 from . import __version__
+from .errors import DataError, FlowcheckError, UsageError
 from .knockout.selfcheck import SelfCheckError  # light: no torch at import
 from .models.reference.shaping import ROUTES  # light: numpy only
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3  # 1 only ever means "a claim fails"
+MODEL_HELP = "a shipped model (reference, paper-route, direct-route) or a model folder"
 
 
 def _int_arg(name: str):
@@ -60,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--steps", type=_int_arg("--steps"), default=None,
                     help="training steps (default: the shipped model's)")
     tr.add_argument("--batch-size", type=_int_arg("--batch-size"), default=None)
-    tr.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the shipped model's)")
+    tr.add_argument("--lr", type=float, default=None,
+                    help="peak learning rate (default: the shipped model's)")
     tr.add_argument("--threads", type=_int_arg("--threads"), default=2)
     tr.add_argument("--out", type=Path, required=True, help="model folder to write")
     tr.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
@@ -72,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rc = ref.add_parser("check-route", help="verify a control model's planted route directly "
                         "(whole-model knockouts, attention mass, lens; not the claims)")
-    rc.add_argument("--model", required=True, help="a control model: 'paper-route', 'direct-route' or a folder")
+    rc.add_argument("--model", required=True,
+                    help="a control model: 'paper-route', 'direct-route' or a folder")
     rc.add_argument("--route", choices=list(ROUTES), default=None,
                     help="the planted route (default: from the model card)")
     rc.add_argument("--per-task", type=_int_arg("--per-task"), default=20)
@@ -84,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.set_defaults(func=cmd_reference_check_route)
 
     ev = ref.add_parser("eval", help="held-out accuracy per task type")
-    ev.add_argument("--model", default="reference", help="a shipped model (reference, paper-route, direct-route) or a model folder")
+    ev.add_argument("--model", default="reference", help=MODEL_HELP)
     ev.add_argument("--dataset", type=Path, default=None,
                     help="dataset folder (default: the frozen synthetic evaluation split)")
     ev.add_argument("--per-task", type=_int_arg("--per-task"), default=None)
@@ -92,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_reference_eval)
 
     sw = sub.add_parser("sweep", help="knockout + logit-lens sweep of a model, summarised per task")
-    sw.add_argument("--model", default="reference", help="a shipped model (reference, paper-route, direct-route) or a model folder")
-    sw.add_argument("--dataset", type=Path, default=None, help="dataset folder (default: synthetic eval split)")
+    sw.add_argument("--model", default="reference", help=MODEL_HELP)
+    sw.add_argument("--dataset", type=Path, default=None,
+                    help="dataset folder (default: synthetic eval split)")
     sw.add_argument("--samples-per-task", type=_int_arg("--samples-per-task"), default=20)
     sw.add_argument("--tasks", type=_tasks_arg, default=None, help="comma-separated task types")
     sw.add_argument("--window", type=_int_arg("--window"), default=None, help="window size k")
@@ -107,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(func=cmd_sweep)
 
     b = sub.add_parser("bench", help="exact vs fast knockout engine, side by side")
-    b.add_argument("--model", default="reference", help="a shipped model (reference, paper-route, direct-route) or a model folder")
+    b.add_argument("--model", default="reference", help=MODEL_HELP)
     b.add_argument("--layout", choices=["llava15"], default=None,
                    help="use a random-weight model with this real layout instead of --model")
     b.add_argument("--samples-per-task", type=_int_arg("--samples-per-task"), default=1)
@@ -128,7 +136,7 @@ def _claims_arg(text: str) -> list[str]:
 
 def _add_suite_commands(sub) -> None:
     r = sub.add_parser("run", help="run the claims suite on a model and write a report")
-    r.add_argument("--model", default="reference", help="a shipped model (reference, paper-route, direct-route) or a model folder")
+    r.add_argument("--model", default="reference", help=MODEL_HELP)
     r.add_argument("--dataset", type=Path, default=None,
                    help="dataset folder (default: the frozen synthetic evaluation split)")
     r.add_argument("--tasks", type=_tasks_arg, default=None, help="comma-separated task types")
@@ -170,7 +178,8 @@ def _add_suite_commands(sub) -> None:
 
     mx = sub.add_parser("matrix", help="claim x model table from several run folders (no model)")
     mx.add_argument("runs", nargs="+", metavar="LABEL=RUN_DIR",
-                    help="a label and a run folder written by `flowcheck run`, e.g. natural=reports/demo/natural")
+                    help="a label and a run folder written by `flowcheck run`, "
+                         "e.g. natural=reports/demo/natural")
     mx.add_argument("--out", type=Path, required=True, help="folder for matrix.md and matrix.json")
     mx.add_argument("--json", action="store_true")
     mx.set_defaults(func=cmd_matrix)
@@ -236,7 +245,7 @@ def cmd_compare(args) -> int:
 def _label_dir(text: str) -> tuple[str, Path]:
     label, sep, folder = text.partition("=")
     if not sep or not label or not folder:
-        raise ValueError(f"run {text!r} is not LABEL=RUN_DIR; write e.g. natural=reports/demo/natural")
+        raise UsageError(f"run {text!r} is not LABEL=RUN_DIR; write e.g. natural=reports/demo/natural")
     return label, Path(folder)
 
 
@@ -301,7 +310,7 @@ def cmd_sweep(args) -> int:
     from .sweep import format_summary, run_sweep, write_sweep
     samples = dataset.load(args.dataset or EVAL_SPLIT, tasks=args.tasks, max_per_task=args.samples_per_task)
     if not samples:
-        raise ValueError(f"no samples in {args.dataset or EVAL_SPLIT} for tasks {args.tasks}")
+        raise DataError(f"no samples in {args.dataset or EVAL_SPLIT} for tasks {args.tasks}")
     handle = load_handle(args.model, device=args.device, dtype=args.dtype, attn_implementation=args.attn)
     summary = run_sweep(handle, samples, k=args.window, engine=args.engine, lens_variant=args.lens)
     path = write_sweep(summary, args.out)
@@ -360,7 +369,7 @@ def cmd_reference_train(args) -> int:
         spec = replace(spec, batch_size=args.batch_size)
     if args.lr is not None:
         if not 0 < args.lr < 1:
-            raise ValueError(f"--lr must be a learning rate between 0 and 1, got {args.lr}; "
+            raise UsageError(f"--lr must be a learning rate between 0 and 1, got {args.lr}; "
                              "the shipped models use 5e-4 (reference) and 3e-4 (control fine-tunes)")
         spec = replace(spec, lr=args.lr)
     command = "flowcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -373,15 +382,19 @@ def cmd_reference_check_route(args) -> int:
     from .data import dataset
     from .models.handle import load_handle
     from .models.loading import resolve_model_path
-    from .models.reference.route_check import (check_route_measurements, format_leaks, measure_leaks,
-                                               measure_routes)
+    from .models.reference.route_check import (
+        check_route_measurements,
+        format_leaks,
+        measure_leaks,
+        measure_routes,
+    )
     from .paths import EVAL_SPLIT
     route = args.route
     if route is None:
         card = resolve_model_path(args.model) / "flowcheck_card.json"
         route = json.loads(card.read_text())["train_spec"].get("route") if card.is_file() else None
         if route is None:
-            raise ValueError(f"model {args.model!r} has no planted route in its card; pass --route "
+            raise UsageError(f"model {args.model!r} has no planted route in its card; pass --route "
                              "paper|direct to check it against one")
     handle = load_handle(args.model, attn_implementation="eager")
     samples = dataset.load(EVAL_SPLIT, max_per_task=args.per_task)
@@ -429,15 +442,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, OSError) as e:
-        print(f"flowcheck: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
     except SelfCheckError as e:  # the model cannot be measured as loaded
         print(f"flowcheck: self-check failed: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FlowcheckError, OSError) as e:  # what was asked cannot be done; the message says why
+        print(f"flowcheck: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("flowcheck: interrupted; a rerun resumes where it stopped", file=sys.stderr)
         return 130
+    except Exception:  # a bug, never shown as a usage error or as "a claim fails"
+        traceback.print_exc()
+        print(f"flowcheck: internal error (a bug in flowcheck {__version__} or a library it uses); "
+              "please report it with the traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

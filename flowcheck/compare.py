@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from .claims.judge import POOLED
+from .errors import NotFoundError
 
 
 def _load(run_dir: Path):
@@ -17,7 +18,7 @@ def _load(run_dir: Path):
     run_dir = Path(run_dir)
     for name in (RUN_META, "verdicts.json"):
         if not (run_dir / name).is_file():
-            raise FileNotFoundError(f"{str(run_dir)!r} has no {name}; pass the --out folder of a "
+            raise NotFoundError(f"{str(run_dir)!r} has no {name}; pass the --out folder of a "
                                     "finished 'flowcheck run'")
     meta = json.loads((run_dir / RUN_META).read_text())
     verdicts = json.loads((run_dir / "verdicts.json").read_text())

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import UsageError
+
 LENS_VARIANTS = ("raw", "normed")
 
 
@@ -41,7 +43,7 @@ def logit_lens(handle, clean, tokens: dict[str, int], variant: str = "normed") -
     """p(token | layer output at the last position) for each layer, per ``variant``."""
     import torch
     if variant not in LENS_VARIANTS:
-        raise ValueError(f"unknown lens variant {variant!r}; use one of {', '.join(LENS_VARIANTS)}")
+        raise UsageError(f"unknown lens variant {variant!r}; use one of {', '.join(LENS_VARIANTS)}")
     h = clean.last_outputs  # (L, hidden)
     with torch.no_grad():
         if variant == "normed":

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from .errors import UsageError
+
 # Bound on |difference| of a stored number between float32 runs that should agree: more
 # than twice the largest measured (8.7e-4 pp on the knockout curves, 6.9e-6 on the lens,
 # over the three shipped models x {2 vs 1 threads, sdpa vs eager, fast vs exact engine,
@@ -39,7 +41,7 @@ def parse_noise(value=None):
     except (TypeError, ValueError):
         numbers = []
     if len(numbers) not in (1, 2) or any(not (x >= 0 and math.isfinite(x)) for x in numbers):
-        raise ValueError(f"noise bound {value!r} is not PP or PP,LENS with numbers >= 0; write e.g. "
+        raise UsageError(f"noise bound {value!r} is not PP or PP,LENS with numbers >= 0; write e.g. "
                          f"'{NOISE_PP},{NOISE_LENS}' (percentage points of the knockout curves, "
                          "lens probability); measure yours with `flowcheck compare --noise A B`")
     return Noise(numbers[0], numbers[1] if len(numbers) == 2 else NOISE_LENS)

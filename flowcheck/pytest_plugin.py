@@ -15,7 +15,8 @@ import pytest
 from .claims.judge import POOLED  # numpy only; torch loads when the experiments run
 
 OPTIONS = {  # option -> (ini key, default, help)
-    "model": ("flowcheck_model", "reference", "model folder or a shipped model name (reference, paper-route, direct-route)"),
+    "model": ("flowcheck_model", "reference",
+              "model folder or a shipped model name (reference, paper-route, direct-route)"),
     "dataset": ("flowcheck_dataset", None, "dataset folder (default: the synthetic eval split)"),
     "device": ("flowcheck_device", "cpu", "torch device, e.g. cuda:0"),
     "dtype": ("flowcheck_dtype", "float32", "float32 | float16 | bfloat16"),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import DataError, UsageError
+
 
 @dataclass(frozen=True)
 class Regions:
@@ -64,7 +66,7 @@ class ImageTransform:
         if self.kind == "squash":
             sx, sy = self.crop[0] / image_w, self.crop[1] / image_h
             return x * sx, y * sy, (x + w) * sx, (y + h) * sy
-        raise ValueError(f"unknown image transform {self.kind!r}; use 'crop', 'pad' or 'squash'")
+        raise UsageError(f"unknown image transform {self.kind!r}; use 'crop', 'pad' or 'squash'")
 
 
 def related_patches(boxes, image_w: int, image_h: int, transform: ImageTransform) -> list[int]:
@@ -93,21 +95,21 @@ def check_regions(regions: Regions, *, decoded_question: str, question: str,
     for name in ("image", "question", "last", "related", "other"):
         idx = regions.group(name)
         if any(i < 0 or i >= regions.seq_len for i in idx):
-            raise ValueError(f"token group {name!r} has positions outside the sequence "
+            raise DataError(f"token group {name!r} has positions outside the sequence "
                              f"(length {regions.seq_len}): {idx}")
     for a, b in (("image", "question"), ("image", "last"), ("question", "last"),
                  ("related", "other")):
         both = set(regions.group(a)) & set(regions.group(b))
         if both:
-            raise ValueError(f"token groups {a!r} and {b!r} overlap at positions {sorted(both)}")
+            raise DataError(f"token groups {a!r} and {b!r} overlap at positions {sorted(both)}")
     if not set(regions.related) | set(regions.other) <= set(regions.image):
-        raise ValueError("related/other patches must be image positions")
+        raise DataError("related/other patches must be image positions")
     if len(regions.image) != n_image_features:
-        raise ValueError(
+        raise DataError(
             f"the prompt has {len(regions.image)} image tokens but the model inserts "
             f"{n_image_features} image features; use the model's own processor (its "
             "patch_size / vision_feature_select_strategy must match the model config)")
     if "".join(decoded_question.split()) != "".join(question.split()):
-        raise ValueError(f"question tokens decode to {decoded_question!r}, not to the question "
+        raise DataError(f"question tokens decode to {decoded_question!r}, not to the question "
                          f"{question!r}; the tokenizer's offsets do not match the prompt")
 

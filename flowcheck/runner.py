@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .claims.judge import Evidence
+from .errors import RunFolderError, UsageError
 
 RESULTS = "results.jsonl"
 RUN_META = "run.json"
@@ -29,7 +30,7 @@ class RunPlan:
     def __post_init__(self):
         from .knockout.configs import ENGINES
         if self.engine not in ENGINES:
-            raise ValueError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}")
+            raise UsageError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}")
 
     @classmethod
     def for_claims(cls, specs, k: int | None = None, engine: str = "fast") -> "RunPlan":
@@ -38,7 +39,7 @@ class RunPlan:
         variants = {s.lens_variant or "raw" for s in specs if "lens" in s.analysis}
         windows = {s.window for s in specs if s.window is not None}
         if k is None and len(windows) > 1:
-            raise ValueError(f"the selected claims ask for different window sizes {sorted(windows)}; "
+            raise UsageError(f"the selected claims ask for different window sizes {sorted(windows)}; "
                              "pass one with --window or select claims that agree")
         k = k if k is not None else (windows.pop() if windows else None)
         return cls(tuple(f for f in FLOWS if f in flows), tuple(sorted(variants)), k, engine)
@@ -109,10 +110,10 @@ def check_run_dir(run_dir: Path, meta: dict) -> Path:
         old = json.loads(path.read_text())
         for field in ("model", "dataset"):
             if not _same_path(old.get(field), meta.get(field)):
-                raise ValueError(f"{run_dir} holds results for {field} {old.get(field)!r}, not "
+                raise RunFolderError(f"{run_dir} holds results for {field} {old.get(field)!r}, not "
                                  f"{meta.get(field)!r}; pass another --out or delete the folder")
         if old.get("weights") and meta.get("weights") and old["weights"] != meta["weights"]:
-            raise ValueError(f"{run_dir} holds results for other weights of {meta.get('model')!r} "
+            raise RunFolderError(f"{run_dir} holds results for other weights of {meta.get('model')!r} "
                              f"(fingerprint {old['weights']}, now {meta['weights']}): the model was "
                              "changed since (fine-tuned, quantised, pruned or loaded in another "
                              "dtype); pass another --out or delete the folder")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .claims.judge import judge_all
 from .claims.spec import LIBRARY, load_claims
+from .errors import DataError, NotFoundError
 from .runner import RUN_META, RunPlan, check_run_dir, evidence, execute, store_key
 
 
@@ -36,7 +37,7 @@ def select_samples(dataset, tasks=None, max_samples: int | None = None):
     tasks = check_tasks(tasks) if tasks else list(TASKS)
     samples = load(dataset or EVAL_SPLIT, tasks=tasks, max_per_task=max_samples)
     if not samples:
-        raise ValueError(f"dataset {str(dataset or EVAL_SPLIT)!r} has no samples of tasks "
+        raise DataError(f"dataset {str(dataset or EVAL_SPLIT)!r} has no samples of tasks "
                          f"{', '.join(tasks)}")
     return samples
 
@@ -52,10 +53,10 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     eager for the exact one); ``threads``: torch CPU threads (default: torch's own);
     ``noise``: the float-noise bound of the stored numbers, "PP[,LENS]" or (pp, lens)
     (default: the bound measured for float32, ``flowcheck.noise``)."""
-    from .noise import parse_noise
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
     from .models.loading import model_family, resolve_model_path
+    from .noise import parse_noise
     from .paths import EVAL_SPLIT, portable_path
     from .runner import DEFAULT_ATTN
 
@@ -71,8 +72,9 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     t0 = time.perf_counter()
     handle = load_handle(model, device=device, dtype=dtype, attn_implementation=attn)
     run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
-    from .models.fingerprint import weights_fingerprint
     import torch
+
+    from .models.fingerprint import weights_fingerprint
     meta = {"model": portable_path(resolve_model_path(model)), "model_name": str(model),
             "weights": weights_fingerprint(handle.model),
             "dataset": portable_path(Path(dataset or EVAL_SPLIT)),
@@ -122,7 +124,7 @@ def load_run(run_dir: Path) -> StoredRun:
     run_dir = Path(run_dir)
     meta_path = run_dir / RUN_META
     if not meta_path.is_file():
-        raise FileNotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META}); "
+        raise NotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META}); "
                                 "pass the --out folder of a 'flowcheck run'")
     meta = json.loads(meta_path.read_text())
     specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])

@@ -5,6 +5,8 @@ centres c = 0..L-1, so windows at the first and last layers are clipped.
 """
 from __future__ import annotations
 
+from .errors import UsageError
+
 PAPER_K = {32: 7, 40: 9}  # the paper also shows k=9 for 32-layer models
 
 
@@ -18,9 +20,9 @@ def default_k(n_layers: int) -> int:
 
 def check_k(k: int, n_layers: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"window size must be a positive integer, got {k!r}")
+        raise UsageError(f"window size must be a positive integer, got {k!r}")
     if k > n_layers:
-        raise ValueError(f"window size k={k} is larger than the model's {n_layers} layers; "
+        raise UsageError(f"window size k={k} is larger than the model's {n_layers} layers; "
                          f"use k <= {n_layers} (default for this depth: {default_k(n_layers)})")
     return k
 
@@ -29,7 +31,7 @@ def window(centre: int, k: int, n_layers: int) -> range:
     """The layers knocked out for a window centred at ``centre``."""
     check_k(k, n_layers)
     if not 0 <= centre < n_layers:
-        raise ValueError(f"window centre {centre} is outside layers 0..{n_layers - 1}")
+        raise UsageError(f"window centre {centre} is outside layers 0..{n_layers - 1}")
     return range(max(0, centre - k // 2), min(n_layers, centre - (-k // 2)))
 
 
@@ -46,4 +48,4 @@ def depth_fraction(layer: float, n_layers: int) -> float:
 
 def layers_in_fraction(lo: float, hi: float, n_layers: int) -> list[int]:
     """Layer indices whose depth fraction lies in [lo, hi]."""
-    return [l for l in range(n_layers) if lo - 1e-9 <= depth_fraction(l, n_layers) <= hi + 1e-9]
+    return [layer for layer in range(n_layers) if lo - 1e-9 <= depth_fraction(layer, n_layers) <= hi + 1e-9]

@@ -10,6 +10,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import SpecError
 from .statistics import STATISTICS
 
 LIBRARY = Path(__file__).parent / "library"
@@ -23,10 +24,6 @@ SPEC_KEYS = {"id", "version", "paper", "summary", "analysis", "flows", "window",
 REQUIRED = {"id", "version", "paper", "summary", "analysis", "layers", "conditions", "thresholds",
             "applies_to"}
 CONDITION_KEYS = {"name", "statistic", "args", "op"}
-
-
-class SpecError(ValueError):
-    """A claim spec that cannot be used; the message says which file, key and fix."""
 
 
 def _suggest(value: str, options) -> str:

@@ -22,6 +22,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ..errors import SpecError
+
 
 class Noise(NamedTuple):
     """How far each mean curve may move: knockout curves (pp), lens probabilities."""
@@ -147,25 +149,25 @@ class Statistic:
     def check_args(self, args: dict, ranges: dict, flows: tuple) -> None:
         missing = [a for a in self.schema if a not in args]
         if missing:
-            raise ValueError(f"missing argument {missing[0]!r}; this statistic takes "
+            raise SpecError(f"missing argument {missing[0]!r}; this statistic takes "
                              f"{', '.join(self.schema)}")
         extra = [a for a in args if a not in self.schema]
         if extra:
-            raise ValueError(f"unknown argument {extra[0]!r}; this statistic takes "
+            raise SpecError(f"unknown argument {extra[0]!r}; this statistic takes "
                              f"{', '.join(self.schema)}")
         for name, kind in self.schema.items():
             v = args[name]
             if kind == "flow" and v not in flows:
-                raise ValueError(f"{name}={v!r} is not among the claim's flows {list(flows)}")
+                raise SpecError(f"{name}={v!r} is not among the claim's flows {list(flows)}")
             if kind == "flows" and (not isinstance(v, list) or any(f not in flows for f in v)):
-                raise ValueError(f"{name}={v!r} must be a list of the claim's flows {list(flows)}")
+                raise SpecError(f"{name}={v!r} must be a list of the claim's flows {list(flows)}")
             if kind == "range" and v not in ranges:
-                raise ValueError(f"{name}={v!r} is not a layer range of the claim; "
+                raise SpecError(f"{name}={v!r} is not a layer range of the claim; "
                                  f"defined: {', '.join(ranges) or 'none'}")
             if kind == "number" and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise ValueError(f"{name}={v!r} must be a number")
+                raise SpecError(f"{name}={v!r} must be a number")
             if kind == "token" and v not in LENS_TOKENS:
-                raise ValueError(f"{name}={v!r} must be one of {LENS_TOKENS}")
+                raise SpecError(f"{name}={v!r} must be one of {LENS_TOKENS}")
 
 
 def _enumerate(fn, noise: Noise):

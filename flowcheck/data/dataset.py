@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import NotFoundError, UsageError
 from .questions import DEFAULT_OBJECTS, MAKERS, TASK_TYPES, TASKS
 from .scenes import Scene, SceneObject, render
 
@@ -94,7 +95,7 @@ def check_tasks(tasks) -> list[str]:
     tasks = list(tasks)
     bad = [t for t in tasks if t not in TASKS]
     if bad:
-        raise ValueError(f"unknown task type {bad[0]!r}; valid task types: {', '.join(TASKS)}")
+        raise UsageError(f"unknown task type {bad[0]!r}; valid task types: {', '.join(TASKS)}")
     return tasks
 
 
@@ -105,7 +106,7 @@ def check_seed(seed) -> int:
                 return int(seed)
         except ValueError:
             pass
-        raise ValueError(f"seed must be an integer, got {seed!r}; pass e.g. --seed 0")
+        raise UsageError(f"seed must be an integer, got {seed!r}; pass e.g. --seed 0")
     return int(seed)
 
 
@@ -140,7 +141,7 @@ def load(folder: Path, tasks=None, max_per_task: int | None = None) -> list[Samp
     folder = Path(folder)
     qfile = folder / QUESTIONS_FILE
     if not qfile.is_file():
-        raise FileNotFoundError(f"no {QUESTIONS_FILE} in {str(folder)!r}; a dataset folder holds "
+        raise NotFoundError(f"no {QUESTIONS_FILE} in {str(folder)!r}; a dataset folder holds "
                                 f"{QUESTIONS_FILE} and images/<img_id>.png")
     wanted = set(check_tasks(tasks)) if tasks else None
     counts: dict[str, int] = {}

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..errors import UsageError
+
 SHAPES = ("circle", "square", "triangle", "diamond", "cross")
 COLORS = {
     "red": (220, 40, 40),
@@ -97,7 +99,7 @@ def _shape_mask(shape: str, side: int) -> np.ndarray:
         d.rectangle([a, 0, a + t - 1, s], fill=1)
         d.rectangle([0, a, s, a + t - 1], fill=1)
     else:
-        raise ValueError(f"unknown shape {shape!r}; known shapes: {', '.join(SHAPES)}")
+        raise UsageError(f"unknown shape {shape!r}; known shapes: {', '.join(SHAPES)}")
     return np.asarray(img, dtype=bool)
 
 

@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from ..errors import FlowcheckError, ModelError
+
 SUPPORTED = ("eager", "sdpa")
 
 
-class KnockoutNotApplied(RuntimeError):
+class KnockoutNotApplied(FlowcheckError, RuntimeError):
     """The model ran, but some layers never saw the knockout mask."""
 _ACTIVE: ContextVar["KnockoutPlan | None"] = ContextVar("flowcheck_knockout", default=None)
 
@@ -40,7 +42,7 @@ def text_attn_implementation(model) -> str:
 def check_supported(model) -> str:
     impl = text_attn_implementation(model)
     if impl not in SUPPORTED and not str(impl).startswith("flowcheck_"):
-        raise ValueError(
+        raise ModelError(
             f"attention implementation {impl!r} cannot take a knockout mask; load the model "
             "with attn_implementation='eager' (exact, attention weights readable) or 'sdpa', "
             "e.g. LlavaForConditionalGeneration.from_pretrained(path, attn_implementation='eager')")
@@ -74,7 +76,7 @@ def _base_function(module, impl: str):
     # the model's own eager attention (defined in its modeling module)
     fn = getattr(sys.modules[type(module).__module__], "eager_attention_forward", None)
     if fn is None:
-        raise ValueError(f"{type(module).__name__} has no eager_attention_forward in "
+        raise ModelError(f"{type(module).__name__} has no eager_attention_forward in "
                          f"{type(module).__module__} (transformers {transformers.__version__}); "
                          "load the model with attn_implementation='sdpa'")
     return fn
@@ -120,7 +122,7 @@ def knockout(model, blocked: dict, *, record_weights: bool = False, record_open:
     impl = check_supported(model)
     _register()
     if record_open and impl != "eager":
-        raise ValueError(f"record_open needs attention weights; load the model with "
+        raise ModelError(f"record_open needs attention weights; load the model with "
                          f"attn_implementation='eager', not {impl!r}")
     plan = KnockoutPlan(blocked=dict(blocked), record_weights=record_weights, record_open=record_open)
     token = _ACTIVE.set(plan)

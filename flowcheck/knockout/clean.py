@@ -40,10 +40,12 @@ def clean_run(handle, enc, answer: str | None = None, max_new_tokens: int = 10) 
     hooks = []
     for i, layer in enumerate(layers):
         hooks.append(layer.register_forward_pre_hook(
-            lambda mod, args, kwargs, i=i: inputs.__setitem__(i, (args[0] if args else kwargs["hidden_states"]).detach()),
+            lambda mod, args, kwargs, i=i: inputs.__setitem__(
+                i, (args[0] if args else kwargs["hidden_states"]).detach()),
             with_kwargs=True))
         hooks.append(layer.register_forward_hook(
-            lambda mod, args, out, i=i: last_out.__setitem__(i, (out[0] if isinstance(out, tuple) else out)[0, -1].detach())))
+            lambda mod, args, out, i=i: last_out.__setitem__(
+                i, (out[0] if isinstance(out, tuple) else out)[0, -1].detach())))
     try:
         with torch.no_grad():
             out = handle.model(inputs_embeds=inputs_embeds(handle, enc), attention_mask=enc.attention_mask,

@@ -64,7 +64,7 @@ def _rows_by_start(handle, enc, configs, d0: int):
         if cfg.flow not in edges:
             edges[cfg.flow] = blocked_edges(enc.regions, cfg.flow)[d0:].to(handle.device)  # (S, seq)
     row_edges = torch.stack([edges[configs[i].flow] for i in order])  # (n, S, seq)
-    in_window = torch.tensor([[l in configs[i].layers for l in range(n_layers)] for i in order],
+    in_window = torch.tensor([[layer in configs[i].layers for layer in range(n_layers)] for i in order],
                              device=handle.device)  # (n, L)
     return order, starts, row_edges, in_window
 
@@ -132,7 +132,8 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
             blocked = row_edges[:n_active] & in_window[:n_active, layer_idx, None, None]
             allowed = (causal[None] & ~blocked)[:, None]  # (n, 1, S, seq)
             mask = _layer_mask(allowed, impl, x.dtype)
-            cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], n_active)
+            cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0],
+                                n_active)
             out = lm.layers[layer_idx](x, attention_mask=mask, position_ids=pos, cache=cache,
                                        position_embeddings=cos_sin)
             x = out[0] if isinstance(out, tuple) else out

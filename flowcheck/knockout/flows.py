@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UsageError
+
 GROUPS = ("image", "question", "last", "related", "other")
 FLOWS = ("image->question", "related->question", "other->question",
          "question->last", "image->last", "last->last")
@@ -31,6 +33,6 @@ def parse_flow(name: str) -> Flow:
         import difflib
         close = difflib.get_close_matches(str(name), FLOWS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown flow {name!r}{hint}; valid flows: {', '.join(FLOWS)}")
+        raise UsageError(f"unknown flow {name!r}{hint}; valid flows: {', '.join(FLOWS)}")
     src, dst = name.split("->")
     return Flow(src, dst)

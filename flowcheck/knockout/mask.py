@@ -1,6 +1,7 @@
 """The edge mask: which (dst row, src column) attention edges a flow removes."""
 from __future__ import annotations
 
+from ..errors import DataError
 from ..regions import Regions
 from .flows import Flow, parse_flow
 
@@ -11,7 +12,7 @@ def blocked_edges(regions: Regions, flow: Flow | str):
     flow = parse_flow(flow) if isinstance(flow, str) else flow
     src, dst = regions.group(flow.src), regions.group(flow.dst)
     if not src or not dst:
-        raise ValueError(f"flow {flow.name} has an empty token group "
+        raise DataError(f"flow {flow.name} has an empty token group "
                          f"({flow.src}: {len(src)} positions, {flow.dst}: {len(dst)} positions)")
     mask = torch.zeros(regions.seq_len, regions.seq_len, dtype=torch.bool)
     mask[torch.tensor(dst)[:, None], torch.tensor(src)[None, :]] = True

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import FlowcheckError
 
-class SelfCheckError(RuntimeError):
+
+class SelfCheckError(FlowcheckError, RuntimeError):
     """A knockout self-check failed: the numbers of this model cannot be trusted."""
 
 
@@ -47,12 +49,12 @@ def run_self_checks(handle, sample, raise_on_failure: bool = True) -> list[Check
 
     def future():
         edges = torch.triu(torch.ones(seq, seq, dtype=torch.bool), diagonal=1)[None]
-        with knockout(handle.model, {l: edges for l in every_layer}):
+        with knockout(handle.model, {layer: edges for layer in every_layer}):
             diff = float((_forward(handle, enc) - clean).abs().max())
         return diff <= 1e-6, f"max |diff| {diff:.3g}"
 
     def fires():
-        with knockout(handle.model, {l: everything for l in every_layer}):
+        with knockout(handle.model, {layer: everything for layer in every_layer}):
             moved = float((_forward(handle, enc) - clean).abs().max())
         return moved > 1e-4, f"fired in all {len(every_layer)} layers, max |diff| {moved:.3g}"
 

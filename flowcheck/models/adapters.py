@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ModelError
 from ..regions import ImageTransform
 from .prompts import LLAVA15
 
@@ -62,6 +63,6 @@ ADAPTERS = {"LlavaForConditionalGeneration": LlavaAdapter()}
 def adapter_for(model):
     name = type(model).__name__
     if name not in ADAPTERS:
-        raise ValueError(f"model class {name} is not supported; supported families: "
+        raise ModelError(f"model class {name} is not supported; supported families: "
                          f"{', '.join(ADAPTERS)}")
     return ADAPTERS[name]

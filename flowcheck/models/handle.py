@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import DataError
 from ..regions import Regions, check_regions, question_positions, related_patches
 from .adapters import adapter_for
 
@@ -60,19 +61,19 @@ class ModelHandle:
         raw_offsets = [_strip(prompt, s, e) for s, e in offsets]
         q_raw = question_positions(raw_offsets, self.adapter.question_span(sample.question))
         if not q_raw:
-            raise ValueError(f"question {sample.question!r} not found in the tokens of the prompt "
+            raise DataError(f"question {sample.question!r} not found in the tokens of the prompt "
                              f"{prompt!r}; check the adapter's prompt template")
         img_raw = raw_ids.index(self.image_token_id)
         shift = len(image_pos) - 1
         question = [i + shift if i > img_raw else i for i in q_raw]
         if [int(ids[i]) for i in question] != [raw_ids[i] for i in q_raw]:
-            raise ValueError("question tokens moved when the processor expanded the image token; "
+            raise DataError("question tokens moved when the processor expanded the image token; "
                              "the processor and the tokenizer disagree")
         rel_patch = related_patches(sample.related_boxes(), int(sample.row["image_w"]),
                                     int(sample.row["image_h"]), self.transform)
         n_grid = self.transform.grid[0] * self.transform.grid[1]
         if len(image_pos) != n_grid:
-            raise ValueError(f"{len(image_pos)} image tokens but the patch grid has {n_grid} "
+            raise DataError(f"{len(image_pos)} image tokens but the patch grid has {n_grid} "
                              "patches; this image layout is not supported by the adapter")
         related = tuple(image_pos[p] for p in rel_patch)
         regions = Regions(

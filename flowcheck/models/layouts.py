@@ -7,6 +7,7 @@ Its outputs mean nothing; it is for timing and for engine agreement only.
 """
 from __future__ import annotations
 
+from ..errors import UsageError
 from .reference.builder import ReferenceSpec
 
 LAYOUTS = ("llava15",)
@@ -21,7 +22,7 @@ def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementat
     from .prompts import VICUNA_LLAVA15
     from .reference.builder import build_model, build_processor
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
+        raise UsageError(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
     processor = build_processor(LLAVA15_LAYOUT)
     model = build_model(LLAVA15_LAYOUT, processor.tokenizer, seed).eval()
     model.set_attn_implementation(attn_implementation)

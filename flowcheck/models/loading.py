@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import NotFoundError
 from ..paths import CONTROL_MODELS, REFERENCE_MODEL
 
 NAMED_MODELS = {"reference": REFERENCE_MODEL, **CONTROL_MODELS}
@@ -15,16 +16,16 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
     otherwise an existing folder, checked."""
     path = NAMED_MODELS.get(str(name_or_path), Path(name_or_path))
     if not path.is_dir():
-        raise FileNotFoundError(
+        raise NotFoundError(
             f"model folder {str(path)!r} does not exist; pass a local model folder or one of: "
             f"{', '.join(NAMED_MODELS)}")
     files = {p.name for p in path.iterdir()}
     if "config.json" not in files or not files & set(WEIGHT_FILES):
-        raise FileNotFoundError(
+        raise NotFoundError(
             f"model folder {str(path)!r} has no weights (expected config.json and one of "
             f"{', '.join(WEIGHT_FILES)}); save the model with model.save_pretrained(folder)")
     if not files & set(TOKENIZER_FILES):
-        raise FileNotFoundError(
+        raise NotFoundError(
             f"model folder {str(path)!r} has no tokenizer (expected one of "
             f"{', '.join(TOKENIZER_FILES)}); save it with processor.save_pretrained(folder)")
     return path

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from ..claims.judge import POOLED
+from ..errors import NotFoundError
 from .summary import MARK
 
 MATRIX_JSON, MATRIX_MD = "matrix.json", "matrix.md"
@@ -27,7 +28,7 @@ def build_matrix(runs: dict[str, Path]) -> dict:
     for label, run_dir in runs.items():
         path = Path(run_dir) / "verdicts.json"
         if not path.is_file():
-            raise FileNotFoundError(f"{str(path)!r} does not exist; {label}: pass a run folder "
+            raise NotFoundError(f"{str(path)!r} does not exist; {label}: pass a run folder "
                                     "written by `flowcheck run` (or re-judge it with `flowcheck report`)")
         for claim, v in json.loads(path.read_text()).items():
             if POOLED in v["tasks"]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..claims.judge import POOLED, judge_all
 from ..claims.spec import LIBRARY, load_claims
+from ..errors import NotFoundError
 from ..runner import RUN_META, RunPlan, evidence
 
 MAIN_CLAIMS = ("image_to_question_early", "question_to_last_middle", "image_to_last_small",
@@ -29,7 +30,7 @@ def sensitivity(run_dirs, claims=MAIN_CLAIMS, ns=(10, 30, 100), n_bootstrap: int
     for run_dir in map(Path, run_dirs):
         meta_path = run_dir / RUN_META
         if not meta_path.is_file():
-            raise FileNotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META})")
+            raise NotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META})")
         meta = json.loads(meta_path.read_text())
         specs = load_claims([LIBRARY], [c for c in claims if c in meta["claims"]])
         plan = RunPlan.from_meta(meta)
@@ -40,7 +41,8 @@ def sensitivity(run_dirs, claims=MAIN_CLAIMS, ns=(10, 30, 100), n_bootstrap: int
                 assert v.task == POOLED
                 rows.append({"model": meta["model_name"], "k": meta["k"], "n_per_task": n,
                              "n_used": v.n, "claim": v.claim, "status": v.status,
-                             "observed": v.observed, "margin": v.margin, "ci": list(v.ci) if v.ci is not None else None})
+                             "observed": v.observed, "margin": v.margin,
+                             "ci": list(v.ci) if v.ci is not None else None})
     return rows
 
 

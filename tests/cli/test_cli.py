@@ -23,7 +23,8 @@ def test_help_lists_commands_without_torch():
     out = run("--help")
     assert out.returncode == 0 and "reference" in out.stdout and "data" in out.stdout
     code = "import sys; from flowcheck.cli import build_parser; build_parser(); print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip() == "False"
 
 
 def test_no_command_prints_help_and_exits_2(capsys):

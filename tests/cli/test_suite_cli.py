@@ -16,7 +16,8 @@ def run_cli(*args):
 
 @pytest.mark.parametrize("args", [["ls", "claims"], ["validate"], ["ls", "models"]])
 def test_ls_and_validate_do_not_import_torch(args):
-    code = f"import sys; from flowcheck.cli import main; rc = main({args!r}); print('TORCH', 'torch' in sys.modules, rc)"
+    code = (f"import sys; from flowcheck.cli import main; rc = main({args!r}); "
+            "print('TORCH', 'torch' in sys.modules, rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "TORCH False 0"
 
@@ -103,7 +104,38 @@ def test_a_failed_self_check_exits_2_with_its_message(monkeypatch, capsys):
     from flowcheck.knockout.selfcheck import SelfCheckError
 
     def refuse(*args, **kwargs):
-        raise SelfCheckError("empty_knockout_is_clean (max diff 0.3). Load it with attn_implementation='eager'.")
+        raise SelfCheckError("empty_knockout_is_clean (max diff 0.3). "
+                             "Load it with attn_implementation='eager'.")
     monkeypatch.setattr(flowcheck.suite, "run_suite", refuse)
     assert main(["run", "--model", "reference"]) == 2
     assert "self-check failed: empty_knockout_is_clean" in capsys.readouterr().err
+
+
+def test_a_bug_is_an_internal_error_with_its_traceback_never_a_usage_error(monkeypatch, capsys, tmp_path):
+    """A ValueError from inside numpy or the judge is not the user's mistake: exit 3 with the
+    traceback (before the error tree, every ValueError became 'usage error, exit 2')."""
+    import flowcheck.suite
+
+    def broken(*args, **kwargs):
+        import numpy as np
+        np.percentile([], 50, method="no-such-method")  # raises ValueError inside numpy
+    monkeypatch.setattr(flowcheck.suite, "judge_run", broken)
+    (tmp_path / "run.json").write_text("{}")
+    assert main(["report", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error" in err and "flowcheck: error" not in err
+
+
+def test_every_flowcheck_error_exits_2_and_is_still_the_builtin_a_caller_expects(monkeypatch, capsys):
+    import flowcheck.suite
+    from flowcheck import errors
+    kinds = [errors.UsageError, errors.SpecError, errors.DataError, errors.ModelError,
+             errors.RunFolderError, errors.NotFoundError]
+    for kind in kinds:
+        assert issubclass(kind, errors.FlowcheckError)
+        def raise_it(*args, kind=kind, **kwargs):
+            raise kind(f"{kind.__name__}: what was wrong, and what to do")
+        monkeypatch.setattr(flowcheck.suite, "judge_run", raise_it)
+        assert main(["report", "somewhere"]) == 2
+        assert f"flowcheck: error: {kind.__name__}" in capsys.readouterr().err
+    assert all(issubclass(k, ValueError) for k in kinds[:-1]) and issubclass(kinds[-1], FileNotFoundError)

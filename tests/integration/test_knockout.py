@@ -84,7 +84,8 @@ def test_flash_attention_is_refused_with_a_fix(tiny_handle):
 
 
 def test_unknown_flow_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown flow 'image->lats' \(did you mean 'image->last'\?\).*question->last"):
+    message = r"unknown flow 'image->lats' \(did you mean 'image->last'\?\).*question->last"
+    with pytest.raises(ValueError, match=message):
         parse_flow("image->lats")
 
 

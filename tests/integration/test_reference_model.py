@@ -1,5 +1,4 @@
 """The shipped reference model: offline loading, size, accuracy as its card says."""
-import json
 import os
 import shutil
 import subprocess

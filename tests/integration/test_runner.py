@@ -83,6 +83,7 @@ def test_run_json_paths_are_relative_to_the_checkout(small_run):
 
 def test_a_run_folder_with_absolute_paths_from_an_older_version_is_the_same_run(small_run, tmp_path):
     import shutil
+
     from flowcheck.paths import REPO_ROOT
     old = tmp_path / "old"
     shutil.copytree(small_run.run_dir, old)

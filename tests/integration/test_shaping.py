@@ -6,8 +6,7 @@ import torch
 
 from flowcheck.knockout.attention import knockout
 from flowcheck.models.prompts import llava15_prompt
-from flowcheck.models.reference.shaping import (ROUTES, check_route, group, route_edges,
-                                                shaped_blocks)
+from flowcheck.models.reference.shaping import ROUTES, check_route, group, route_edges, shaped_blocks
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +44,15 @@ def test_paper_route_bands(batch):
     q, last, img = reg.question, reg.last, reg.image
     rel, oth, tmpl = reg.related, reg.other, group(reg, "template")
     after = group(reg, "template_after_image")
-    assert all(edge(e, l, last, img) and edge(e, l, tmpl, img) and edge(e, l, last, after)
-               for l in range(12))
-    assert not any(edge(e, l, last, [0]) for l in range(12))  # BOS -> last open: a sink
-    assert [l for l in range(12) if not edge(e, l, q, oth)] == [0, 1, 2]  # stage 1: general
-    assert [l for l in range(12) if not edge(e, l, q, rel)] == [5, 6]  # stage 2: the object
-    assert [l for l in range(12) if not edge(e, l, last, q)] == [6, 7, 8, 9, 10]
-    assert all(edge(e, l, oth, rel) for l in range(12))  # no relay of the object's patches
-    assert not any(edge(e, l, q, q) or edge(e, l, rel, rel) or edge(e, l, oth, oth) for l in range(12))
+    assert all(edge(e, layer, last, img) and edge(e, layer, tmpl, img) and edge(e, layer, last, after)
+               for layer in range(12))
+    assert not any(edge(e, layer, last, [0]) for layer in range(12))  # BOS -> last open: a sink
+    assert [layer for layer in range(12) if not edge(e, layer, q, oth)] == [0, 1, 2]  # stage 1: general
+    assert [layer for layer in range(12) if not edge(e, layer, q, rel)] == [5, 6]  # stage 2: the object
+    assert [layer for layer in range(12) if not edge(e, layer, last, q)] == [6, 7, 8, 9, 10]
+    assert all(edge(e, layer, oth, rel) for layer in range(12))  # no relay of the object's patches
+    assert not any(edge(e, layer, q, q) or edge(e, layer, rel, rel) or edge(e, layer, oth, oth)
+                   for layer in range(12))
     plan = ROUTES["paper"]
     assert plan.lens_layer == 9 and plan.object_layer == 6 and plan.share == 1.0
     assert plan.open_penalty and plan.vision_locality > 0
@@ -62,9 +62,9 @@ def test_direct_route_bands(batch):
     _, regions = batch
     reg = regions[0]
     e = route_edges(reg, ROUTES["direct"], 12)
-    assert all(edge(e, l, reg.question, reg.image) for l in range(12))
-    assert not any(edge(e, l, reg.last, reg.image) for l in range(12))  # the route it must use
-    assert [l for l in range(12) if not edge(e, l, reg.last, reg.question)] == [0, 1, 2, 3]
+    assert all(edge(e, layer, reg.question, reg.image) for layer in range(12))
+    assert not any(edge(e, layer, reg.last, reg.image) for layer in range(12))  # the route it must use
+    assert [layer for layer in range(12) if not edge(e, layer, reg.last, reg.question)] == [0, 1, 2, 3]
     assert ROUTES["direct"].lens_layer is None
 
 

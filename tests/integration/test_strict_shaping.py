@@ -7,7 +7,7 @@ import torch
 
 from flowcheck.knockout.attention import knockout
 from flowcheck.models.prompts import llava15_prompt
-from flowcheck.models.reference.shaping import ROUTES, group, route_edges, shaped_blocks
+from flowcheck.models.reference.shaping import ROUTES, group, shaped_blocks
 from flowcheck.models.reference.vision_locality import local_patches, locality_penalty
 
 
@@ -25,7 +25,7 @@ def test_open_weights_are_the_same_scores_with_the_block_lifted(reference_handle
     enc, regions = batch
     model = reference_handle.model
     blocks = shaped_blocks(enc["attention_mask"], regions, "paper", 12, None, share=1.0)
-    with torch.no_grad(), knockout(model, {l: torch.zeros_like(b) for l, b in blocks.items()},
+    with torch.no_grad(), knockout(model, {layer: torch.zeros_like(b) for layer, b in blocks.items()},
                                    record_weights=True) as plain:
         model(**enc)
     with knockout(model, blocks, record_weights=True, record_open=True) as ko:
@@ -117,8 +117,8 @@ def test_open_penalty_counts_rows_whose_edges_are_removed(reference_handle, eval
 
 
 def test_object_targets_are_the_named_objects_words_and_attributes(reference_handle, eval_samples):
-    from flowcheck.models.reference.shaping import OBJECT_ATTRIBUTES, object_targets
     from flowcheck.data.scenes import COLORS
+    from flowcheck.models.reference.shaping import OBJECT_ATTRIBUTES, object_targets
     vocab = reference_handle.tokenizer.get_vocab()
     seen = 0
     for s in eval_samples:

@@ -32,7 +32,7 @@ def test_short_training_runs_and_logs(short_run):
 
 
 def test_vision_phase_leaves_the_language_model_untouched(tmp_path):
-    from flowcheck.models.reference.builder import ReferenceSpec, build_model, build_processor
+    from flowcheck.models.reference.builder import ReferenceSpec, build_model
     from flowcheck.models.reference.train import tie_capitalised_rows
 
     spec = replace(SHORT, steps=1, eval_every=1)
@@ -158,10 +158,10 @@ def test_route_penalty_enters_the_loss_once_at_the_plans_weight(monkeypatch, eva
     import torch
 
     import flowcheck.models.reference.shaping as shaping
+    import flowcheck.models.reference.vision_locality as vision_locality
     from flowcheck.models.handle import load_handle
     from flowcheck.models.prompts import llava15_prompt
     from flowcheck.models.reference.train import _text_losses
-    import flowcheck.models.reference.vision_locality as vision_locality
     monkeypatch.setattr(shaping, "attention_mass_penalty", lambda *a: torch.tensor(0.25))
     monkeypatch.setattr(vision_locality, "locality_penalty", lambda *a: torch.tensor(0.5))
     handle = load_handle("reference", attn_implementation="eager")

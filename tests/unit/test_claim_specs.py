@@ -71,7 +71,8 @@ def test_missing_version_is_an_error():
       "op": "<="}, "'upper' is not a layer range of the claim"),
     ({"name": "c", "statistic": "min_mean", "args": {"flow": "image->question"}, "op": "<="},
      "missing argument 'layers'"),
-    ({"name": "c", "statistic": "min_mean", "arg": {}, "op": "<="}, "unknown key 'arg' (did you mean 'args'?)"),
+    ({"name": "c", "statistic": "min_mean", "arg": {}, "op": "<="},
+     "unknown key 'arg' (did you mean 'args'?)"),
 ])
 def test_bad_condition_is_refused(condition, message):
     data = base_spec(conditions=[condition], thresholds={"reference": {"c": 0}})

@@ -2,8 +2,7 @@
 import numpy as np
 
 from flowcheck.data.questions import TASKS
-from flowcheck.models.reference.batches import (LOOKUP_TASKS, draw_batch, objects_at, tasks_at,
-                                                text_share_at)
+from flowcheck.models.reference.batches import LOOKUP_TASKS, draw_batch, objects_at, tasks_at, text_share_at
 from flowcheck.models.reference.train import _task_weights
 
 

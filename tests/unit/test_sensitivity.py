@@ -13,7 +13,8 @@ def rows():
 
 
 def test_one_pooled_row_per_claim_and_n_with_growing_samples(rows):
-    assert {(r["claim"], r["n_per_task"]) for r in rows} == {(c, n) for c in MAIN_CLAIMS for n in (10, 30, 100)}
+    expected = {(c, n) for c in MAIN_CLAIMS for n in (10, 30, 100)}
+    assert {(r["claim"], r["n_per_task"]) for r in rows} == expected
     for claim in MAIN_CLAIMS:
         used = [r["n_used"] for r in sorted(rows, key=lambda r: r["n_per_task"]) if r["claim"] == claim]
         assert used[0] <= 60 and used[0] < used[1] < used[2] <= 600

@@ -49,5 +49,6 @@ def test_question_offsets_cover_the_question(processor):
     text = llava15_prompt(q)
     enc = processor.tokenizer(text, return_offsets_mapping=True)
     start = text.index(q)
-    inside = [i for i, (a, b) in enumerate(enc["offset_mapping"]) if a >= start and b <= start + len(q) and b > a]
+    inside = [i for i, (a, b) in enumerate(enc["offset_mapping"])
+              if a >= start and b <= start + len(q) and b > a]
     assert processor.tokenizer.decode([enc["input_ids"][i] for i in inside]).replace(" ?", "?") == q

@@ -15,7 +15,7 @@ import numpy as np
 from ...data.dataset import make_sample
 from ...data.questions import TASKS
 from ...data.scenes import ATTRIBUTES, COLORS, PATTERNS, SHAPES, SIZES, Scene, object_map
-from ..prompts import IMAGE_TOKEN, caption_prompt, capitalise, llava15_prompt
+from ..prompts import IMAGE_TOKEN, capitalise, caption_prompt, llava15_prompt
 
 TRAIN_STREAM = 7
 PATCH_LABELS = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS,

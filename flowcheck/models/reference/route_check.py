@@ -66,7 +66,7 @@ def measure_routes(handle, samples) -> dict:
             if not enc.regions.group(parse_flow(flow).src):
                 continue  # no related patches (the named objects are absent): nothing to remove
             edges = blocked_edges(enc.regions, flow)[None]  # (1, seq, seq)
-            with torch.no_grad(), knockout(handle.model, {l: edges for l in range(n_layers)}):
+            with torch.no_grad(), knockout(handle.model, {layer: edges for layer in range(n_layers)}):
                 logits = handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
                                       pixel_values=enc.pixel_values).logits[0, -1]
             p = float(torch.softmax(logits.float(), -1)[clean.answer_id])
@@ -104,6 +104,7 @@ def measure_leaks(handle, samples, route: str) -> dict:
     says the route itself is not learned well enough.
     """
     import torch
+
     from .shaping import block_edges, plan_regions, route_edges
     plan = ROUTES[route]
     names = [f"{src}->{dst}" for src, dst, _ in plan.blocks]
@@ -126,7 +127,7 @@ def measure_leaks(handle, samples, route: str) -> dict:
             for layer in layers:
                 w = rec.weights[layer][0]  # (heads, seq, seq)
                 mass[name][layer].append(float((w * edge).sum(-1)[:, rows].mean()))
-        blocked = {l: e[None] for l, e in route_edges(regions, plan, handle.n_layers).items()}
+        blocked = {layer: e[None] for layer, e in route_edges(regions, plan, handle.n_layers).items()}
         with torch.no_grad(), knockout(handle.model, blocked):
             logits = handle.model(**inputs).logits[0, -1]
         acc_removed.append(float(int(logits.argmax()) in gold))

@@ -41,11 +41,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ...errors import DataError, UsageError
+
 ALL = tuple(range(12))
 
 
 def _except(*layers: int) -> tuple[int, ...]:
-    return tuple(l for l in ALL if l not in layers)
+    return tuple(layer for layer in ALL if layer not in layers)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ ROUTES = {
 
 def check_route(route: str | None) -> str | None:
     if route is not None and route not in ROUTES:
-        raise ValueError(f"unknown route {route!r}; use one of {', '.join(ROUTES)} (or none for "
+        raise UsageError(f"unknown route {route!r}; use one of {', '.join(ROUTES)} (or none for "
                          "the plain reference model)")
     return route
 
@@ -159,7 +161,7 @@ def block_edges(regions, src: str, dst: str):
 def route_edges(regions, plan: RoutePlan, n_layers: int) -> dict:
     """layer -> (seq, seq) bool, True at each (dst, src) edge the plan removes in that layer."""
     if n_layers != plan.n_layers:
-        raise ValueError(f"route plans are written for {plan.n_layers}-layer language models, "
+        raise UsageError(f"route plans are written for {plan.n_layers}-layer language models, "
                          f"this one has {n_layers}; write a RoutePlan for its depth")
     out = {}
     for src, dst, layers in plan.blocks:
@@ -192,7 +194,7 @@ def shaped_blocks(attention_mask, rows, route: str, n_layers: int, rng: np.rando
             continue
         pad, n = pads[i], regions.seq_len
         if pad + n > seq:
-            raise ValueError(f"row {i}: a prompt of {n} tokens after {pad} padding tokens does not "
+            raise DataError(f"row {i}: a prompt of {n} tokens after {pad} padding tokens does not "
                              f"fit a batch of {seq} positions; pass the batch's own attention mask")
         for layer, edge in route_edges(regions, plan, n_layers).items():
             out[layer][i, pad:pad + n, pad:pad + n] |= edge

@@ -34,11 +34,11 @@ import numpy as np
 
 from ...data.dataset import check_seed, generate
 from ...data.questions import TASKS
-from .batches import (PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at,
-                      text_share_at)
+from ...errors import RunFolderError
+from .batches import PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at, text_share_at
 from .builder import ReferenceSpec, build_model, build_processor
-from .shaping import OBJECT_ATTRIBUTES, ROUTES, check_route, object_targets, plan_regions
 from .evaluate import accuracy_by_task
+from .shaping import OBJECT_ATTRIBUTES, ROUTES, check_route, object_targets, plan_regions
 
 CHECKPOINT = "checkpoint.pt"
 VALIDATION_SEED = 99  # the validation set used for task weighting; not the frozen eval split
@@ -259,7 +259,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
         state = torch.load(ckpt, weights_only=False)
         saved = {**asdict(TrainSpec()), **state["train_spec"]}  # fields added later: defaults
         if saved != asdict(spec) or state["model_spec"] != model_spec.to_dict():
-            raise ValueError(f"{ckpt} was written with other settings; delete it or pass the "
+            raise RunFolderError(f"{ckpt} was written with other settings; delete it or pass the "
                              "same options to resume")
         model.load_state_dict(state["model"])
         probes.load_state_dict(state["probes"])
@@ -300,7 +300,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]),
                                plan.penalty_weight(step, spec.steps))
                     if object_probes is not None:
-                        objects = ([object_targets(x, e, vocab, plan.related == "named") if e is not None else None
+                        objects = ([object_targets(x, e, vocab, plan.related == "named")
+                                    if e is not None else None
                                     for x, e in zip(sources, encs)], object_probes)
                 answer_loss, caption_loss, lens_loss, penalty, object_loss = _text_losses(
                     model, processor, texts, kinds, images, shaping, objects)

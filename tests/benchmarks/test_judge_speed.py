@@ -1,5 +1,5 @@
 """Judging a stored run with and without the float-noise ranges (pytest-benchmark; skipped
-by default, run with ``pytest tests/benchmarks/test_judge.py --benchmark-only``). The ratio
+by default, run with ``pytest tests/benchmarks/test_judge_speed.py --benchmark-only``). The ratio
 of the two, measured side by side, is the cost of the noise ranges."""
 import pytest
 
