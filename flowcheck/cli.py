@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 from . import __version__
 from .errors import DataError, FlowcheckError, UsageError
 from .knockout.selfcheck import SelfCheckError  # light: no torch at import
-from .models.reference.shaping import ROUTES  # light: numpy only
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3  # 1 only ever means "a claim fails"
 MODEL_HELP = "a shipped model (reference, paper-route, direct-route) or a model folder"
@@ -58,45 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, required=True)
     gen.set_defaults(func=cmd_data_generate)
 
-    ref = sub.add_parser("reference", help="train or evaluate the reference model").add_subparsers(
-        dest="action", metavar="ACTION", required=True)
-    tr = ref.add_parser("train", help="train the reference model on CPU (resumable)")
-    tr.add_argument("--seed", type=_int_arg("--seed"), default=0)
-    tr.add_argument("--steps", type=_int_arg("--steps"), default=None,
-                    help="training steps (default: the shipped model's)")
-    tr.add_argument("--batch-size", type=_int_arg("--batch-size"), default=None)
-    tr.add_argument("--lr", type=float, default=None,
-                    help="peak learning rate (default: the shipped model's)")
-    tr.add_argument("--threads", type=_int_arg("--threads"), default=2)
-    tr.add_argument("--out", type=Path, required=True, help="model folder to write")
-    tr.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
-    tr.add_argument("--route", choices=list(ROUTES), default=None,
-                    help="plant a route by attention-edge dropout during training (control models)")
-    tr.add_argument("--init-from", default=None,
-                    help="fine-tune from this model folder ('reference') instead of a fresh init")
-    tr.set_defaults(func=cmd_reference_train)
-
-    rc = ref.add_parser("check-route", help="verify a control model's planted route directly "
-                        "(whole-model knockouts, attention mass, lens; not the claims)")
-    rc.add_argument("--model", required=True,
-                    help="a control model: 'paper-route', 'direct-route' or a folder")
-    rc.add_argument("--route", choices=list(ROUTES), default=None,
-                    help="the planted route (default: from the model card)")
-    rc.add_argument("--per-task", type=_int_arg("--per-task"), default=20)
-    rc.add_argument("--leaks", action="store_true",
-                    help="also show, per edge block of the route's plan, the attention mass left on it "
-                    "with normal attention, and accuracy with the whole plan removed (diagnostic; "
-                    "does not change the exit status)")
-    rc.add_argument("--json", action="store_true")
-    rc.set_defaults(func=cmd_reference_check_route)
-
-    ev = ref.add_parser("eval", help="held-out accuracy per task type")
-    ev.add_argument("--model", default="reference", help=MODEL_HELP)
-    ev.add_argument("--dataset", type=Path, default=None,
-                    help="dataset folder (default: the frozen synthetic evaluation split)")
-    ev.add_argument("--per-task", type=_int_arg("--per-task"), default=None)
-    ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    ev.set_defaults(func=cmd_reference_eval)
+    sub.add_parser("reference", add_help=False,
+                   help="train, evaluate and check the shipped reference and control models "
+                        "(flowcheck reference -h)")
 
     sw = sub.add_parser("sweep", help="knockout + logit-lens sweep of a model, summarised per task")
     sw.add_argument("--model", default="reference", help=MODEL_HELP)
@@ -218,10 +180,10 @@ def _print_verdicts(result, as_json: bool) -> int:
 
 def cmd_run(args) -> int:
     from .suite import run_suite
-    result = run_suite(args.model, args.dataset, args.tasks, args.claims, args.claims_dir,
-                       args.max_samples, args.engine, args.window, args.out, args.device,
-                       args.dtype, args.family, attn=args.attn, threads=args.threads,
-                       noise=args.noise)
+    result = run_suite(model=args.model, dataset=args.dataset, tasks=args.tasks, claims=args.claims,
+                       claims_dir=args.claims_dir, max_samples=args.max_samples, engine=args.engine,
+                       k=args.window, out=args.out, device=args.device, dtype=args.dtype,
+                       family=args.family, attn=args.attn, threads=args.threads, noise=args.noise)
     return _print_verdicts(result, args.json)
 
 
@@ -356,92 +318,24 @@ def cmd_data_generate(args) -> int:
     return EXIT_OK
 
 
-def cmd_reference_train(args) -> int:
-    from dataclasses import replace
-
-    from .models.reference.pipeline import train_and_save
-    from .models.reference.train import TrainSpec
-    spec = TrainSpec(seed=args.seed, threads=args.threads, route=args.route,
-                     init_from=str(args.init_from) if args.init_from else None)
-    if args.steps is not None:
-        spec = replace(spec, steps=args.steps)
-    if args.batch_size is not None:
-        spec = replace(spec, batch_size=args.batch_size)
-    if args.lr is not None:
-        if not 0 < args.lr < 1:
-            raise UsageError(f"--lr must be a learning rate between 0 and 1, got {args.lr}; "
-                             "the shipped models use 5e-4 (reference) and 3e-4 (control fine-tunes)")
-        spec = replace(spec, lr=args.lr)
-    command = "flowcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    acc = train_and_save(args.out, spec, command=command, resume=not args.no_resume)
-    print(json.dumps(acc, indent=2))
-    return EXIT_OK
-
-
-def cmd_reference_check_route(args) -> int:
-    from .data import dataset
-    from .models.handle import load_handle
-    from .models.loading import resolve_model_path
-    from .models.reference.route_check import (
-        check_route_measurements,
-        format_leaks,
-        measure_leaks,
-        measure_routes,
-    )
-    from .paths import EVAL_SPLIT
-    route = args.route
-    if route is None:
-        card = resolve_model_path(args.model) / "flowcheck_card.json"
-        route = json.loads(card.read_text())["train_spec"].get("route") if card.is_file() else None
-        if route is None:
-            raise UsageError(f"model {args.model!r} has no planted route in its card; pass --route "
-                             "paper|direct to check it against one")
-    handle = load_handle(args.model, attn_implementation="eager")
-    samples = dataset.load(EVAL_SPLIT, max_per_task=args.per_task)
-    measured = measure_routes(handle, samples)
-    rows = check_route_measurements(route, measured)
-    leaks = measure_leaks(handle, samples, route) if args.leaks else None
-    if args.json:
-        out = {"route": route, "measured": measured,
-               "checks": [dict(zip(("measurement", "value", "expected", "ok"), r)) for r in rows]}
-        if leaks is not None:
-            out["leaks"] = leaks
-        print(json.dumps(out, sort_keys=True))
-    else:
-        print(f"model {args.model}, planted route {route!r}, {measured['n']} correctly answered samples")
-        for m, value, expected, ok in rows:
-            print(f"  {'ok  ' if ok else 'FAIL'} {m:<22} {value:+9.3f}   expected {expected}")
-        if leaks is not None:
-            print("leaks: attention mass left on the plan's removed edges (normal attention)")
-            print("\n".join(format_leaks(leaks)))
-    return EXIT_OK if all(r[3] for r in rows) else EXIT_FAIL
-
-
-def cmd_reference_eval(args) -> int:
-    from .data import dataset
-    from .models.loading import load_llava
-    from .models.reference.evaluate import accuracy_by_task
-    from .paths import EVAL_SPLIT
-    samples = dataset.load(args.dataset or EVAL_SPLIT, max_per_task=args.per_task)
-    model, processor = load_llava(args.model)
-    acc = accuracy_by_task(model, processor, samples)
-    if args.json:
-        print(json.dumps({"model": str(args.model), "n": len(samples), "accuracy": acc}, sort_keys=True))
-    else:
-        print(f"model {args.model}: {len(samples)} samples")
-        for task, a in acc.items():
-            print(f"  {task:<12} {a:6.1%}")
-    return EXIT_OK
-
-
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["reference"]:  # the model factory's commands: imported only when asked for
+        from .reference.cli import main as reference_main
+        return reference_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    return run_command(args.func, args)
+
+
+def run_command(func, args) -> int:
+    """Run one command function; map flowcheck's own errors (and OS errors) to exit 2 with
+    their message, anything else to exit 3 with its traceback."""
     try:
-        return args.func(args)
+        return func(args)
     except SelfCheckError as e:  # the model cannot be measured as loaded
         print(f"flowcheck: self-check failed: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -456,7 +350,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"flowcheck: internal error (a bug in flowcheck {__version__} or a library it uses); "
               "please report it with the traceback above", file=sys.stderr)
         return EXIT_INTERNAL
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

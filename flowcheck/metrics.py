@@ -1,4 +1,5 @@
-"""The paper's metric, the answer token and the correct-only filter (DESIGN.md section 2)."""
+"""The paper's metric (relative change of p(answer) in percent) and its correct-only filter:
+only samples whose greedy answer, stripped and lower-cased, equals the gold answer count."""
 from __future__ import annotations
 
 

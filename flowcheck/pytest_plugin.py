@@ -42,7 +42,6 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "flowcheck_gpu: needs a GPU (skipped when --flowcheck-device is cpu)")
-    config.addinivalue_line("markers", "flowcheck_real_model: needs a real (non-reference) checkpoint")
     config.stash[_STATE_KEY] = {"result": None, "selected": None}
 
 

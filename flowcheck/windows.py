@@ -39,13 +39,3 @@ def windows(n_layers: int, k: int | None = None) -> list[range]:
     """One window per centre 0..L-1."""
     k = default_k(n_layers) if k is None else check_k(k, n_layers)
     return [window(c, k, n_layers) for c in range(n_layers)]
-
-
-def depth_fraction(layer: float, n_layers: int) -> float:
-    """Layer index -> position in the depth, 0 (first layer) .. 1 (last layer)."""
-    return layer / max(1, n_layers - 1)
-
-
-def layers_in_fraction(lo: float, hi: float, n_layers: int) -> list[int]:
-    """Layer indices whose depth fraction lies in [lo, hi]."""
-    return [layer for layer in range(n_layers) if lo - 1e-9 <= depth_fraction(layer, n_layers) <= hi + 1e-9]

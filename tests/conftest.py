@@ -20,7 +20,7 @@ def tiny_handle():
     from dataclasses import replace
 
     from flowcheck.models.handle import ModelHandle
-    from flowcheck.models.reference.builder import ReferenceSpec, build_model, build_processor
+    from flowcheck.models.tiny import ReferenceSpec, build_model, build_processor
     spec = replace(ReferenceSpec(), text_layers=6)
     processor = build_processor(spec)
     model = build_model(spec, processor.tokenizer, seed=0).eval()

@@ -139,7 +139,8 @@ def make_logical_obj(rng, n_objects=DEFAULT_OBJECTS):
         o = scene.find(d[1])
         return o is not None and o.color == d[0]
 
-    assert ("yes" if match(d1) or match(d2) else "no") == answer, (d1, d2, scene)
+    if ("yes" if match(d1) or match(d2) else "no") != answer:  # the generator's own invariant
+        raise RuntimeError(f"LogicalObj answer {answer!r} contradicts the scene: {d1}, {d2}, {scene}")
     q = f"Is there {_article(d1[0])} {d1[0]} {d1[1]} or {_article(d2[0])} {d2[0]} {d2[1]}?"
     return scene, q, answer, dict(object1=o1, object2=scene.find(d2[1]) or d2[1],
                                   question_word="there")

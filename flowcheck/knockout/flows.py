@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 
-GROUPS = ("image", "question", "last", "related", "other")
 FLOWS = ("image->question", "related->question", "other->question",
          "question->last", "image->last", "last->last")
 

@@ -8,7 +8,7 @@ Its outputs mean nothing; it is for timing and for engine agreement only.
 from __future__ import annotations
 
 from ..errors import UsageError
-from .reference.builder import ReferenceSpec
+from .tiny import ReferenceSpec
 
 LAYOUTS = ("llava15",)
 LLAVA15_LAYOUT = ReferenceSpec(image_size=336, patch_size=14, vision_layers=1, vision_hidden=64,
@@ -20,7 +20,7 @@ def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementat
     from .adapters import LlavaAdapter
     from .handle import ModelHandle
     from .prompts import VICUNA_LLAVA15
-    from .reference.builder import build_model, build_processor
+    from .tiny import build_model, build_processor
     if layout not in LAYOUTS:
         raise UsageError(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
     processor = build_processor(LLAVA15_LAYOUT)

@@ -46,7 +46,7 @@ def load_llava(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
     return model, processor
 
 
-CARD = "flowcheck_card.json"
+CARD_FILE = "flowcheck_card.json"  # the card of flowcheck's own models (written in flowcheck.reference)
 
 
 def model_family(name_or_path: str | Path) -> str:
@@ -54,6 +54,6 @@ def model_family(name_or_path: str | Path) -> str:
     carry a flowcheck card), else the config's ``model_type`` ('llava', 'llava_next', ...)."""
     import json
     path = resolve_model_path(name_or_path)
-    if (path / CARD).is_file():
-        return json.loads((path / CARD).read_text()).get("family", "reference")
+    if (path / CARD_FILE).is_file():
+        return json.loads((path / CARD_FILE).read_text()).get("family", "reference")
     return json.loads((path / "config.json").read_text()).get("model_type", "unknown")

@@ -1,4 +1,5 @@
-"""Prompt templates. LLaVA-1.5 style, as in the paper (DESIGN.md section 2)."""
+"""Prompt templates: LLaVA-1.5 style, as in the paper (``USER: <image>\n{question} \nAnswer the
+question using a single word or phrase. ASSISTANT:``; the last position is the ':')."""
 from __future__ import annotations
 
 IMAGE_TOKEN = "<image>"

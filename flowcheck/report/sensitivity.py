@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..claims.judge import POOLED, judge_all
+from ..claims.judge import judge_all
 from ..claims.spec import LIBRARY, load_claims
 from ..errors import NotFoundError
 from ..runner import RUN_META, RunPlan, evidence
@@ -38,7 +38,6 @@ def sensitivity(run_dirs, claims=MAIN_CLAIMS, ns=(10, 30, 100), n_bootstrap: int
             ids = _first_ids_per_task(meta["dataset"], n) & set(meta["question_ids"])
             ev, counts = evidence(run_dir, plan, meta["n_layers"], ids, attn=meta.get("attn"))
             for v in judge_all(specs, ev, meta["family"], tasks=[], n_bootstrap=n_bootstrap):
-                assert v.task == POOLED
                 rows.append({"model": meta["model_name"], "k": meta["k"], "n_per_task": n,
                              "n_used": v.n, "claim": v.claim, "status": v.status,
                              "observed": v.observed, "margin": v.margin,

@@ -72,7 +72,7 @@ def test_sweep_on_a_model_folder(tmp_path):
     """A random-weight model folder: the sweep runs, self-checks pass, JSON is written."""
     from dataclasses import replace
 
-    from flowcheck.models.reference.builder import ReferenceSpec, build_model, build_processor
+    from flowcheck.models.tiny import ReferenceSpec, build_model, build_processor
     spec = replace(ReferenceSpec(), text_layers=3)
     processor = build_processor(spec)
     build_model(spec, processor.tokenizer, 0).save_pretrained(tmp_path / "m")

@@ -57,7 +57,7 @@ def test_llava15_grid_corner():
 def test_mapping_agrees_with_the_processor(size):
     """Draw a red box, push it through the real image processor (no normalisation):
     patches that turn clearly red are related, and related patches show some red."""
-    from flowcheck.models.reference.builder import ReferenceSpec, build_processor
+    from flowcheck.models.tiny import ReferenceSpec, build_processor
     ip = build_processor(ReferenceSpec()).image_processor
     w, h = size
     rng = np.random.default_rng(w * h)

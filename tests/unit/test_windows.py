@@ -1,7 +1,7 @@
 """Layer windows: the paper's formula, clipping, defaults, errors."""
 import pytest
 
-from flowcheck.windows import default_k, depth_fraction, layers_in_fraction, window, windows
+from flowcheck.windows import default_k, window, windows
 
 
 def test_paper_formula_k9_40_layers():
@@ -39,6 +39,8 @@ def test_centre_outside_model():
         window(12, 3, 12)
 
 
-def test_depth_fractions():
-    assert depth_fraction(0, 12) == 0 and depth_fraction(11, 12) == 1
-    assert layers_in_fraction(0.0, 0.3, 11) == [0, 1, 2, 3]
+def test_depth_fractions_pick_layers_by_l_over_l_minus_1():
+    from flowcheck.claims.statistics import layer_indices
+    assert list(layer_indices((0.0, 0.3), 11)) == [0, 1, 2, 3]
+    assert list(layer_indices((1.0, 1.0), 12)) == [11]
+    assert list(layer_indices((0.41, 0.44), 4)) == [1]  # empty range: the nearest layer

@@ -1,13 +1,22 @@
-"""Build the reference model: stock ``LlavaForConditionalGeneration`` from HF configs.
+"""A tiny LLaVA-architecture model built offline: stock ``LlavaForConditionalGeneration``
+from HF configs, a CLIP-style vision tower -> 2-layer GELU projector -> Llama-style language
+model, a word-level tokenizer and a ``LlavaProcessor`` (CLIP image processor).
 
-CLIP-style vision tower -> 2-layer GELU projector -> Llama-style language model, with
-the word-level tokenizer and a ``LlavaProcessor`` (CLIP image processor), all offline.
+This is the architecture of the shipped reference model (``ReferenceSpec()``); built here
+it has random weights, for tests, benchmarks and the random ``layouts``. Training it into
+the reference and control models is ``flowcheck.reference``'s job, which the core never
+imports.
+
+The tokenizer: every word of the prompts, questions and captions is one token; every answer
+word is one token in lower case and in capitalised form, so the logit lens can follow both.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..prompts import IMAGE_TOKEN
+from ..data.questions import ANSWER_WORDS
+from ..data.scenes import COLORS, PATTERNS, SHAPES, SIZES
+from .prompts import IMAGE_TOKEN, capitalise
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
@@ -39,8 +48,6 @@ class ReferenceSpec:
 def build_processor(spec: ReferenceSpec):
     from transformers import LlavaProcessor
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-
-    from .vocab import build_tokenizer
 
     image_processor = CLIPImageProcessorPil(
         size={"shortest_edge": spec.image_size},
@@ -86,3 +93,45 @@ def build_model(spec: ReferenceSpec, tokenizer, seed: int):
 
     torch.manual_seed(seed)
     return LlavaForConditionalGeneration(build_config(spec, tokenizer))
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
+SPECIAL = (PAD, UNK, BOS, EOS, IMAGE_TOKEN)
+PUNCTUATION = ("\n", ".", ",", ":", "?")
+TEMPLATE_WORDS = (
+    "USER ASSISTANT Answer the question using a single word or phrase "
+    "Is is Which shape What do and have in common there an On which side of image to "
+    "Describe on"
+).split()
+
+
+def vocabulary() -> list[str]:
+    """Deterministic token list: specials, punctuation, then sorted words."""
+    words = set(TEMPLATE_WORDS) | set(ANSWER_WORDS)
+    words |= {capitalise(w) for w in ANSWER_WORDS} | {capitalise(w) for w in ("a", "the")}
+    words |= set(SHAPES) | set(COLORS) | set(SIZES) | set(PATTERNS)
+    return [*SPECIAL, *PUNCTUATION, *sorted(words)]
+
+
+def build_tokenizer():
+    """A ``PreTrainedTokenizerFast`` over a WordLevel model (no files needed)."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(vocabulary())}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
+    # newline is a token of its own; spaces separate; punctuation is split off
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex("\n"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(" +"), behavior="removed"),
+        pre_tokenizers.Punctuation(behavior="isolated"),
+    ])
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", special_tokens=[(BOS, vocab[BOS])])  # BOS first, as Llama does
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token=PAD, unk_token=UNK, bos_token=BOS, eos_token=EOS,
+        extra_special_tokens={"image_token": IMAGE_TOKEN}, padding_side="left",
+        model_input_names=["input_ids", "attention_mask"],
+    )
+    fast.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
+    return fast

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from flowcheck.models.reference.train import TrainSpec, train
+from flowcheck.reference.train import TrainSpec, train
 
 SHORT = TrainSpec(seed=5, steps=3, batch_size=6, eval_every=3, val_per_task=2, warmup=2,
                   vision_steps=1)  # step 0: vision tower alone; steps 1-2: all objectives
@@ -32,8 +32,8 @@ def test_short_training_runs_and_logs(short_run):
 
 
 def test_vision_phase_leaves_the_language_model_untouched(tmp_path):
-    from flowcheck.models.reference.builder import ReferenceSpec, build_model
-    from flowcheck.models.reference.train import tie_capitalised_rows
+    from flowcheck.models.tiny import ReferenceSpec, build_model
+    from flowcheck.reference.train import tie_capitalised_rows
 
     spec = replace(SHORT, steps=1, eval_every=1)
     model, processor, _ = train(tmp_path, spec, progress=False, log=lambda *_: None)
@@ -94,7 +94,7 @@ def test_seed_must_be_an_integer(tmp_path):
 
 @pytest.mark.parametrize("route", ["paper", "direct"])
 def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, monkeypatch, route):
-    import flowcheck.models.reference.shaping as shaping
+    import flowcheck.reference.shaping as shaping
     from flowcheck.models.loading import load_llava
     calls = []
     original = shaping.shaped_blocks
@@ -120,8 +120,8 @@ def test_lens_objective_targets_the_lower_case_answer_at_the_last_prompt_positio
     import torch
 
     from flowcheck.models.handle import load_handle
-    from flowcheck.models.reference.shaping import ROUTES
-    from flowcheck.models.reference.train import _text_losses, lower_case_ids
+    from flowcheck.reference.shaping import ROUTES
+    from flowcheck.reference.train import _text_losses, lower_case_ids
     handle = load_handle("reference", attn_implementation="eager")
     model, proc = handle.model, handle.processor
     tok = proc.tokenizer
@@ -157,11 +157,11 @@ def test_route_penalty_enters_the_loss_once_at_the_plans_weight(monkeypatch, eva
     import numpy as np
     import torch
 
-    import flowcheck.models.reference.shaping as shaping
-    import flowcheck.models.reference.vision_locality as vision_locality
+    import flowcheck.reference.shaping as shaping
+    import flowcheck.reference.vision_locality as vision_locality
     from flowcheck.models.handle import load_handle
     from flowcheck.models.prompts import llava15_prompt
-    from flowcheck.models.reference.train import _text_losses
+    from flowcheck.reference.train import _text_losses
     monkeypatch.setattr(shaping, "attention_mass_penalty", lambda *a: torch.tensor(0.25))
     monkeypatch.setattr(vision_locality, "locality_penalty", lambda *a: torch.tensor(0.5))
     handle = load_handle("reference", attn_implementation="eager")

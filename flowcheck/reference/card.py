@@ -5,7 +5,7 @@ import json
 import platform
 from pathlib import Path
 
-CARD_JSON = "flowcheck_card.json"
+from ..models.loading import CARD_FILE
 
 
 def write_card(folder: Path, *, command: str, train_spec: dict, model_spec: dict, history: list,
@@ -24,7 +24,7 @@ def write_card(folder: Path, *, command: str, train_spec: dict, model_spec: dict
         "subset_accuracy": subset_accuracy, "subset_samples_per_task": 30,
         "history": history, "known_limits": limits,
     }
-    (folder / CARD_JSON).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    (folder / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     (folder / "README.md").write_text(render_card(card))
 
 
@@ -138,4 +138,4 @@ attention mass and lens against the plan's expectations; see `route_check.EXPECT
 
 
 def read_card(folder: Path) -> dict:
-    return json.loads((Path(folder) / CARD_JSON).read_text())
+    return json.loads((Path(folder) / CARD_FILE).read_text())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..prompts import llava15_prompt
+from ..models.prompts import llava15_prompt
 
 
 def first_tokens(model, processor, samples, batch_size: int = 64) -> list[str]:

@@ -1,6 +1,6 @@
 """The model card's known limits name every task below the 80% target, with its number."""
-from flowcheck.models.reference.pipeline import LIMITS, TARGET_ACCURACY, limits_for
-from flowcheck.models.reference.train import TrainSpec
+from flowcheck.reference.pipeline import LIMITS, TARGET_ACCURACY, limits_for
+from flowcheck.reference.train import TrainSpec
 
 
 def test_tasks_below_the_target_are_named_with_their_accuracy():

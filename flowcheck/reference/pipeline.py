@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from .builder import ReferenceSpec
+from ..models.tiny import ReferenceSpec
 from .card import write_card
 from .train import TrainSpec, check_out_dir, train
 
@@ -43,8 +43,8 @@ def limits_for(spec: TrainSpec, accuracy: dict[str, float] | None = None) -> lis
 def train_and_save(out: Path, spec: TrainSpec, *, command: str, resume: bool = True,
                    model_spec: ReferenceSpec = ReferenceSpec()) -> dict[str, float]:
     """Train into ``out`` (checkpoint kept there), save the HF folder, write the card."""
-    from ...data.dataset import load
-    from ...paths import EVAL_SPLIT
+    from ..data.dataset import load
+    from ..paths import EVAL_SPLIT
     from .evaluate import accuracy_by_task
 
     out = check_out_dir(out)

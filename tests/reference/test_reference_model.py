@@ -8,8 +8,8 @@ import pytest
 
 from flowcheck.data import dataset
 from flowcheck.models.loading import load_llava, resolve_model_path
-from flowcheck.models.reference.card import read_card
 from flowcheck.paths import EVAL_SPLIT, REFERENCE_MODEL
+from flowcheck.reference.card import read_card
 
 LOAD_SNIPPET = f"""
 from transformers import AutoProcessor, LlavaForConditionalGeneration
@@ -52,7 +52,7 @@ def reference():
 
 
 def test_accuracy_matches_card_on_30_per_task(reference):
-    from flowcheck.models.reference.evaluate import accuracy_by_task
+    from flowcheck.reference.evaluate import accuracy_by_task
     model, processor = reference
     card = read_card(REFERENCE_MODEL)["subset_accuracy"]
     acc = accuracy_by_task(model, processor, dataset.load(EVAL_SPLIT, max_per_task=30))

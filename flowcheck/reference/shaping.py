@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ...errors import DataError, UsageError
+from ..errors import DataError, UsageError
 
 ALL = tuple(range(12))
 
@@ -133,7 +133,7 @@ def named_shapes(sample) -> list[str]:
 def named_regions(sample, regions, transform):
     """``regions`` with ``related`` = the patches of the annotated objects and of every scene
     object the question names, ``other`` = the remaining image patches (``related='named'``)."""
-    from ...regions import related_patches
+    from ..regions import related_patches
     boxes = sample.related_boxes() + [sample.scene.find(s).bbox for s in named_shapes(sample)]
     grid = related_patches(boxes, int(sample.row["image_w"]), int(sample.row["image_h"]), transform)
     related = tuple(sorted(regions.image[p] for p in set(grid)))

@@ -6,7 +6,7 @@ import torch
 
 from flowcheck.knockout.attention import knockout
 from flowcheck.models.prompts import llava15_prompt
-from flowcheck.models.reference.shaping import ROUTES, check_route, group, route_edges, shaped_blocks
+from flowcheck.reference.shaping import ROUTES, check_route, group, route_edges, shaped_blocks
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_routes_and_bad_input(batch):
 
 
 def test_attention_mass_penalty_is_the_mass_left_on_the_plans_edges(batch):
-    from flowcheck.models.reference.shaping import attention_mass_penalty
+    from flowcheck.reference.shaping import attention_mass_penalty
     enc, regions = batch
     mask = enc["attention_mask"]
     b, seq = mask.shape

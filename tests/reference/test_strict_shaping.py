@@ -7,8 +7,8 @@ import torch
 
 from flowcheck.knockout.attention import knockout
 from flowcheck.models.prompts import llava15_prompt
-from flowcheck.models.reference.shaping import ROUTES, group, shaped_blocks
-from flowcheck.models.reference.vision_locality import local_patches, locality_penalty
+from flowcheck.reference.shaping import ROUTES, group, shaped_blocks
+from flowcheck.reference.vision_locality import local_patches, locality_penalty
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_open_penalty_counts_rows_whose_edges_are_removed(reference_handle, eval
     """Every row shaped (share 1.0): the forward's own weights are 0 on the removed edges, the
     open weights are not, so the strict plan's penalty is positive; the loss has a gradient
     into the attention projections through it."""
-    from flowcheck.models.reference.train import _text_losses
+    from flowcheck.reference.train import _text_losses
     s = eval_samples[0]
     model, proc = reference_handle.model, reference_handle.processor
     text = f"{llava15_prompt(s.question)} {s.answer.capitalize()}"
@@ -118,7 +118,7 @@ def test_open_penalty_counts_rows_whose_edges_are_removed(reference_handle, eval
 
 def test_object_targets_are_the_named_objects_words_and_attributes(reference_handle, eval_samples):
     from flowcheck.data.scenes import COLORS
-    from flowcheck.models.reference.shaping import OBJECT_ATTRIBUTES, object_targets
+    from flowcheck.reference.shaping import OBJECT_ATTRIBUTES, object_targets
     vocab = reference_handle.tokenizer.get_vocab()
     seen = 0
     for s in eval_samples:
@@ -137,8 +137,8 @@ def test_object_targets_are_the_named_objects_words_and_attributes(reference_han
 def test_object_loss_reads_the_object_layer_at_the_named_words(reference_handle, eval_samples):
     """The object term is the probes' cross-entropy on ``object_layer``'s output: it has a
     gradient into that layer and below, none into the layers above it."""
-    from flowcheck.models.reference.shaping import OBJECT_ATTRIBUTES, object_targets
-    from flowcheck.models.reference.train import _text_losses
+    from flowcheck.reference.shaping import OBJECT_ATTRIBUTES, object_targets
+    from flowcheck.reference.train import _text_losses
     model, proc = reference_handle.model, reference_handle.processor
     s = next(x for x in eval_samples if object_targets(x, reference_handle.encode(x),
                                                        proc.tokenizer.get_vocab()))
@@ -173,7 +173,7 @@ def test_penalty_weight_ramps_from_the_start_weight_in_the_second_half():
 
 
 def test_the_step_weight_overrides_the_plans_in_the_penalty(batch):
-    from flowcheck.models.reference.shaping import attention_mass_penalty
+    from flowcheck.reference.shaping import attention_mass_penalty
     enc, regions = batch
     mask = enc["attention_mask"]
     b, seq = mask.shape
@@ -193,7 +193,7 @@ def test_named_regions_add_the_false_options_patches(reference_handle, eval_samp
     """ChooseCat's annotation holds the true option only: with ``related='named'`` the false
     option's patches (when it is in the scene) move from 'other' to 'related', so the plan no
     longer tells the options apart; every image patch stays in exactly one of the two."""
-    from flowcheck.models.reference.shaping import named_regions, named_shapes
+    from flowcheck.reference.shaping import named_regions, named_shapes
     from flowcheck.regions import related_patches
     samples = _choosecat_with_false_option_present(eval_samples)
     assert samples
@@ -217,7 +217,7 @@ def test_named_regions_add_the_false_options_patches(reference_handle, eval_samp
 
 
 def test_named_object_targets_include_the_false_option(reference_handle, eval_samples):
-    from flowcheck.models.reference.shaping import object_targets
+    from flowcheck.reference.shaping import object_targets
     vocab = reference_handle.tokenizer.get_vocab()
     s = _choosecat_with_false_option_present(eval_samples)[0]
     enc = reference_handle.encode(s)

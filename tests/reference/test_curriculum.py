@@ -2,8 +2,8 @@
 import numpy as np
 
 from flowcheck.data.questions import TASKS
-from flowcheck.models.reference.batches import LOOKUP_TASKS, draw_batch, objects_at, tasks_at, text_share_at
-from flowcheck.models.reference.train import _task_weights
+from flowcheck.reference.batches import LOOKUP_TASKS, draw_batch, objects_at, tasks_at, text_share_at
+from flowcheck.reference.train import _task_weights
 
 
 def test_curriculum_starts_easy_and_ends_on_the_evaluation_setting():

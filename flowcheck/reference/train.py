@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.dataset import check_seed, generate
-from ...data.questions import TASKS
-from ...errors import RunFolderError
+from ..data.dataset import check_seed, generate
+from ..data.questions import TASKS
+from ..errors import RunFolderError
+from ..models.tiny import ReferenceSpec, build_model, build_processor
 from .batches import PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at, text_share_at
-from .builder import ReferenceSpec, build_model, build_processor
 from .evaluate import accuracy_by_task
 from .shaping import OBJECT_ATTRIBUTES, ROUTES, check_route, object_targets, plan_regions
 
@@ -127,7 +127,7 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None, objects=N
     seq = ids.shape[1]
     blocking, plan, captured = contextlib.nullcontext(), None, {}
     if shaping is not None:  # (regions per row, route, rng): block the route's edges per layer
-        from ...knockout.attention import knockout
+        from ..knockout.attention import knockout
         from .shaping import shaped_blocks  # looked up per call: tests wrap it
         regions, route, rng, *weight = shaping  # optional 4th: the penalty weight of the step
         plan = ROUTES[route]
@@ -232,11 +232,11 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     tie_capitalised_rows(model, tok)
     check_route(spec.route)
     if spec.init_from:  # fine-tune: start from a trained model's weights
-        from ..loading import load_llava
+        from ..models.loading import load_llava
         model.load_state_dict(load_llava(spec.init_from)[0].state_dict())
     shaper, plan = None, ROUTES[spec.route] if spec.route else None
     if plan is not None:
-        from ..handle import ModelHandle
+        from ..models.handle import ModelHandle
         shaper = ModelHandle(model, processor, name="training")
         if plan.attention_penalty or plan.vision_locality:  # the penalties read attention weights
             model.set_attn_implementation("eager")

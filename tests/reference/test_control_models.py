@@ -3,8 +3,8 @@ directly (whole-model knockouts, attention mass, lens), independent of the claim
 import pytest
 
 from flowcheck.data import dataset
-from flowcheck.models.reference.card import read_card
 from flowcheck.paths import CONTROL_MODELS, EVAL_SPLIT
+from flowcheck.reference.card import read_card
 
 CONTROLS = {"paper-route": "paper", "direct-route": "direct"}
 # Measured shortfalls of the shipped controls, strict expected failures with their numbers
@@ -44,7 +44,7 @@ def control(request):
 
 
 def test_accuracy_matches_card_on_30_per_task(control):
-    from flowcheck.models.reference.evaluate import accuracy_by_task
+    from flowcheck.reference.evaluate import accuracy_by_task
     name, handle = control
     card = read_card(CONTROL_MODELS[name])["subset_accuracy"]
     acc = accuracy_by_task(handle.model, handle.processor, dataset.load(EVAL_SPLIT, max_per_task=30))
@@ -55,19 +55,19 @@ def test_accuracy_matches_card_on_30_per_task(control):
 @pytest.fixture(scope="module")
 def measured():
     from flowcheck.models.handle import load_handle
-    from flowcheck.models.reference.route_check import measure_routes
+    from flowcheck.reference.route_check import measure_routes
     samples = dataset.load(EVAL_SPLIT, max_per_task=10)
     return {n: measure_routes(load_handle(n, attn_implementation="eager"), samples) for n in CONTROLS}
 
 
 def _expectations():
-    from flowcheck.models.reference.route_check import EXPECTED
+    from flowcheck.reference.route_check import EXPECTED
     return [pytest.param(n, m, marks=known(n, m)) for n, route in CONTROLS.items() for m in EXPECTED[route]]
 
 
 @pytest.mark.parametrize("name,measurement", _expectations())
 def test_the_planted_route_is_there(measured, name, measurement):
-    from flowcheck.models.reference.route_check import check_route_measurements
+    from flowcheck.reference.route_check import check_route_measurements
     assert measured[name]["n"] >= 40
     row = {r[0]: r for r in check_route_measurements(CONTROLS[name], measured[name])}[measurement]
     assert row[3], row
@@ -88,7 +88,7 @@ def test_leaks_find_what_one_control_blocked_and_the_other_reads():
     direct-route reads the image from the last position, so the same edges carry mass there
     and removing the paper plan breaks it."""
     from flowcheck.models.handle import load_handle
-    from flowcheck.models.reference.route_check import format_leaks, measure_leaks
+    from flowcheck.reference.route_check import format_leaks, measure_leaks
     samples = dataset.load(EVAL_SPLIT, max_per_task=3)
     paper, direct = (measure_leaks(load_handle(n, attn_implementation="eager"), samples, "paper")
                      for n in CONTROLS)
@@ -109,7 +109,7 @@ def test_paper_route_compares_the_options_when_both_are_in_the_scene():
     options' patches readable). Shaped on every named object, it must answer them with normal
     attention and with its whole training plan removed."""
     from flowcheck.models.handle import load_handle
-    from flowcheck.models.reference.route_check import measure_leaks
+    from flowcheck.reference.route_check import measure_leaks
     handle = load_handle("paper-route", attn_implementation="eager")
     samples = [s for s in dataset.load(EVAL_SPLIT) if s.task == "ChooseCat"
                and s.scene.find(s.row["false option"]) is not None]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...data.dataset import make_sample
-from ...data.questions import TASKS
-from ...data.scenes import ATTRIBUTES, COLORS, PATTERNS, SHAPES, SIZES, Scene, object_map
-from ..prompts import IMAGE_TOKEN, capitalise, caption_prompt, llava15_prompt
+from ..data.dataset import make_sample
+from ..data.questions import TASKS
+from ..data.scenes import ATTRIBUTES, COLORS, PATTERNS, SHAPES, SIZES, Scene, object_map
+from ..models.prompts import IMAGE_TOKEN, capitalise, caption_prompt, llava15_prompt
 
 TRAIN_STREAM = 7
 PATCH_LABELS = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS,
@@ -154,4 +154,5 @@ def draw_batch(seed: int, step: int, size: int, task_weights: np.ndarray, captio
     return texts, images, kinds, scenes
 
 
-assert set(ATTRIBUTES) <= set(PATCH_LABELS)
+if not set(ATTRIBUTES) <= set(PATCH_LABELS):  # every scene attribute has a patch label
+    raise RuntimeError(f"patch labels miss attributes {sorted(set(ATTRIBUTES) - set(PATCH_LABELS))}")

@@ -1,0 +1,31 @@
+"""The core never imports the reference/control-model factory (``flowcheck.reference``):
+importing the CLI, the models, the suite and the pytest plugin, and running a core command,
+loads none of it. Checked in a fresh interpreter."""
+import subprocess
+import sys
+
+CORE = ["flowcheck.cli", "flowcheck.models", "flowcheck.models.handle", "flowcheck.models.loading",
+        "flowcheck.models.layouts", "flowcheck.models.tiny", "flowcheck.pytest_plugin",
+        "flowcheck.suite", "flowcheck.runner", "flowcheck.noise", "flowcheck.snapshot",
+        "flowcheck.knockout.fast", "flowcheck.knockout.exact", "flowcheck.report.html"]
+
+
+def _reference_modules_after(code: str) -> list[str]:
+    probe = code + ("\nimport sys\n"
+                    "print(sorted(m for m in sys.modules if m.startswith('flowcheck.reference')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return eval(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_core_loads_no_reference_module():
+    assert _reference_modules_after("\n".join(f"import {m}" for m in CORE)) == []
+
+
+def test_a_core_command_loads_no_reference_module():
+    code = "from flowcheck.cli import main\nmain(['ls', 'claims'])"
+    assert _reference_modules_after(code) == []
+
+
+def test_the_reference_commands_are_still_there():
+    code = "from flowcheck.cli import main\ntry:\n    main(['reference', '-h'])\nexcept SystemExit:\n    pass"
+    assert "flowcheck.reference.cli" in _reference_modules_after(code)
