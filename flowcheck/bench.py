@@ -33,9 +33,8 @@ def peak_rss():
 
 def run_engine(handle, samples, configs, engine: str):
     from .knockout.clean import clean_run
-    from .knockout.exact import exact_probabilities
-    from .knockout.fast import fast_probabilities
-    fn = fast_probabilities if engine == "fast" else exact_probabilities
+    from .knockout.configs import engine_probabilities
+    fn = engine_probabilities(engine)
     out = []
     for s in samples:
         enc = handle.encode(s)

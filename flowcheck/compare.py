@@ -6,25 +6,16 @@ status differs between the runs is a flip; a mean knockout curve that moved more
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .claims.judge import POOLED
-from .errors import NotFoundError
 
 
 def _load(run_dir: Path):
-    from .runner import RUN_META, RunPlan, evidence
-    run_dir = Path(run_dir)
-    for name in (RUN_META, "verdicts.json"):
-        if not (run_dir / name).is_file():
-            raise NotFoundError(f"{str(run_dir)!r} has no {name}; pass the --out folder of a "
-                                    "finished 'flowcheck run'")
-    meta = json.loads((run_dir / RUN_META).read_text())
-    verdicts = json.loads((run_dir / "verdicts.json").read_text())
-    plan = RunPlan.from_meta(meta)
-    ev, _ = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]),
-                     attn=meta.get("attn"))
+    from .run_folder import RunFolder
+    folder = RunFolder(run_dir)
+    meta, verdicts = folder.meta(), folder.verdicts()
+    ev, _ = folder.evidence()
     return meta, verdicts, ev
 
 

@@ -120,12 +120,11 @@ def verdict_differences(verdicts_a, verdicts_b) -> dict:
 
 def differences(run_a: Path, run_b: Path) -> dict:
     """Number-by-number differences between two run folders of one model and dataset."""
-    from .runner import RunPlan, latest_rows
+    from .run_folder import RunFolder
     from .suite import load_run
 
     a, b = load_run(run_a), load_run(run_b)
-    rows = [latest_rows(r.run_dir, RunPlan.from_meta(r.meta), r.meta["n_layers"],
-                        set(r.meta["question_ids"]), r.meta.get("attn")) for r in (a, b)]
+    rows = [RunFolder(r.run_dir).latest_rows() for r in (a, b)]
     common = sorted(set(rows[0]) & set(rows[1]))
     correct_flips = [q for q in common if rows[0][q]["correct"] != rows[1][q]["correct"]]
     answer_changes = [q for q in common if rows[0][q]["model_answer"] != rows[1][q]["model_answer"]]

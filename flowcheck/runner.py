@@ -1,23 +1,18 @@
 """Plan -> execute -> store: the experiments a set of claims needs, run once per sample.
 
 The plan is the union of the selected claims' flows and lens variants (deduplicated), one
-window size k. Execution writes one JSON line per sample to ``<run>/results.jsonl`` as
-soon as it is measured (append-only): an interrupted run loses at most the sample in
-flight, and a rerun skips every sample already stored for the same plan. ``evidence()``
-turns the store into per-sample curves for the judge; nothing here judges.
+window size k. Execution writes one JSON line per sample to the run folder's
+``results.jsonl`` as soon as it is measured (append-only): an interrupted run loses at
+most the sample in flight, and a rerun skips every sample already stored for the same
+plan. Reading the store back is ``run_folder.RunFolder``'s; nothing here judges.
 """
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from .claims.judge import Evidence
-from .errors import RunFolderError, UsageError
-
-RESULTS = "results.jsonl"
-RUN_META = "run.json"
+from .errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -66,67 +61,19 @@ def _row_attn(row: dict) -> str:
     return row.get("attn") or DEFAULT_ATTN.get(row["engine"], "eager")
 
 
-def stored(run_dir: Path) -> list[dict]:
-    """Every stored sample line (a torn last line from a kill is ignored)."""
-    path = Path(run_dir) / RESULTS
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
-def _covers(row: dict, plan: RunPlan, key: dict) -> bool:
+def covers(row: dict, plan: RunPlan, key: dict) -> bool:
+    """A stored row can be reused for ``plan`` measured under ``key`` (``store_key``)."""
     return (row["k"] == key["k"] and row["engine"] == key["engine"]
             and _row_attn(row) == key["attn"]
             and (not row["correct"] or (set(plan.flows) <= set(row["changes"])
                                         and set(plan.lens_variants) <= set(row["lens"]))))
 
 
-def _same_path(a, b) -> bool:
-    """Stored paths are checkout-relative (or absolute outside it, and in older runs)."""
-    from .paths import resolve_portable
-    if a is None or b is None:
-        return a == b
-    return resolve_portable(a).resolve() == resolve_portable(b).resolve()
-
-
-def check_run_dir(run_dir: Path, meta: dict) -> Path:
-    """Create the run folder; refuse one that holds another model's or dataset's results, or
-    results of the same model folder with other weights (run folders written before the
-    fingerprint existed carry none and are taken as they are)."""
-    run_dir = Path(run_dir)
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OSError(f"cannot write the run folder {str(run_dir)!r} ({e.strerror}); pass a "
-                      "writable --out") from e
-    path = run_dir / RUN_META
-    if path.is_file():
-        old = json.loads(path.read_text())
-        for field in ("model", "dataset"):
-            if not _same_path(old.get(field), meta.get(field)):
-                raise RunFolderError(f"{run_dir} holds results for {field} {old.get(field)!r}, not "
-                                 f"{meta.get(field)!r}; pass another --out or delete the folder")
-        if old.get("weights") and meta.get("weights") and old["weights"] != meta["weights"]:
-            raise RunFolderError(f"{run_dir} holds results for other weights of {meta.get('model')!r} "
-                             f"(fingerprint {old['weights']}, now {meta['weights']}): the model was "
-                             "changed since (fine-tuned, quantised, pruned or loaded in another "
-                             "dtype); pass another --out or delete the folder")
-    path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    return run_dir
-
-
 def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
     """One sample's stored row: clean answer, and (if correct) the relative change of
     p(answer) for every (flow, window) config and the lens curves of each variant."""
     from .knockout.clean import clean_run
-    from .knockout.exact import exact_probabilities
-    from .knockout.fast import fast_probabilities
+    from .knockout.configs import engine_probabilities
     from .knockout.flows import parse_flow
     from .lens import answer_tokens, logit_lens
     from .metrics import relative_change
@@ -138,7 +85,7 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
            "p_base": clean.p_base, **key, "changes": {}, "lens": {}}
     if not clean.correct:
         return row
-    probabilities = fast_probabilities if plan.engine == "fast" else exact_probabilities
+    probabilities = engine_probabilities(plan.engine)
     usable = [c for c in configs if enc.regions.group(parse_flow(c.flow).src)]
     p = probabilities(handle, enc, clean, usable) if usable else []
     for cfg, pk in zip(usable, p):
@@ -152,20 +99,21 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
     return row
 
 
-def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True) -> dict:
-    """Measure every sample not yet stored for ``plan``; returns counts {measured, reused}."""
+def execute(handle, samples, plan: RunPlan, folder, progress: bool = True) -> dict:
+    """Measure every sample not yet stored for ``plan`` in ``folder`` (a ``RunFolder``) and
+    append each row as soon as it is measured; returns counts {measured, reused}."""
     from .knockout.attention import text_attn_implementation
     from .knockout.configs import plan_configs
 
     key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model))
-    done = {r["question_id"] for r in stored(run_dir) if _covers(r, plan, key)}
+    done = {r["question_id"] for r in folder.rows() if covers(r, plan, key)}
     todo = [s for s in samples if s.row["question_id"] not in done]
     configs = plan_configs(plan.flows, handle.n_layers, key["k"])
     it = todo
     if progress and todo:
         from tqdm import tqdm
         it = tqdm(todo, desc=f"flowcheck ({plan.engine} engine)", unit="sample", dynamic_ncols=True)
-    path = Path(run_dir) / RESULTS
+    path = folder.results_path
     if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
         with open(path, "a") as store:  # a line torn by a kill: end it, never extend it
             store.write("\n")
@@ -177,33 +125,3 @@ def execute(handle, samples, plan: RunPlan, run_dir: Path, progress: bool = True
     return {"measured": len(todo), "reused": len(samples) - len(todo)}
 
 
-def latest_rows(run_dir: Path, plan: RunPlan, n_layers: int, question_ids=None,
-                attn: str | None = None) -> dict:
-    """{question_id: stored row} measured for ``plan`` (the latest line for a sample wins)."""
-    key = store_key(plan, n_layers, attn)
-    return {r["question_id"]: r for r in stored(run_dir)
-            if _covers(r, plan, key) and (question_ids is None or r["question_id"] in question_ids)}
-
-
-def evidence(run_dir: Path, plan: RunPlan, n_layers: int, question_ids=None,
-             lens_variant: str | None = None, attn: str | None = None) -> tuple[Evidence, dict]:
-    """(Evidence of the correctly answered samples, counts per task {n, n_correct})."""
-    import numpy as np
-
-    rows = latest_rows(run_dir, plan, n_layers, question_ids, attn)
-    counts: dict = {}
-    for r in rows.values():
-        c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})
-        c["n"] += 1
-        c["n_correct"] += bool(r["correct"])
-    ok = [rows[q] for q in sorted(rows) if rows[q]["correct"]]  # store order never matters
-    nan = np.full(n_layers, np.nan)
-    curves = {f: np.array([r["changes"][f] if r["changes"][f] is not None else nan for r in ok],
-                          dtype=float).reshape(len(ok), n_layers) for f in plan.flows}
-    variant = lens_variant or (plan.lens_variants[0] if plan.lens_variants else None)
-    if variant:
-        for t in ("lower", "capitalised"):
-            curves[f"lens:{t}"] = np.array([r["lens"][variant][t] for r in ok],
-                                           dtype=float).reshape(len(ok), n_layers)
-    tasks = np.array([r["task"] for r in ok], dtype=object)
-    return Evidence(n_layers, tasks, curves), counts

@@ -3,15 +3,15 @@ report. ``run_suite`` measures (expensive, resumable); ``judge_run`` re-judges a
 re-renders a run folder from its stored results with no model (pure)."""
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .claims.judge import judge_all
 from .claims.spec import LIBRARY, load_claims
-from .errors import DataError, NotFoundError
-from .runner import RUN_META, RunPlan, check_run_dir, evidence, execute, store_key
+from .errors import DataError
+from .run_folder import RunFolder
+from .runner import RunPlan, execute, store_key
 
 
 @dataclass
@@ -85,11 +85,11 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "question_ids": [s.row["question_id"] for s in samples], "device": device,
             "dtype": dtype, "attn": attn, "threads": torch.get_num_threads(),
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
-    run_dir = check_run_dir(out, meta)
-    counts = execute(handle, samples, plan, run_dir, progress=progress)
+    folder = RunFolder(out).create(meta)
+    counts = execute(handle, samples, plan, folder, progress=progress)
     meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
-    (run_dir / RUN_META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    return judge_run(run_dir)
+    folder.write_meta(meta)
+    return judge_run(folder.path)
 
 
 @dataclass
@@ -121,19 +121,13 @@ class StoredRun:
 
 def load_run(run_dir: Path) -> StoredRun:
     """Read run.json + results.jsonl of a run folder."""
-    run_dir = Path(run_dir)
-    meta_path = run_dir / RUN_META
-    if not meta_path.is_file():
-        raise NotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META}); "
-                                "pass the --out folder of a 'flowcheck run'")
-    meta = json.loads(meta_path.read_text())
+    folder = RunFolder(run_dir)
+    meta = folder.meta()
     specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])
-    plan = RunPlan.from_meta(meta)
     variant = next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
-    ev, counts = evidence(run_dir, plan, meta["n_layers"], set(meta["question_ids"]),
-                          lens_variant=variant, attn=meta.get("attn"))
+    ev, counts = folder.evidence(lens_variant=variant)
     meta["lens_variant"] = variant
-    return StoredRun(run_dir, meta, specs, ev, counts)
+    return StoredRun(folder.path, meta, specs, ev, counts)
 
 
 def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
@@ -145,9 +139,8 @@ def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
 
     run = load_run(run_dir)
     verdicts = run.judge()
-    (run.run_dir / "verdicts.json").write_text(dumps(verdicts_to_dict(verdicts)))
     summary = render_summary(run.meta, verdicts, run.counts)
-    (run.run_dir / "summary.md").write_text(summary)
     written = plot_panels(run.evidence, run.run_dir, run.meta["model_name"]) if plots else []
-    (run.run_dir / "report.html").write_text(render_html(summary, written))
+    RunFolder(run.run_dir).write_report(dumps(verdicts_to_dict(verdicts)), summary,
+                                        render_html(summary, written))
     return SuiteResult(run.run_dir, verdicts, run.counts, run.meta)

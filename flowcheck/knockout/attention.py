@@ -7,7 +7,7 @@ before the softmax; every other layer, and the rest of the causal mask, is uncha
 """
 from __future__ import annotations
 
-import sys
+import importlib
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -73,8 +73,9 @@ def _base_function(module, impl: str):
     if impl == "sdpa":
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
         return sdpa_attention_forward
-    # the model's own eager attention (defined in its modeling module)
-    fn = getattr(sys.modules[type(module).__module__], "eager_attention_forward", None)
+    # the model's own eager attention (defined in its modeling module; imported again if
+    # something, e.g. pytester's module snapshot, removed it from sys.modules)
+    fn = getattr(importlib.import_module(type(module).__module__), "eager_attention_forward", None)
     if fn is None:
         raise ModelError(f"{type(module).__name__} has no eager_attention_forward in "
                          f"{type(module).__module__} (transformers {transformers.__version__}); "

@@ -9,6 +9,18 @@ from .flows import parse_flow
 ENGINES = ("fast", "exact")  # fast.py and exact.py: the same numbers, different work
 
 
+def engine_probabilities(engine: str):
+    """The engine's ``probabilities(handle, enc, clean, configs) -> [p(answer) per config]``."""
+    if engine == "fast":
+        from .fast import fast_probabilities
+        return fast_probabilities
+    if engine == "exact":
+        from .exact import exact_probabilities
+        return exact_probabilities
+    from ..errors import UsageError
+    raise UsageError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+
+
 @dataclass(frozen=True)
 class KnockoutConfig:
     flow: str

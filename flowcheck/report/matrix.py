@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..claims.judge import POOLED
 from ..errors import NotFoundError
+from ..run_folder import RunFolder
 from .summary import MARK
 
 MATRIX_JSON, MATRIX_MD = "matrix.json", "matrix.md"
@@ -26,11 +27,11 @@ def build_matrix(runs: dict[str, Path]) -> dict:
     """{'models': [...], 'claims': {claim: {model: cell}}} from each run's pooled verdicts."""
     claims: dict[str, dict] = {}
     for label, run_dir in runs.items():
-        path = Path(run_dir) / "verdicts.json"
-        if not path.is_file():
-            raise NotFoundError(f"{str(path)!r} does not exist; {label}: pass a run folder "
-                                    "written by `flowcheck run` (or re-judge it with `flowcheck report`)")
-        for claim, v in json.loads(path.read_text()).items():
+        try:
+            verdicts = RunFolder(run_dir).verdicts()
+        except NotFoundError as e:
+            raise NotFoundError(f"{label}: {e}") from None
+        for claim, v in verdicts.items():
             if POOLED in v["tasks"]:
                 claims.setdefault(claim, {})[label] = _cell(v["tasks"][POOLED])
     return {"models": list(runs), "claims": dict(sorted(claims.items()))}

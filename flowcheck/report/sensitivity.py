@@ -6,13 +6,9 @@ claims are judged on the first n samples per task type of the run's dataset (the
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from ..claims.judge import judge_all
 from ..claims.spec import LIBRARY, load_claims
-from ..errors import NotFoundError
-from ..runner import RUN_META, RunPlan, evidence
+from ..run_folder import RunFolder
 
 MAIN_CLAIMS = ("image_to_question_early", "question_to_last_middle", "image_to_last_small",
                "other_patches_early_related_middle")
@@ -27,16 +23,13 @@ def _first_ids_per_task(dataset: str, n: int) -> set[str]:
 def sensitivity(run_dirs, claims=MAIN_CLAIMS, ns=(10, 30, 100), n_bootstrap: int = 1000) -> list[dict]:
     """One row per (run, claim, n): model, k, n per task, samples used, verdict, margin, CI."""
     rows = []
-    for run_dir in map(Path, run_dirs):
-        meta_path = run_dir / RUN_META
-        if not meta_path.is_file():
-            raise NotFoundError(f"{str(run_dir)!r} is not a flowcheck run folder (no {RUN_META})")
-        meta = json.loads(meta_path.read_text())
+    for run_dir in run_dirs:
+        folder = RunFolder(run_dir)
+        meta = folder.meta()
         specs = load_claims([LIBRARY], [c for c in claims if c in meta["claims"]])
-        plan = RunPlan.from_meta(meta)
         for n in ns:
             ids = _first_ids_per_task(meta["dataset"], n) & set(meta["question_ids"])
-            ev, counts = evidence(run_dir, plan, meta["n_layers"], ids, attn=meta.get("attn"))
+            ev, counts = folder.evidence(question_ids=ids)
             for v in judge_all(specs, ev, meta["family"], tasks=[], n_bootstrap=n_bootstrap):
                 rows.append({"model": meta["model_name"], "k": meta["k"], "n_per_task": n,
                              "n_used": v.n, "claim": v.claim, "status": v.status,

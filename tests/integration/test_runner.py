@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from flowcheck.claims.judge import POOLED
-from flowcheck.runner import RESULTS, stored
+from flowcheck.run_folder import RunFolder
 from flowcheck.suite import judge_run, run_suite
 
 TASKS = ["ChooseAttr", "QueryAttr"]
@@ -21,13 +21,13 @@ def small_run(tmp_path_factory):
 
 def test_run_writes_verdicts_for_every_claim_task_and_pooled(small_run):
     out = small_run.run_dir
-    for name in ("verdicts.json", "summary.md", "report.html", RESULTS, "run.json"):
+    for name in ("verdicts.json", "summary.md", "report.html", RunFolder.RESULTS, "run.json"):
         assert (out / name).is_file(), name
     verdicts = json.loads((out / "verdicts.json").read_text())
     assert len(verdicts) == 8
     for claim in verdicts.values():
         assert set(claim["tasks"]) == {*TASKS, POOLED}
-    assert len(stored(out)) == 6
+    assert len(RunFolder(out).rows()) == 6
     assert small_run.counts == {t: {"n": 3, "n_correct": small_run.counts[t]["n_correct"]} for t in TASKS}
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "image_to_question_early" in html
@@ -40,8 +40,8 @@ def test_rerun_measures_nothing_and_gives_the_same_verdicts(small_run):
 
 
 def test_interrupted_run_resumes_where_it_stopped(small_run, tmp_path):
-    lines = (small_run.run_dir / RESULTS).read_text().splitlines()
-    (tmp_path / RESULTS).write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])  # torn line
+    lines = (small_run.run_dir / RunFolder.RESULTS).read_text().splitlines()
+    (tmp_path / RunFolder.RESULTS).write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])  # torn line
     resumed = run_suite("reference", out=tmp_path, **SMALL)
     assert resumed.meta["timing_s"]["measured"] == 4
     assert resumed.verdicts == small_run.verdicts
@@ -66,8 +66,8 @@ def test_rejudge_needs_no_model_and_reproduces_the_verdicts(small_run):
 def test_exact_engine_gives_the_same_curves(small_run, tmp_path):
     exact = run_suite("reference", out=tmp_path, engine="exact",
                       claims=["question_to_last_middle"], **SMALL)
-    fast_rows = {r["question_id"]: r for r in stored(small_run.run_dir)}
-    for row in stored(exact.run_dir):
+    fast_rows = {r["question_id"]: r for r in RunFolder(small_run.run_dir).rows()}
+    for row in RunFolder(exact.run_dir).rows():
         if row["correct"]:
             for flow, curve in row["changes"].items():
                 ref = fast_rows[row["question_id"]]["changes"][flow]

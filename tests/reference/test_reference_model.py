@@ -99,3 +99,23 @@ def test_folder_missing_weights_is_a_clear_error(tmp_path):
 def test_unknown_model_name_lists_the_known_ones():
     with pytest.raises(FileNotFoundError, match="does not exist.*reference"):
         resolve_model_path("llava-typo")
+
+
+@pytest.mark.parametrize("label, model", [("natural", "reference"), ("paper-route", "paper-route"),
+                                          ("direct-route", "direct-route")])
+def test_the_card_and_the_suite_count_the_same_samples_as_answered_correctly(label, model, eval_samples):
+    """One definition of "answered correctly": the model card's accuracy (greedy first token,
+    batched) and the suite's correct-only filter (stored per sample in the committed run)."""
+    import json
+
+    from flowcheck.metrics import is_correct
+    from flowcheck.models.loading import load_llava
+    from flowcheck.paths import REPO_ROOT
+    from flowcheck.reference.evaluate import first_tokens
+    rows = {}
+    for line in (REPO_ROOT / "reports" / "reference" / label / "results.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        rows[row["question_id"]] = row["correct"]
+    m, processor = load_llava(model)
+    card = [is_correct(t, s.answer) for s, t in zip(eval_samples, first_tokens(m, processor, eval_samples))]
+    assert card == [rows[s.row["question_id"]] for s in eval_samples]

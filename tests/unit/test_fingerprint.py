@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from flowcheck.models.fingerprint import weights_fingerprint
-from flowcheck.runner import RUN_META, check_run_dir
+from flowcheck.run_folder import RunFolder
 
 
 @pytest.fixture
@@ -38,14 +38,14 @@ def meta(weights=None):
 
 
 def test_run_folder_refuses_other_weights_of_the_same_model(tmp_path):
-    check_run_dir(tmp_path, meta("aaaa"))
-    check_run_dir(tmp_path, meta("aaaa"))  # the same weights: fine
+    RunFolder(tmp_path).create(meta("aaaa"))
+    RunFolder(tmp_path).create(meta("aaaa"))  # the same weights: fine
     with pytest.raises(ValueError, match="other weights of .*fingerprint aaaa, now bbbb.*"
                                          "changed since.*another --out or delete"):
-        check_run_dir(tmp_path, meta("bbbb"))
+        RunFolder(tmp_path).create(meta("bbbb"))
 
 
 def test_run_folder_from_before_the_fingerprint_is_taken_as_it_is(tmp_path):
-    (tmp_path / RUN_META).write_text(json.dumps(meta()))
-    check_run_dir(tmp_path, meta("aaaa"))
-    assert json.loads((tmp_path / RUN_META).read_text())["weights"] == "aaaa"
+    (tmp_path / RunFolder.META).write_text(json.dumps(meta()))
+    RunFolder(tmp_path).create(meta("aaaa"))
+    assert json.loads((tmp_path / RunFolder.META).read_text())["weights"] == "aaaa"

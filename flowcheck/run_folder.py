@@ -1,0 +1,140 @@
+"""A run folder, the one place that knows its files: ``run.json`` (what was run: model,
+dataset, weights fingerprint, plan, question ids), ``results.jsonl`` (one measured sample
+per line, append-only), ``verdicts.json`` (rounded verdicts), ``summary.md`` and
+``report.html``.
+
+``RunFolder(path).create(meta)`` refuses a folder that holds another model's, dataset's or
+weights' results; ``rows()`` / ``evidence()`` read the store back (a torn last line from a
+kill is ignored; the latest line of a sample wins); nothing here measures or judges.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import NotFoundError, RunFolderError
+
+
+def _same_path(a, b) -> bool:
+    """Stored paths are checkout-relative (or absolute outside it, and in older runs)."""
+    from .paths import resolve_portable
+    if a is None or b is None:
+        return a == b
+    return resolve_portable(a).resolve() == resolve_portable(b).resolve()
+
+
+class RunFolder:
+    META, RESULTS, VERDICTS, SUMMARY, REPORT = (
+        "run.json", "results.jsonl", "verdicts.json", "summary.md", "report.html")
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / self.RESULTS
+
+    # run.json ---------------------------------------------------------------------------
+    def is_run(self) -> bool:
+        return (self.path / self.META).is_file()
+
+    def meta(self) -> dict:
+        if not self.is_run():
+            raise NotFoundError(f"{str(self.path)!r} is not a flowcheck run folder (no {self.META}); "
+                                "pass the --out folder of a 'flowcheck run'")
+        return json.loads((self.path / self.META).read_text())
+
+    def write_meta(self, meta: dict) -> None:
+        (self.path / self.META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+
+    def create(self, meta: dict) -> "RunFolder":
+        """Create the folder and write ``meta``; refuse one that holds another model's or
+        dataset's results, or results of the same model folder with other weights (folders
+        written before the fingerprint existed carry none and are taken as they are)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OSError(f"cannot write the run folder {str(self.path)!r} ({e.strerror}); pass a "
+                          "writable --out") from e
+        if self.is_run():
+            old = self.meta()
+            for field in ("model", "dataset"):
+                if not _same_path(old.get(field), meta.get(field)):
+                    raise RunFolderError(
+                        f"{self.path} holds results for {field} {old.get(field)!r}, not "
+                        f"{meta.get(field)!r}; pass another --out or delete the folder")
+            if old.get("weights") and meta.get("weights") and old["weights"] != meta["weights"]:
+                raise RunFolderError(
+                    f"{self.path} holds results for other weights of {meta.get('model')!r} "
+                    f"(fingerprint {old['weights']}, now {meta['weights']}): the model was "
+                    "changed since (fine-tuned, quantised, pruned or loaded in another "
+                    "dtype); pass another --out or delete the folder")
+        self.write_meta(meta)
+        return self
+
+    # results.jsonl ----------------------------------------------------------------------
+    def rows(self) -> list[dict]:
+        """Every stored sample line (a torn last line from a kill is ignored)."""
+        if not self.results_path.is_file():
+            return []
+        out = []
+        for line in self.results_path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def latest_rows(self, plan=None, question_ids=None, meta: dict | None = None) -> dict:
+        """{question_id: row} measured for ``plan`` (default: the one run.json records), of
+        ``question_ids`` (default: run.json's), the latest line for a sample winning."""
+        from .runner import RunPlan, covers, store_key
+        meta = meta or self.meta()
+        plan = plan or RunPlan.from_meta(meta)
+        ids = set(meta["question_ids"]) if question_ids is None else set(question_ids)
+        key = store_key(plan, meta["n_layers"], meta.get("attn"))
+        return {r["question_id"]: r for r in self.rows()
+                if covers(r, plan, key) and r["question_id"] in ids}
+
+    def evidence(self, plan=None, question_ids=None, lens_variant: str | None = None):
+        """(Evidence of the correctly answered samples, counts per task {n, n_correct})."""
+        import numpy as np
+
+        from .claims.judge import Evidence
+        from .runner import RunPlan
+        meta = self.meta()
+        plan = plan or RunPlan.from_meta(meta)
+        n_layers = meta["n_layers"]
+        rows = self.latest_rows(plan, question_ids, meta)
+        counts: dict = {}
+        for r in rows.values():
+            c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})
+            c["n"] += 1
+            c["n_correct"] += bool(r["correct"])
+        ok = [rows[q] for q in sorted(rows) if rows[q]["correct"]]  # store order never matters
+        nan = np.full(n_layers, np.nan)
+        curves = {f: np.array([r["changes"][f] if r["changes"][f] is not None else nan for r in ok],
+                              dtype=float).reshape(len(ok), n_layers) for f in plan.flows}
+        variant = lens_variant or (plan.lens_variants[0] if plan.lens_variants else None)
+        if variant:
+            for t in ("lower", "capitalised"):
+                curves[f"lens:{t}"] = np.array([r["lens"][variant][t] for r in ok],
+                                               dtype=float).reshape(len(ok), n_layers)
+        tasks = np.array([r["task"] for r in ok], dtype=object)
+        return Evidence(n_layers, tasks, curves), counts
+
+    # verdicts.json and the rendered report ----------------------------------------------
+    def verdicts(self) -> dict:
+        path = self.path / self.VERDICTS
+        if not path.is_file():
+            raise NotFoundError(f"{str(path)!r} does not exist; pass a run folder written by "
+                                "`flowcheck run` (or re-judge it with `flowcheck report`)")
+        return json.loads(path.read_text())
+
+    def write_report(self, verdicts_json: str, summary: str, html: str) -> None:
+        (self.path / self.VERDICTS).write_text(verdicts_json)
+        (self.path / self.SUMMARY).write_text(summary)
+        (self.path / self.REPORT).write_text(html)
