@@ -19,11 +19,11 @@ SUPPORTED = ("eager", "sdpa")
 
 class KnockoutNotApplied(FlowcheckError, RuntimeError):
     """The model ran, but some layers never saw the knockout mask."""
-_ACTIVE: ContextVar["KnockoutPlan | None"] = ContextVar("flowcheck_knockout", default=None)
+_ACTIVE: ContextVar["KnockoutState | None"] = ContextVar("flowcheck_knockout", default=None)
 
 
 @dataclass
-class KnockoutPlan:
+class KnockoutState:
     """Blocked edges per layer: bool (batch or 1, query, key), True = edge removed."""
 
     blocked: dict
@@ -125,7 +125,7 @@ def knockout(model, blocked: dict, *, record_weights: bool = False, record_open:
     if record_open and impl != "eager":
         raise ModelError(f"record_open needs attention weights; load the model with "
                          f"attn_implementation='eager', not {impl!r}")
-    plan = KnockoutPlan(blocked=dict(blocked), record_weights=record_weights, record_open=record_open)
+    plan = KnockoutState(blocked=dict(blocked), record_weights=record_weights, record_open=record_open)
     token = _ACTIVE.set(plan)
     model.set_attn_implementation({"text_config": f"flowcheck_{impl}"})
     try:

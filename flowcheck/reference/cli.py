@@ -15,7 +15,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..cli import EXIT_FAIL, EXIT_OK, MODEL_HELP, _int_arg, run_command
+from ..cli import run_command
+from ..cli.args import EXIT_FAIL, EXIT_OK, MODEL_HELP, int_arg
 from ..errors import UsageError
 from .shaping import ROUTES
 
@@ -26,13 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ref = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     tr = ref.add_parser("train", help="train the reference model on CPU (resumable)")
-    tr.add_argument("--seed", type=_int_arg("--seed"), default=0)
-    tr.add_argument("--steps", type=_int_arg("--steps"), default=None,
+    tr.add_argument("--seed", type=int_arg("--seed"), default=0)
+    tr.add_argument("--steps", type=int_arg("--steps"), default=None,
                     help="training steps (default: the shipped model's)")
-    tr.add_argument("--batch-size", type=_int_arg("--batch-size"), default=None)
+    tr.add_argument("--batch-size", type=int_arg("--batch-size"), default=None)
     tr.add_argument("--lr", type=float, default=None,
                     help="peak learning rate (default: the shipped model's)")
-    tr.add_argument("--threads", type=_int_arg("--threads"), default=2)
+    tr.add_argument("--threads", type=int_arg("--threads"), default=2)
     tr.add_argument("--out", type=Path, required=True, help="model folder to write")
     tr.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
     tr.add_argument("--route", choices=list(ROUTES), default=None,
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a control model: 'paper-route', 'direct-route' or a folder")
     rc.add_argument("--route", choices=list(ROUTES), default=None,
                     help="the planted route (default: from the model card)")
-    rc.add_argument("--per-task", type=_int_arg("--per-task"), default=20)
+    rc.add_argument("--per-task", type=int_arg("--per-task"), default=20)
     rc.add_argument("--leaks", action="store_true",
                     help="also show, per edge block of the route's plan, the attention mass left on it "
                     "with normal attention, and accuracy with the whole plan removed (diagnostic; "
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", default="reference", help=MODEL_HELP)
     ev.add_argument("--dataset", type=Path, default=None,
                     help="dataset folder (default: the frozen synthetic evaluation split)")
-    ev.add_argument("--per-task", type=_int_arg("--per-task"), default=None)
+    ev.add_argument("--per-task", type=int_arg("--per-task"), default=None)
     ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ev.set_defaults(func=cmd_reference_eval)
 

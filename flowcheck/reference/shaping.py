@@ -1,7 +1,7 @@
 """Route shaping for the control models (issue: ground-truth controls), training only.
 
 A route is planted by attention-edge removal with layer bands: for a share of training
-samples (``RoutePlan.share``) the plan's edges are removed in the plan's layers through
+samples (``Route.share``) the plan's edges are removed in the plan's layers through
 the same attention interface the knockout engine uses (``knockout.attention``); the other
 samples train with normal attention. Edges removed during training get no gradient, so on
 their own they keep whatever attention the starting model gave them, and at inference (all
@@ -51,7 +51,7 @@ def _except(*layers: int) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class RoutePlan:
+class Route:
     """Edges (src group, dst group, layers) removed together for ``share`` of the samples."""
 
     blocks: tuple[tuple[str, str, tuple[int, ...]], ...]
@@ -86,7 +86,7 @@ class RoutePlan:
 
 
 ROUTES = {
-    "paper": RoutePlan(
+    "paper": Route(
         blocks=(("image", "last", ALL), ("image", "template", ALL),
                 ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
                 ("related", "question", _except(5, 6)), ("other", "question", _except(0, 1, 2)),
@@ -99,7 +99,7 @@ ROUTES = {
                 "related->other blocked; related = the patches of every scene object the question "
                 "names (both options of a choice); vision tower patch-local; layer 6 at each named "
                 "object's word holds its attributes and side; lens: layer 9 -> lower case"),
-    "direct": RoutePlan(
+    "direct": Route(
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
         summary="image->question and image->template blocked; question->last layers 0-3 only"),
@@ -141,7 +141,7 @@ def named_regions(sample, regions, transform):
                    other=tuple(p for p in regions.other + regions.related if p not in related))
 
 
-def plan_regions(plan: RoutePlan, sample, regions, transform):
+def plan_regions(plan: Route, sample, regions, transform):
     """The token groups ``plan`` shapes on: the engine's ``regions`` for an "annotated" plan,
     ``named_regions`` for a "named" one."""
     return regions if plan.related == "annotated" else named_regions(sample, regions, transform)
@@ -158,11 +158,11 @@ def block_edges(regions, src: str, dst: str):
     return edge
 
 
-def route_edges(regions, plan: RoutePlan, n_layers: int) -> dict:
+def route_edges(regions, plan: Route, n_layers: int) -> dict:
     """layer -> (seq, seq) bool, True at each (dst, src) edge the plan removes in that layer."""
     if n_layers != plan.n_layers:
         raise UsageError(f"route plans are written for {plan.n_layers}-layer language models, "
-                         f"this one has {n_layers}; write a RoutePlan for its depth")
+                         f"this one has {n_layers}; write a Route for its depth")
     out = {}
     for src, dst, layers in plan.blocks:
         edge = block_edges(regions, src, dst)
@@ -201,13 +201,13 @@ def shaped_blocks(attention_mask, rows, route: str, n_layers: int, rng: np.rando
     return out
 
 
-def attention_mass_penalty(attentions, attention_mask, rows, plan: RoutePlan, weight: float | None = None):
+def attention_mass_penalty(attentions, attention_mask, rows, plan: Route, weight: float | None = None):
     """Mean over the plan's blocks of the attention mass that a block's destination positions
     put on its source positions in the block's layers (per row, head and destination
     position), over every shaped row; 0 where nothing is left on the plan's edges.
 
     ``attentions``: per layer (batch, heads, seq, seq) weights, with gradient; ``weight``
-    overrides the plan's (``RoutePlan.penalty_weight`` of the step).
+    overrides the plan's (``Route.penalty_weight`` of the step).
     """
     import torch
     batch, seq = attention_mask.shape

@@ -101,3 +101,22 @@ def test_check_route_needs_a_planted_route():
 def test_train_refuses_a_bad_learning_rate(tmp_path):
     out = run("reference", "train", "--lr", "5", "--out", str(tmp_path))
     assert out.returncode == 2 and "--lr must be a learning rate between 0 and 1, got 5.0" in out.stderr
+
+
+def test_every_command_shows_examples_that_parse():
+    """Each command's help ends with examples, and each example is a valid command line."""
+    import shlex
+
+    from flowcheck.cli import COMMANDS, build_parser
+    parser = build_parser()
+    for module in COMMANDS:
+        assert module.EXAMPLES, module.__name__
+        for example in module.EXAMPLES:
+            argv = shlex.split(example)
+            assert argv[0] == "flowcheck"
+            args = parser.parse_args(argv[1:])
+            assert callable(args.func), example
+    from flowcheck.reference.cli import build_parser as reference_parser
+    for line in reference_parser().epilog.splitlines()[1:]:  # after "Examples:"
+        argv = shlex.split(line.strip())
+        assert argv[:2] == ["flowcheck", "reference"] and reference_parser().parse_args(argv[2:]).func

@@ -1,0 +1,55 @@
+"""What every command shares: exit codes, argument types and helpers, one ``--model`` help
+text, and sub-parsers that end with examples."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3  # 1 only ever means "a claim fails"
+MODEL_HELP = "a shipped model (reference, paper-route, direct-route) or a model folder"
+DTYPES = ["float32", "float16", "bfloat16"]
+ATTENTION = ["eager", "sdpa"]
+
+
+def command(sub, name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:
+    """A sub-command parser whose help ends with examples."""
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                          epilog="examples:\n" + "\n".join(f"  {e}" for e in examples),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def int_arg(name: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer, got {text!r} (e.g. {name} 0)") from None
+    return parse
+
+
+def tasks_arg(text: str) -> list[str]:
+    from ..data.dataset import check_tasks
+    try:
+        return check_tasks(t.strip() for t in text.split(",") if t.strip())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def claims_arg(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def add_model(p, default: str | None = "reference") -> None:
+    p.add_argument("--model", default=default, required=default is None, help=MODEL_HELP)
+
+
+def add_dataset(p) -> None:
+    p.add_argument("--dataset", type=Path, default=None,
+                   help="dataset folder (default: the frozen synthetic evaluation split)")
+    p.add_argument("--tasks", type=tasks_arg, default=None, help="comma-separated task types")
+
+
+def add_device(p) -> None:
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda:0")
+    p.add_argument("--dtype", default="float32", choices=DTYPES)

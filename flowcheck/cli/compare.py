@@ -1,0 +1,36 @@
+"""flowcheck compare: verdict flips and moved curves between two runs, or (--noise) the
+largest difference of every stored number between two runs that should agree."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .args import EXIT_FAIL, EXIT_OK, command
+
+EXAMPLES = ["flowcheck compare reports/base reports/finetuned",
+            "flowcheck compare --noise reports/ref reports/ref-1thread"]
+
+
+def add_parser(sub) -> None:
+    p = command(sub, "compare", "verdict flips and curve changes between two runs", EXAMPLES)
+    p.add_argument("run_a", type=Path)
+    p.add_argument("run_b", type=Path)
+    p.add_argument("--tolerance", type=float, default=5.0,
+                   help="report curve changes above this many percentage points")
+    p.add_argument("--noise", action="store_true",
+                   help="runs that should agree (other threads, kernel, engine or machine): "
+                        "the largest difference of every stored and verdict number")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd)
+
+
+def cmd(args) -> int:
+    if args.noise:
+        from ..noise import differences, format_differences
+        d = differences(args.run_a, args.run_b)
+        print(json.dumps(d, sort_keys=True) if args.json else format_differences(d))
+        return EXIT_FAIL if d["verdicts"]["flips"] else EXIT_OK
+    from ..compare import compare_runs, format_comparison
+    result = compare_runs(args.run_a, args.run_b, args.tolerance)
+    print(json.dumps(result, sort_keys=True) if args.json else format_comparison(result))
+    return EXIT_FAIL if result["flips"] else EXIT_OK

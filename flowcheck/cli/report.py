@@ -1,0 +1,31 @@
+"""flowcheck report: re-judge and re-render a run folder from its stored results (no model)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .args import EXIT_FAIL, EXIT_OK, command
+
+EXAMPLES = ["flowcheck report reports/ref", "flowcheck report reports/ref --json"]
+
+
+def add_parser(sub) -> None:
+    p = command(sub, "report", "re-judge and re-render a run folder (no model)", EXAMPLES)
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd)
+
+
+def print_verdicts(result, as_json: bool) -> int:
+    """The summary (or the verdicts JSON) of a SuiteResult; exit 1 when a claim fails."""
+    from ..report.verdicts import dumps, verdicts_to_dict
+    if as_json:
+        print(dumps(verdicts_to_dict(result.verdicts)), end="")
+    else:
+        print((result.run_dir / "summary.md").read_text())
+        print(f"report: {result.run_dir / 'report.html'}")
+    return EXIT_OK if result.all_hold else EXIT_FAIL
+
+
+def cmd(args) -> int:
+    from ..suite import judge_run
+    return print_verdicts(judge_run(args.run_dir), args.json)

@@ -1,0 +1,45 @@
+"""flowcheck run: measure what the claims need on a model, judge, write a report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .args import ATTENTION, add_dataset, add_device, add_model, claims_arg, command, int_arg
+from .report import print_verdicts
+
+EXAMPLES = ["flowcheck run --model reference --out reports/ref",
+            "flowcheck run --model /models/llava-1.5-7b-hf --max-samples 100 --device cuda "
+            "--dtype float16 --out reports/llava7b",
+            "flowcheck run --model DIR --tasks ChooseAttr,QueryAttr --claims question_to_last_middle"]
+
+
+def add_parser(sub) -> None:
+    r = command(sub, "run", "run the claims suite on a model and write a report", EXAMPLES)
+    add_model(r)
+    add_dataset(r)
+    r.add_argument("--claims", type=claims_arg, default=None, help="comma-separated claim ids")
+    r.add_argument("--claims-dir", type=Path, default=None, help="a folder of your own claim specs")
+    r.add_argument("--max-samples", type=int_arg("--max-samples"), default=None,
+                   help="at most N samples per task type")
+    r.add_argument("--engine", choices=["fast", "exact"], default="fast")
+    r.add_argument("--attn", choices=ATTENTION, default=None,
+                   help="attention implementation (default: sdpa for the fast engine, eager for exact)")
+    r.add_argument("--threads", type=int_arg("--threads"), default=None,
+                   help="torch CPU threads (default: torch's, one per core)")
+    r.add_argument("--window", type=int_arg("--window"), default=None, help="window size k")
+    r.add_argument("--noise", default=None, metavar="PP[,LENS]",
+                   help="float-noise bound of the stored numbers (default: measured for float32 "
+                        "on CPU; measure yours with `flowcheck compare --noise`)")
+    r.add_argument("--family", default=None, help="threshold family (default: from the model)")
+    add_device(r)
+    r.add_argument("--out", type=Path, default=Path("reports/latest"), help="run folder")
+    r.add_argument("--json", action="store_true", help="print the verdicts JSON on stdout")
+    r.set_defaults(func=cmd)
+
+
+def cmd(args) -> int:
+    from ..suite import run_suite
+    result = run_suite(model=args.model, dataset=args.dataset, tasks=args.tasks, claims=args.claims,
+                       claims_dir=args.claims_dir, max_samples=args.max_samples, engine=args.engine,
+                       k=args.window, out=args.out, device=args.device, dtype=args.dtype,
+                       family=args.family, attn=args.attn, threads=args.threads, noise=args.noise)
+    return print_verdicts(result, args.json)

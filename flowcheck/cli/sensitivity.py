@@ -1,0 +1,36 @@
+"""flowcheck sensitivity: verdicts and margins vs samples per task and window size k,
+re-judged from run folders (no model)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .args import EXIT_OK, claims_arg, command
+
+EXAMPLES = ["flowcheck sensitivity reports/mine --n 10,30,100",
+            "flowcheck sensitivity runs/k3 runs/k5 --claims question_to_last_middle --out sens.md"]
+
+
+def add_parser(sub) -> None:
+    p = command(sub, "sensitivity", "verdicts and margins vs samples per task and k, re-judged "
+                "from run folders (no model)", EXAMPLES)
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                   help="run folders of `flowcheck run` (one model and one --window each)")
+    p.add_argument("--n", type=lambda t: [int(x) for x in t.split(",")], default=[10, 30, 100],
+                   help="samples per task type to judge on, comma-separated (default: 10,30,100)")
+    p.add_argument("--claims", type=claims_arg, default=None,
+                   help="claim ids (default: the main knockout claims)")
+    p.add_argument("--out", type=Path, default=None, help="write the markdown table here too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd)
+
+
+def cmd(args) -> int:
+    from ..report.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
+    rows = sensitivity(args.runs, args.claims or MAIN_CLAIMS, args.n)
+    text = render_sensitivity(rows)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    print(json.dumps(rows, sort_keys=True) if args.json else text)
+    return EXIT_OK

@@ -1,0 +1,47 @@
+"""flowcheck sweep: every flow x window centre and the logit lens of a model, summarised per
+task (curves only, no claims)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import DataError
+from .args import ATTENTION, EXIT_OK, add_dataset, add_device, add_model, command, int_arg
+
+EXAMPLES = ["flowcheck sweep --model reference --samples-per-task 20",
+            "flowcheck sweep --model /models/llava-1.5-7b-hf --samples-per-task 50 --device cuda "
+            "--dtype float16 --attn eager --out reports/llava7b-sweep"]
+
+
+def add_parser(sub) -> None:
+    p = command(sub, "sweep", "knockout + logit-lens sweep of a model, summarised per task", EXAMPLES)
+    add_model(p)
+    add_dataset(p)
+    p.add_argument("--samples-per-task", type=int_arg("--samples-per-task"), default=20)
+    p.add_argument("--window", type=int_arg("--window"), default=None, help="window size k")
+    p.add_argument("--engine", choices=["fast", "exact"], default="fast")
+    p.add_argument("--lens", choices=["raw", "normed"], default="raw")
+    add_device(p)
+    p.add_argument("--attn", choices=ATTENTION, default="eager")
+    p.add_argument("--out", type=Path, default=Path("reports/sweep"))
+    p.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
+    p.set_defaults(func=cmd)
+
+
+def cmd(args) -> int:
+    from ..data import dataset
+    from ..models.handle import load_handle
+    from ..paths import EVAL_SPLIT
+    from ..sweep import format_summary, run_sweep, write_sweep
+    samples = dataset.load(args.dataset or EVAL_SPLIT, tasks=args.tasks, max_per_task=args.samples_per_task)
+    if not samples:
+        raise DataError(f"no samples in {args.dataset or EVAL_SPLIT} for tasks {args.tasks}")
+    handle = load_handle(args.model, device=args.device, dtype=args.dtype, attn_implementation=args.attn)
+    summary = run_sweep(handle, samples, k=args.window, engine=args.engine, lens_variant=args.lens)
+    path = write_sweep(summary, args.out)
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        print(format_summary(summary))
+        print(f"wrote {path}")
+    return EXIT_OK

@@ -1,0 +1,30 @@
+"""flowcheck validate: check claim specs without a model."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .args import EXIT_OK, EXIT_USAGE, command
+
+EXAMPLES = ["flowcheck validate", "flowcheck validate my_claims/",
+            "flowcheck validate my_claims/related_to_question_late.yaml"]
+
+
+def add_parser(sub) -> None:
+    p = command(sub, "validate", "check claim specs (the library, a folder or a file)", EXAMPLES)
+    p.add_argument("path", type=Path, nargs="?", default=None)
+    p.set_defaults(func=cmd)
+
+
+def cmd(args) -> int:
+    from ..claims.spec import LIBRARY, SpecError, load_claims, load_spec
+    path = args.path or LIBRARY
+    try:
+        specs = [load_spec(path)] if path.is_file() else load_claims([path])
+    except SpecError as e:
+        print(f"flowcheck: invalid claim spec: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    for s in specs:
+        print(f"ok  {s.id} v{s.version} ({len(s.conditions)} conditions)")
+    print(f"{len(specs)} claim spec(s) valid in {path}")
+    return EXIT_OK
