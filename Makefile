@@ -44,12 +44,12 @@ sensitivity: $(STAMP)
 	  runs/sensitivity/*-k1 runs/sensitivity/*-k5 --out reports/reference/sensitivity.md
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check flowcheck tests
+	$(VENV)/bin/ruff check flowcheck tests examples
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The fast tier (pure and pytester tests, no model run): under a minute.
 test-fast: $(STAMP)
-	$(VENV)/bin/ruff check flowcheck tests
+	$(VENV)/bin/ruff check flowcheck tests examples
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/unit tests/plugin $(PYTEST_ARGS)
 
 clean-venv:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 
@@ -31,7 +30,7 @@ def zero_attention(model, layers) -> list[int]:
 
 
 def main(argv=None) -> int:
-    from flowcheck.models.loading import CARD, load_llava, resolve_model_path
+    from flowcheck.models.loading import CARD_FILE, load_llava, resolve_model_path
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="reference")
@@ -46,11 +45,11 @@ def main(argv=None) -> int:
     edited = zero_attention(model, range(args.first, args.last + 1))
     model.save_pretrained(args.out)
     processor.save_pretrained(args.out)
-    src = resolve_model_path(args.model) / CARD
+    src = resolve_model_path(args.model) / CARD_FILE
     if src.is_file():  # keep the threshold family; record the edit
         card = json.loads(src.read_text())
         card["edit"] = f"attention output of language-model layers {edited} set to zero"
-        (args.out / CARD).write_text(json.dumps(card, indent=1, sort_keys=True) + "\n")
+        (args.out / CARD_FILE).write_text(json.dumps(card, indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}: attention silenced in layers {edited[0]}..{edited[-1]} of {n}")
     return 0
 

@@ -11,6 +11,8 @@ from flowcheck.pytest_plugin import explain, setting
 from flowcheck.report.verdicts import noise_ranges, verdict_to_dict
 from flowcheck.snapshot import verdict_snapshot
 
+pytestmark = pytest.mark.slow  # the full claim suite on the model under test
+
 # Measured on the shipped reference model (README: "What the reference model shows");
 # written from the measurement, never by tuning a threshold. (claim, task) -> reason.
 REFERENCE_FINDINGS: dict[tuple[str, str], str] = {

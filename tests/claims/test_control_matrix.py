@@ -17,6 +17,8 @@ from flowcheck.report.verdicts import noise_ranges, verdict_to_dict
 from flowcheck.snapshot import verdict_mismatches
 from flowcheck.suite import run_suite
 
+pytestmark = pytest.mark.slow  # three full claim-suite runs (about 90 s)
+
 MODELS = {"natural": "reference", "paper-route": "paper-route", "direct-route": "direct-route"}
 NOT_ROUTING = {"last_to_last_negligible"}  # a control curve: negligible whatever the route
 COMMITTED = REPO_ROOT / "reports" / "reference" / "matrix.json"

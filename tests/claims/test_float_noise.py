@@ -16,6 +16,8 @@ from flowcheck.paths import REPO_ROOT
 from flowcheck.report.verdicts import verdict_to_dict
 from flowcheck.suite import load_run
 
+pytestmark = pytest.mark.slow  # re-judges three committed runs 7 times each (about 60 s)
+
 RUNS = REPO_ROOT / "reports" / "reference"
 SNAPSHOTS = REPO_ROOT / "tests" / "claims" / "__snapshots__" / "test_claims" / "reference"
 MODELS = ("natural", "paper-route", "direct-route")

@@ -8,6 +8,8 @@ from flowcheck.knockout.attention import knockout
 from flowcheck.models.prompts import llava15_prompt
 from flowcheck.reference.shaping import ROUTES, check_route, group, route_edges, shaped_blocks
 
+pytestmark = pytest.mark.slow  # route-shaped training steps
+
 
 @pytest.fixture(scope="module")
 def batch(reference_handle, eval_samples):

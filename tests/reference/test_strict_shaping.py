@@ -10,6 +10,8 @@ from flowcheck.models.prompts import llava15_prompt
 from flowcheck.reference.shaping import ROUTES, group, shaped_blocks
 from flowcheck.reference.vision_locality import local_patches, locality_penalty
 
+pytestmark = pytest.mark.slow  # route-shaped training steps
+
 
 @pytest.fixture(scope="module")
 def batch(reference_handle, eval_samples):

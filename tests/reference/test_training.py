@@ -6,6 +6,8 @@ import pytest
 
 from flowcheck.reference.train import TrainSpec, train
 
+pytestmark = pytest.mark.slow  # trains (short runs)
+
 SHORT = TrainSpec(seed=5, steps=3, batch_size=6, eval_every=3, val_per_task=2, warmup=2,
                   vision_steps=1)  # step 0: vision tower alone; steps 1-2: all objectives
 
