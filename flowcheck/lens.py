@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import UsageError
+from .registry import Registry
 
-LENS_VARIANTS = ("raw", "normed")
+LENS_VARIANTS = Registry("lens variant", ("raw", "normed"))
 
 
 @dataclass
@@ -42,8 +42,7 @@ def answer_tokens(tokenizer, answer: str, false_option: str | None = None) -> di
 def logit_lens(handle, clean, tokens: dict[str, int], variant: str = "normed") -> LensResult:
     """p(token | layer output at the last position) for each layer, per ``variant``."""
     import torch
-    if variant not in LENS_VARIANTS:
-        raise UsageError(f"unknown lens variant {variant!r}; use one of {', '.join(LENS_VARIANTS)}")
+    LENS_VARIANTS.get_or_raise(variant)
     h = clean.last_outputs  # (L, hidden)
     with torch.no_grad():
         if variant == "normed":

@@ -24,8 +24,7 @@ class RunPlan:
 
     def __post_init__(self):
         from .knockout.configs import ENGINES
-        if self.engine not in ENGINES:
-            raise UsageError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}")
+        ENGINES.get_or_raise(self.engine)
 
     @classmethod
     def for_claims(cls, specs, k: int | None = None, engine: str = "fast") -> "RunPlan":

@@ -6,19 +6,18 @@ family. The claim holds when every condition holds.
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SpecError
+from ..knockout.flows import FLOWS
+from ..lens import LENS_VARIANTS
+from ..registry import did_you_mean
 from .statistics import STATISTICS
 
 LIBRARY = Path(__file__).parent / "library"
 ANALYSES = ("knockout", "lens", "knockout+lens")
 OPERATORS = ("<=", ">=")
-FLOW_NAMES = ("image->question", "related->question", "other->question", "question->last",
-              "image->last", "last->last")
-LENS_VARIANTS = ("raw", "normed")
 SPEC_KEYS = {"id", "version", "paper", "summary", "analysis", "flows", "window", "lens_variant",
              "layers", "conditions", "thresholds", "applies_to"}
 REQUIRED = {"id", "version", "paper", "summary", "analysis", "layers", "conditions", "thresholds",
@@ -26,15 +25,10 @@ REQUIRED = {"id", "version", "paper", "summary", "analysis", "layers", "conditio
 CONDITION_KEYS = {"name", "statistic", "args", "op"}
 
 
-def _suggest(value: str, options) -> str:
-    close = difflib.get_close_matches(str(value), list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _unknown(where: str, got, allowed) -> None:
     extra = sorted(set(got) - set(allowed))
     if extra:
-        hint = _suggest(extra[0], allowed)
+        hint = did_you_mean(extra[0], allowed)
         raise SpecError(f"{where}: unknown key {extra[0]!r}{hint}; allowed: {', '.join(sorted(allowed))}")
 
 
@@ -92,18 +86,18 @@ def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
         raise SpecError(f"{where}: version must be a positive integer, got {version!r}")
     analysis = data["analysis"]
     if analysis not in ANALYSES:
-        raise SpecError(f"{where}: unknown analysis {analysis!r}{_suggest(analysis, ANALYSES)}; "
+        raise SpecError(f"{where}: unknown analysis {analysis!r}{did_you_mean(analysis, ANALYSES)}; "
                         f"use one of {', '.join(ANALYSES)}")
     flows = tuple(data.get("flows") or ())
     for f in flows:
-        if f not in FLOW_NAMES:
-            raise SpecError(f"{where}: unknown flow {f!r}{_suggest(f, FLOW_NAMES)}")
+        if f not in FLOWS:
+            raise SpecError(f"{where}: unknown flow {f!r}{did_you_mean(f, FLOWS)}")
     window = data.get("window")
     if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
         raise SpecError(f"{where}: window must be a positive integer or absent, got {window!r}")
     variant = data.get("lens_variant")
     if variant is not None and variant not in LENS_VARIANTS:
-        raise SpecError(f"{where}: unknown lens_variant {variant!r}{_suggest(variant, LENS_VARIANTS)}")
+        raise SpecError(f"{where}: unknown lens_variant {variant!r}{did_you_mean(variant, LENS_VARIANTS)}")
     layers = {}
     for name, rng in (data["layers"] or {}).items():
         if (not isinstance(rng, (list, tuple)) or len(rng) != 2
@@ -145,7 +139,7 @@ def _parse_condition(c, where: str, layers: dict, flows: tuple) -> Condition:
             raise SpecError(f"{where}: condition {c.get('name', '?')!r} misses {key!r}")
     stat = c["statistic"]
     if stat not in STATISTICS:
-        raise SpecError(f"{where}: unknown statistic {stat!r}{_suggest(stat, STATISTICS)}; "
+        raise SpecError(f"{where}: unknown statistic {stat!r}{did_you_mean(stat, STATISTICS)}; "
                         f"known: {', '.join(sorted(STATISTICS))}")
     if c["op"] not in OPERATORS:
         raise SpecError(f"{where}: condition {c['name']!r} op must be one of {OPERATORS}, got {c['op']!r}")
@@ -187,5 +181,5 @@ def load_claims(dirs=(LIBRARY,), ids=None) -> list[ClaimSpec]:
         return list(specs.values())
     for i in ids:
         if i not in specs:
-            raise SpecError(f"unknown claim {i!r}{_suggest(i, specs)}; known: {', '.join(specs)}")
+            raise SpecError(f"unknown claim {i!r}{did_you_mean(i, specs)}; known: {', '.join(specs)}")
     return [specs[i] for i in ids]

@@ -23,6 +23,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..errors import SpecError
+from ..registry import Registry
 
 
 class Noise(NamedTuple):
@@ -268,7 +269,7 @@ def stage_order(curves, ranges, n, *, early, early_layers, middle, middle_layers
     return float(max(d1 - d2, d2 - d3))
 
 
-STATISTICS = {
+STATISTICS = Registry("statistic", {
     "min_mean": Statistic(min_mean, {"flow": "flow", "layers": "range"}, sensitivity=(1, 0)),
     "max_abs_mean": Statistic(max_abs_mean, {"flow": "flow", "layers": "range"}, sensitivity=(1, 0)),
     "argmin_depth": Statistic(argmin_depth, {"flow": "flow", "layers": "range"}),
@@ -286,4 +287,4 @@ STATISTICS = {
     "stage_order": Statistic(stage_order, {"early": "flow", "early_layers": "range", "middle": "flow",
                                            "middle_layers": "range", "level": "number"},
                              ("capitalised",)),
-}
+})

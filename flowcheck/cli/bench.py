@@ -12,7 +12,7 @@ EXAMPLES = ["flowcheck bench --model reference --samples-per-task 2 --json",
 def add_parser(sub) -> None:
     p = command(sub, "bench", "exact vs fast knockout engine, side by side", EXAMPLES)
     add_model(p)
-    p.add_argument("--layout", choices=["llava15"], default=None,
+    p.add_argument("--layout", default=None,
                    help="use a random-weight model with this real layout instead of --model")
     p.add_argument("--samples-per-task", type=int_arg("--samples-per-task"), default=1)
     p.add_argument("--tasks", type=tasks_arg, default=None, help="comma-separated task types")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..knockout.configs import ENGINES
 from .args import ATTENTION, add_dataset, add_device, add_model, claims_arg, command, int_arg
 from .report import print_verdicts
 
@@ -20,7 +21,7 @@ def add_parser(sub) -> None:
     r.add_argument("--claims-dir", type=Path, default=None, help="a folder of your own claim specs")
     r.add_argument("--max-samples", type=int_arg("--max-samples"), default=None,
                    help="at most N samples per task type")
-    r.add_argument("--engine", choices=["fast", "exact"], default="fast")
+    r.add_argument("--engine", choices=list(ENGINES), default="fast")
     r.add_argument("--attn", choices=ATTENTION, default=None,
                    help="attention implementation (default: sdpa for the fast engine, eager for exact)")
     r.add_argument("--threads", type=int_arg("--threads"), default=None,

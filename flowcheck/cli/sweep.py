@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from ..errors import DataError
+from ..knockout.configs import ENGINES
+from ..lens import LENS_VARIANTS
 from .args import ATTENTION, EXIT_OK, add_dataset, add_device, add_model, command, int_arg
 
 EXAMPLES = ["flowcheck sweep --model reference --samples-per-task 20",
@@ -19,8 +21,8 @@ def add_parser(sub) -> None:
     add_dataset(p)
     p.add_argument("--samples-per-task", type=int_arg("--samples-per-task"), default=20)
     p.add_argument("--window", type=int_arg("--window"), default=None, help="window size k")
-    p.add_argument("--engine", choices=["fast", "exact"], default="fast")
-    p.add_argument("--lens", choices=["raw", "normed"], default="raw")
+    p.add_argument("--engine", choices=list(ENGINES), default="fast")
+    p.add_argument("--lens", choices=list(LENS_VARIANTS), default="raw")
     add_device(p)
     p.add_argument("--attn", choices=ATTENTION, default="eager")
     p.add_argument("--out", type=Path, default=Path("reports/sweep"))

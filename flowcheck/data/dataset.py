@@ -92,11 +92,7 @@ def make_sample(task: str, rng: np.random.Generator, index: int, prefix: str = "
 
 def check_tasks(tasks) -> list[str]:
     """Validate task names; raise a ValueError that lists the valid ones."""
-    tasks = list(tasks)
-    bad = [t for t in tasks if t not in TASKS]
-    if bad:
-        raise UsageError(f"unknown task type {bad[0]!r}; valid task types: {', '.join(TASKS)}")
-    return tasks
+    return TASK_TYPES.check(tasks)
 
 
 def check_seed(seed) -> int:

@@ -3,22 +3,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..registry import Registry
 from ..windows import windows
 from .flows import parse_flow
 
-ENGINES = ("fast", "exact")  # fast.py and exact.py: the same numbers, different work
+ENGINES = Registry("engine", ("fast", "exact"))  # fast.py and exact.py: same numbers, different work
 
 
 def engine_probabilities(engine: str):
     """The engine's ``probabilities(handle, enc, clean, configs) -> [p(answer) per config]``."""
+    ENGINES.get_or_raise(engine)
     if engine == "fast":
         from .fast import fast_probabilities
         return fast_probabilities
-    if engine == "exact":
-        from .exact import exact_probabilities
-        return exact_probabilities
-    from ..errors import UsageError
-    raise UsageError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    from .exact import exact_probabilities
+    return exact_probabilities
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from ..registry import Registry
 
-FLOWS = ("image->question", "related->question", "other->question",
-         "question->last", "image->last", "last->last")
+FLOWS = Registry("flow", ("image->question", "related->question", "other->question",
+                          "question->last", "image->last", "last->last"))
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,5 @@ class Flow:
 
 def parse_flow(name: str) -> Flow:
     """'image->last' -> Flow('image', 'last'); unknown names list the valid ones."""
-    if name not in FLOWS:
-        import difflib
-        close = difflib.get_close_matches(str(name), FLOWS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UsageError(f"unknown flow {name!r}{hint}; valid flows: {', '.join(FLOWS)}")
-    src, dst = name.split("->")
+    src, dst = FLOWS.get_or_raise(name).split("->")
     return Flow(src, dst)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import ModelError
 from ..regions import ImageTransform
+from ..registry import Registry
 from .prompts import LLAVA15
 
 
@@ -57,7 +58,8 @@ class LlavaAdapter:
         return out.pooler_output
 
 
-ADAPTERS = {"LlavaForConditionalGeneration": LlavaAdapter()}
+ADAPTERS = Registry("model class", {"LlavaForConditionalGeneration": LlavaAdapter()},
+                    plural="supported model classes")
 
 
 def adapter_for(model):

@@ -7,13 +7,13 @@ Its outputs mean nothing; it is for timing and for engine agreement only.
 """
 from __future__ import annotations
 
-from ..errors import UsageError
+from ..registry import Registry
 from .tiny import ReferenceSpec
 
-LAYOUTS = ("llava15",)
 LLAVA15_LAYOUT = ReferenceSpec(image_size=336, patch_size=14, vision_layers=1, vision_hidden=64,
                                vision_heads=2, text_layers=32, text_hidden=128, text_heads=4,
                                text_intermediate=256, max_positions=1024)
+LAYOUTS = Registry("layout", {"llava15": LLAVA15_LAYOUT})
 
 
 def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementation: str = "eager"):
@@ -21,10 +21,9 @@ def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementat
     from .handle import ModelHandle
     from .prompts import VICUNA_LLAVA15
     from .tiny import build_model, build_processor
-    if layout not in LAYOUTS:
-        raise UsageError(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
-    processor = build_processor(LLAVA15_LAYOUT)
-    model = build_model(LLAVA15_LAYOUT, processor.tokenizer, seed).eval()
+    spec = LAYOUTS.get_or_raise(layout)
+    processor = build_processor(spec)
+    model = build_model(spec, processor.tokenizer, seed).eval()
     model.set_attn_implementation(attn_implementation)
     return ModelHandle(model, processor, name=f"random-{layout}",
                        adapter=LlavaAdapter(prompt_template=VICUNA_LLAVA15))

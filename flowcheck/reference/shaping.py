@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import DataError, UsageError
+from ..registry import Registry
 
 ALL = tuple(range(12))
 
@@ -85,7 +86,7 @@ class Route:
         return self.penalty_start + t * (self.attention_penalty - self.penalty_start)
 
 
-ROUTES = {
+ROUTES = Registry("route", {
     "paper": Route(
         blocks=(("image", "last", ALL), ("image", "template", ALL),
                 ("template_after_image", "last", ALL),  # BOS stays open: a sink, no image in it
@@ -103,13 +104,12 @@ ROUTES = {
         blocks=(("image", "question", ALL), ("image", "template", ALL),
                 ("question", "last", _except(0, 1, 2, 3))),
         summary="image->question and image->template blocked; question->last layers 0-3 only"),
-}
+}, hint="or none for the plain reference model")
 
 
 def check_route(route: str | None) -> str | None:
-    if route is not None and route not in ROUTES:
-        raise UsageError(f"unknown route {route!r}; use one of {', '.join(ROUTES)} (or none for "
-                         "the plain reference model)")
+    if route is not None:
+        ROUTES.get_or_raise(route)
     return route
 
 

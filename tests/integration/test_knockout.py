@@ -125,5 +125,6 @@ def test_wrongly_answered_samples_are_stored_without_knockouts(tiny_handle, eval
 
 def test_unknown_engine_is_refused():
     from flowcheck.runner import RunPlan
-    with pytest.raises(ValueError, match="unknown engine 'fastest'; use one of fast, exact"):
+    message = r"unknown engine 'fastest' \(did you mean 'fast'\?\); valid engines: fast, exact"
+    with pytest.raises(ValueError, match=message):
         RunPlan(("image->last",), ("raw",), 3, engine="fastest")

@@ -17,7 +17,7 @@ TOL = 1e-5
 def configs_strategy(n_layers: int, max_configs: int):
     config = st.builds(
         lambda flow, centre, k: KnockoutConfig(flow, centre, window(centre, k, n_layers)),
-        st.sampled_from(FLOWS), st.integers(0, n_layers - 1), st.integers(1, n_layers))
+        st.sampled_from(FLOWS.names()), st.integers(0, n_layers - 1), st.integers(1, n_layers))
     return st.lists(config, min_size=1, max_size=max_configs)
 
 
