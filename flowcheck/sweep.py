@@ -1,8 +1,10 @@
 """A whole knockout + logit-lens sweep of one model over a dataset, summarised per task.
 
-This is what ``flowcheck sweep`` (and ``make demo``) runs: self-checks, then for every
+This is what ``flowcheck sweep`` runs (curves only, no claims): self-checks, then for every
 task the mean relative change of p(answer) per flow and window centre over correctly
-answered samples, and the mean lens curves of the lower-case and capitalised answer.
+answered samples, and the mean lens curves of the lower-case and capitalised answer. The
+samples are measured by the same runner as ``flowcheck run``, into a run folder, so an
+interrupted sweep resumes.
 """
 from __future__ import annotations
 
@@ -12,43 +14,46 @@ from pathlib import Path
 from .knockout.flows import FLOWS
 
 
-def run_sweep(handle, samples, flows=FLOWS, k: int | None = None, engine: str = "fast",
-              lens_variant: str = "raw", progress: bool = True) -> dict:
+def run_sweep(handle, samples, out: Path, flows=FLOWS, k: int | None = None, engine: str = "fast",
+              lens_variant: str = "raw", dataset: Path | None = None, progress: bool = True) -> dict:
+    """Self-checks, then every (flow, window) and the lens on every sample, measured by the
+    runner into the run folder ``out`` (resumable: a rerun measures only what is missing),
+    then the mean curves per task over the correctly answered samples."""
     import numpy as np
 
     from .knockout.attention import text_attn_implementation
-    from .knockout.configs import plan_configs
     from .knockout.selfcheck import run_self_checks
-    from .runner import RunPlan, measure_sample, store_key
+    from .models.fingerprint import weights_fingerprint
+    from .paths import EVAL_SPLIT, portable_path
+    from .run_folder import RunFolder
+    from .runner import RunPlan, execute, store_key
 
     checks = run_self_checks(handle, samples[0])
     plan = RunPlan(tuple(flows), (lens_variant,), k, engine)
-    key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model))
-    configs = plan_configs(plan.flows, handle.n_layers, key["k"])
-    by_task: dict = {}
-    it = samples
-    if progress:
-        from tqdm import tqdm
-        it = tqdm(samples, desc=f"sweep ({engine})", unit="sample")
-    for s in it:
-        row = measure_sample(handle, s, plan, key, configs)
-        entry = by_task.setdefault(s.task, {"n": 0, "n_correct": 0, "rows": []})
-        entry["n"] += 1
-        if row["correct"]:
-            entry["n_correct"] += 1
-            entry["rows"].append(row)
+    attn = text_attn_implementation(handle.model)
+    key = store_key(plan, handle.n_layers, attn)
+    folder = RunFolder(out).create({
+        "model": handle.name, "model_name": handle.name, "weights": weights_fingerprint(handle.model),
+        "dataset": portable_path(Path(dataset or EVAL_SPLIT)), "n_layers": handle.n_layers,
+        "k": key["k"], "engine": engine, "flows": list(plan.flows), "lens_variants": [lens_variant],
+        "claims": [], "question_ids": [s.row["question_id"] for s in samples], "attn": attn,
+        "family": None})
+    execute(handle, samples, plan, folder, progress=progress)
+    rows = folder.latest_rows(plan)
     summary = {"model": handle.name, "n_layers": handle.n_layers, "engine": engine,
                "window_k": key["k"], "lens_variant": lens_variant,
                "self_checks": {c.name: c.passed for c in checks}, "tasks": {}}
-    for task, e in sorted(by_task.items()):
-        t = {"n": e["n"], "n_correct": e["n_correct"], "curves": {}, "lens": {}}
+    for task in sorted({r["task"] for r in rows.values()}):
+        mine = [r for q, r in sorted(rows.items()) if r["task"] == task]
+        ok = [r for r in mine if r["correct"]]
+        t = {"n": len(mine), "n_correct": len(ok), "curves": {}, "lens": {}}
         for flow in plan.flows:
-            curves = [r["changes"][flow] for r in e["rows"] if r["changes"].get(flow) is not None]
+            curves = [r["changes"][flow] for r in ok if r["changes"].get(flow) is not None]
             if curves:  # (samples, windows) -> mean per window centre
                 t["curves"][flow] = [round(float(v), 2) for v in np.mean(curves, axis=0)]
-        if e["rows"]:
+        if ok:
             t["lens"] = {tok: [round(float(v), 4) for v in
-                               np.mean([r["lens"][lens_variant][tok] for r in e["rows"]], axis=0)]
+                               np.mean([r["lens"][lens_variant][tok] for r in ok], axis=0)]
                          for tok in ("lower", "capitalised")}
         summary["tasks"][task] = t
     return summary
@@ -76,11 +81,7 @@ def format_summary(summary: dict) -> str:
 
 
 def write_sweep(summary: dict, out: Path) -> Path:
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OSError(f"cannot write to {str(out)!r} ({e.strerror}); pass a writable --out") from e
-    path = out / "sweep.json"
+    """``sweep.json`` next to the measured rows in the run folder ``out``."""
+    path = Path(out) / "sweep.json"
     path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return path

@@ -39,7 +39,8 @@ def cmd(args) -> int:
     if not samples:
         raise DataError(f"no samples in {args.dataset or EVAL_SPLIT} for tasks {args.tasks}")
     handle = load_handle(args.model, device=args.device, dtype=args.dtype, attn_implementation=args.attn)
-    summary = run_sweep(handle, samples, k=args.window, engine=args.engine, lens_variant=args.lens)
+    summary = run_sweep(handle, samples, args.out, k=args.window, engine=args.engine,
+                        lens_variant=args.lens, dataset=args.dataset)
     path = write_sweep(summary, args.out)
     if args.json:
         print(json.dumps(summary, sort_keys=True))

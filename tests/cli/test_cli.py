@@ -84,6 +84,13 @@ def test_sweep_on_a_model_folder(tmp_path):
     assert all(summary["self_checks"].values())
     assert set(summary["tasks"]) == {"ChooseAttr", "QueryAttr"}
     assert (tmp_path / "r" / "sweep.json").is_file()
+    # measured by the runner into a run folder: a rerun resumes (measures nothing) and agrees
+    rows = (tmp_path / "r" / "results.jsonl").read_text()
+    assert len(rows.splitlines()) == 2
+    again = run("sweep", "--model", str(tmp_path / "m"), "--samples-per-task", "1", "--tasks",
+                "ChooseAttr,QueryAttr", "--out", str(tmp_path / "r"), "--json")
+    assert again.returncode == 0 and json.loads(again.stdout) == summary
+    assert (tmp_path / "r" / "results.jsonl").read_text() == rows
 
 
 def test_bench_rejects_unknown_flow():
