@@ -29,13 +29,16 @@ def first_subtoken(tokenizer, word: str) -> int:
 
 
 def answer_tokens(tokenizer, answer: str, false_option: str | None = None) -> dict[str, int]:
-    """Lower-case and capitalised first sub-tokens of the answer (and of the false option)."""
+    """Lower-case and capitalised first sub-tokens of the answer (and of the false option),
+    built from the stripped, lower-cased string, as the correct-only filter compares it."""
     from .models.prompts import capitalise
-    out = {"lower": first_subtoken(tokenizer, answer.lower()),
-           "capitalised": first_subtoken(tokenizer, capitalise(answer.lower()))}
-    if false_option and false_option != "-":
-        out["false_lower"] = first_subtoken(tokenizer, false_option.lower())
-        out["false_capitalised"] = first_subtoken(tokenizer, capitalise(false_option.lower()))
+    answer = answer.strip().lower()
+    out = {"lower": first_subtoken(tokenizer, answer),
+           "capitalised": first_subtoken(tokenizer, capitalise(answer))}
+    if false_option and false_option.strip() != "-":
+        false_option = false_option.strip().lower()
+        out["false_lower"] = first_subtoken(tokenizer, false_option)
+        out["false_capitalised"] = first_subtoken(tokenizer, capitalise(false_option))
     return out
 
 

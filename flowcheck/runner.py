@@ -51,7 +51,7 @@ def store_key(plan: RunPlan, n_layers: int, attn: str | None = None) -> dict:
     """What a stored row must match to be reused: the window size k, the engine and the
     attention implementation (default: the engine's own, ``DEFAULT_ATTN``)."""
     from .windows import default_k
-    return {"k": plan.k or default_k(n_layers), "engine": plan.engine,
+    return {"k": default_k(n_layers) if plan.k is None else plan.k, "engine": plan.engine,
             "attn": attn or DEFAULT_ATTN[plan.engine]}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .claims.judge import judge_all
 from .claims.spec import LIBRARY, load_claims
-from .errors import DataError
+from .errors import DataError, UsageError
 from .run_folder import RunFolder
 from .runner import RunPlan, execute, store_key
 
@@ -55,14 +55,17 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     (default: the bound measured for float32, ``flowcheck.noise``)."""
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
-    from .models.loading import model_family, resolve_model_path
+    from .models.loading import check_device, model_family, resolve_model_path
     from .noise import parse_noise
     from .paths import EVAL_SPLIT, portable_path
     from .runner import DEFAULT_ATTN
-
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise UsageError(f"window size (--window) must be a positive integer, got {k!r}; leave it "
+                         "out for the paper's value for the model's depth")
     specs = load_claims(_claim_dirs(claims_dir), claims)
     plan = RunPlan.for_claims(specs, k, engine)
-    bound = parse_noise(noise)  # checked before the model loads
+    bound = parse_noise(noise)  # everything a user gave is checked before the model loads
+    check_device(device)
     samples = select_samples(dataset, tasks, max_samples)
     family = family or model_family(model)
     attn = attn or DEFAULT_ATTN[engine]
@@ -71,6 +74,8 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
     handle = load_handle(model, device=device, dtype=dtype, attn_implementation=attn)
+    from .windows import check_k
+    check_k(store_key(plan, handle.n_layers)["k"], handle.n_layers)  # before the folder exists
     run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
     import torch
 

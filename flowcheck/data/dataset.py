@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import NotFoundError, UsageError
+from ..errors import DataError, NotFoundError, UsageError
 from .questions import DEFAULT_OBJECTS, MAKERS, TASK_TYPES, TASKS
 from .scenes import Scene, SceneObject, render
 
@@ -140,18 +140,70 @@ def load(folder: Path, tasks=None, max_per_task: int | None = None) -> list[Samp
         raise NotFoundError(f"no {QUESTIONS_FILE} in {str(folder)!r}; a dataset folder holds "
                                 f"{QUESTIONS_FILE} and images/<img_id>.png")
     wanted = set(check_tasks(tasks)) if tasks else None
+    if max_per_task is not None and (isinstance(max_per_task, bool) or not isinstance(max_per_task, int)
+                                     or max_per_task < 1):
+        raise UsageError(f"max samples per task (--max-samples) must be a positive integer, got "
+                         f"{max_per_task!r}; leave it out to use every sample")
+    rows = _read_rows(qfile)
     counts: dict[str, int] = {}
     samples = []
-    for line in qfile.read_text().splitlines():
-        row = json.loads(line)
-        row["question_id"] = str(row["question_id"])
+    for row in rows:
         t = row["task"]
         if wanted is not None and t not in wanted:
             continue
         if max_per_task is not None and counts.get(t, 0) >= max_per_task:
             continue
         counts[t] = counts.get(t, 0) + 1
-        img = Image.open(folder / "images" / f"{row['img_id']}.png").convert("RGB")
+        path = folder / "images" / f"{row['img_id']}.png"
+        if not path.is_file():
+            raise NotFoundError(f"{qfile}: question {row['question_id']!r} needs image {str(path)!r}, "
+                                "which does not exist")
+        img = Image.open(path).convert("RGB")
         scene = Scene.from_dict(row["scene"]) if "scene" in row else None
         samples.append(Sample(row, img, scene))
     return samples
+
+
+REQUIRED_COLUMNS = ("question_id", "task", "img_id", "question", "answer")
+
+
+def _read_rows(qfile: Path) -> list[dict]:
+    """Every row of a questions file, checked: valid JSON, the required columns, a known
+    task type, an image id that names a file inside the dataset folder, unique question ids.
+    Errors name the file, the line and the question id."""
+    rows, seen = [], {}
+    for n, line in enumerate(qfile.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{qfile}, line {n}: not valid JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{qfile}, line {n}: a row must be a JSON object, got {type(row).__name__}")
+        missing = [c for c in REQUIRED_COLUMNS if c not in row]
+        if missing:
+            raise DataError(f"{qfile}, line {n} (question {row.get('question_id', '?')!r}): missing "
+                            f"column {missing[0]!r}; every row needs {', '.join(REQUIRED_COLUMNS)}")
+        row["question_id"] = str(row["question_id"])
+        if row["task"] not in TASK_TYPES:
+            raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): "
+                            f"{TASK_TYPES.unknown(row['task'])}")
+        img = str(row["img_id"])
+        if not img or img != Path(img).name or img in (".", ".."):
+            raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): img_id {img!r} "
+                            "must be a plain file name inside the dataset's images/ folder "
+                            "(no path, no '..')")
+        for key in ("question", "answer"):
+            if not isinstance(row[key], str) or not row[key].strip():
+                raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): {key} must be "
+                                f"a non-empty string, got {row[key]!r}")
+        seen.setdefault(row["question_id"], []).append(n)
+        rows.append(row)
+    duplicates = {q: lines for q, lines in seen.items() if len(lines) > 1}
+    if duplicates:
+        first = ", ".join(f"{q!r} (lines {', '.join(map(str, ls))})"
+                          for q, ls in list(duplicates.items())[:3])
+        raise DataError(f"{qfile}: {len(duplicates)} question id(s) appear more than once: {first}; "
+                        "question ids must be unique")
+    return rows

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UsageError
 from ..paths import CONTROL_MODELS, REFERENCE_MODEL
 
 NAMED_MODELS = {"reference": REFERENCE_MODEL, **CONTROL_MODELS}
@@ -44,6 +44,29 @@ def load_llava(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
         attn_implementation=attn_implementation).to(device)
     model.eval()
     return model, processor
+
+
+def check_device(device: str) -> str:
+    """Refuse a torch device this machine does not have, before any model loads."""
+    import torch
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise UsageError(f"device {device!r} is not a torch device ({e}); use cpu, cuda, cuda:N "
+                         "or mps") from None
+    available = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if torch.backends.mps.is_available():
+        available.append("mps")
+    if dev.type == "cuda" and (not torch.cuda.is_available()
+                               or (dev.index or 0) >= torch.cuda.device_count()):
+        raise UsageError(f"device {device!r} is not available on this machine (torch "
+                         f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
+                         f"available: {', '.join(available)}. For a GPU, install a CUDA build of "
+                         "torch (README: Running on a GPU)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(f"device {device!r} is not available on this machine; available: "
+                         f"{', '.join(available)}")
+    return device
 
 
 CARD_FILE = "flowcheck_card.json"  # the card of flowcheck's own models (written in flowcheck.reference)
