@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import __version__
 from .claims.judge import judge_all
 from .claims.spec import LIBRARY, load_claims
-from .errors import DataError, UsageError
+from .errors import DataError, RunFolderError, UsageError
 from .run_folder import RunFolder
 from .runner import RunPlan, execute, store_key
 
@@ -89,6 +90,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "claims": [s.id for s in specs], "claims_dir": str(claims_dir) if claims_dir else None,
             "question_ids": [s.row["question_id"] for s in samples], "device": device,
             "dtype": dtype, "attn": attn, "threads": torch.get_num_threads(),
+            "flowcheck_version": __version__,
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     folder = RunFolder(out).create(meta)
     counts = execute(handle, samples, plan, folder, progress=progress)
@@ -131,6 +133,14 @@ def load_run(run_dir: Path) -> StoredRun:
     specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])
     variant = next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
     ev, counts = folder.evidence(lens_variant=variant)
+    stored_rows = folder.rows()
+    if not counts and stored_rows:  # never overwrite a good report with "nothing measured"
+        kinds = sorted({(r.get("k"), r.get("engine"), r.get("attn", "default")) for r in stored_rows})
+        raise RunFolderError(
+            f"{folder.path}: run.json asks for k={meta.get('k')}, engine={meta.get('engine')!r}, "
+            f"attn={meta.get('attn', 'default')!r}, but results.jsonl holds rows for (k, engine, "
+            f"attn) {kinds}; the report was left as it was. Restore run.json or re-run with "
+            "those settings")
     meta["lens_variant"] = variant
     return StoredRun(folder.path, meta, specs, ev, counts)
 

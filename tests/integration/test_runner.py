@@ -113,3 +113,20 @@ def test_rows_of_another_attention_kernel_are_measured_anew_and_agree_within_the
     before = {(v.claim, v.task): verdict_to_dict(v) for v in small_run.verdicts}
     for v in again.verdicts:  # each verdict matches the sdpa run's as its snapshot would
         assert not verdict_mismatches(verdict_to_dict(v), before[(v.claim, v.task)], noise_ranges(v))
+
+
+def test_a_run_json_that_no_longer_matches_its_results_never_overwrites_the_report(small_run, tmp_path):
+    import shutil
+
+    from flowcheck.errors import RunFolderError
+    broken = tmp_path / "broken"
+    shutil.copytree(small_run.run_dir, broken)
+    meta = json.loads((broken / "run.json").read_text())
+    assert meta["flowcheck_version"]  # recorded with every run
+    meta["k"] = 5
+    (broken / "run.json").write_text(json.dumps(meta))
+    before = (broken / "verdicts.json").read_text()
+    message = r"run.json asks for k=5.*holds rows for .*\(3, 'fast', 'sdpa'\)"
+    with pytest.raises(RunFolderError, match=message):
+        judge_run(broken)
+    assert (broken / "verdicts.json").read_text() == before

@@ -53,3 +53,10 @@ def test_on_gpu():
     result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*flowcheck_gpu test and --flowcheck-device is cpu*"])
+
+
+def test_the_plugin_can_be_enabled_explicitly_by_its_module_name(pytester):
+    """`pytest -p flowcheck.pytest_plugin` once stopped pytest with "Plugin already registered
+    under a different name" (the entry point was called 'flowcheck')."""
+    pytester.makepyfile("def test_x():\n    assert True\n")
+    pytester.runpytest_subprocess("-p", "flowcheck.pytest_plugin").assert_outcomes(passed=1)
