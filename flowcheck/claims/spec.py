@@ -117,6 +117,8 @@ def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
         missing = [n for n in names if n not in values]
         if missing:
             raise SpecError(f"{where}: thresholds for {family!r} miss condition {missing[0]!r}")
+        for c in conditions:
+            _check_reachable(c, float(values[c.name]), family, where)
         thresholds.append((family, tuple(sorted((n, float(values[n])) for n in names))))
     if not thresholds:
         raise SpecError(f"{where}: thresholds need at least one model family")
@@ -128,6 +130,15 @@ def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
                      window=window, lens_variant=variant, layers=tuple(sorted(layers.items())),
                      conditions=conditions, thresholds=tuple(sorted(thresholds)),
                      applies_to=tuple(applies_to), source=source)
+
+
+def _check_reachable(c, threshold: float, family: str, where: str) -> None:
+    """Refuse a threshold the statistic can never meet (e.g. max_abs_mean <= -5)."""
+    lo, hi = STATISTICS[c.statistic].bounds
+    if (c.op == "<=" and threshold < lo) or (c.op == ">=" and threshold > hi):
+        raise SpecError(f"{where}: thresholds[{family}][{c.name}] = {threshold:g} can never be met: "
+                        f"{c.statistic} {c.op} {threshold:g}, but {c.statistic} lies in "
+                        f"[{lo:g}, {hi:g}]")
 
 
 def _parse_condition(c, where: str, layers: dict, flows: tuple) -> Condition:
@@ -172,7 +183,7 @@ def load_claims(dirs=(LIBRARY,), ids=None) -> list[ClaimSpec]:
         d = Path(d)
         if not d.is_dir():
             raise SpecError(f"claims folder {str(d)!r} does not exist; pass a folder of *.yaml specs")
-        for path in sorted(d.glob("*.yaml")):
+        for path in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
             spec = load_spec(path)
             if spec.id in specs:
                 raise SpecError(f"{path}: claim id {spec.id!r} is already defined in {specs[spec.id].source}")

@@ -113,6 +113,7 @@ class Statistic:
     schema: dict  # arg name -> "flow" | "flows" | "range" | "number" | "token"
     lens_tokens: tuple = ()  # lens curves always read, whatever the args
     sensitivity: tuple | Callable = (0.0, 0.0)
+    bounds: tuple = (-np.inf, np.inf)  # the values it can take at all (a threshold outside: never met)
 
     def evaluate(self, curves, ranges, n: int, args: dict, noise: Noise | None = None):
         """(value, lo, hi): the value on these curves, and the range it can take when each
@@ -270,21 +271,26 @@ def stage_order(curves, ranges, n, *, early, early_layers, middle, middle_layers
 
 
 STATISTICS = Registry("statistic", {
-    "min_mean": Statistic(min_mean, {"flow": "flow", "layers": "range"}, sensitivity=(1, 0)),
-    "max_abs_mean": Statistic(max_abs_mean, {"flow": "flow", "layers": "range"}, sensitivity=(1, 0)),
-    "argmin_depth": Statistic(argmin_depth, {"flow": "flow", "layers": "range"}),
+    "min_mean": Statistic(min_mean, {"flow": "flow", "layers": "range"}, sensitivity=(1, 0),
+                          bounds=(-100.0, np.inf)),  # p cannot fall below 0: -100%
+    "max_abs_mean": Statistic(max_abs_mean, {"flow": "flow", "layers": "range"}, sensitivity=(1, 0),
+                              bounds=(0.0, np.inf)),
+    "argmin_depth": Statistic(argmin_depth, {"flow": "flow", "layers": "range"}, bounds=(0.0, 1.0)),
     "depth_gap": Statistic(depth_gap, {"first": "flow", "first_layers": "range", "second": "flow",
-                                       "second_layers": "range"}),
+                                       "second_layers": "range"}, bounds=(-1.0, 1.0)),
     "valley_separation": Statistic(valley_separation, {"flow": "flow", "first": "range",
-                                                       "second": "range"}, sensitivity=(2, 0)),
+                                                       "second": "range"}, sensitivity=(2, 0),
+                                   bounds=(0.0, np.inf)),
     "abs_ratio": Statistic(abs_ratio, {"flow": "flow", "layers": "range", "reference": "flow",
-                                       "reference_layers": "range"}, sensitivity=_abs_ratio_spread),
+                                       "reference_layers": "range"}, sensitivity=_abs_ratio_spread,
+                           bounds=(0.0, np.inf)),
     "min_gap": Statistic(min_gap, {"flow": "flow", "others": "flows", "layers": "range"},
                          sensitivity=(2, 0)),
-    "lens_peak": Statistic(lens_peak, {"token": "token", "layers": "range"}, sensitivity=(0, 1)),
-    "lens_rise_gap": Statistic(lens_rise_gap, {"level": "number"}, LENS_TOKENS),
-    "lens_top_margin": Statistic(lens_top_margin, {}, LENS_TOKENS, sensitivity=(0, 2)),
+    "lens_peak": Statistic(lens_peak, {"token": "token", "layers": "range"}, sensitivity=(0, 1),
+                           bounds=(0.0, 1.0)),
+    "lens_rise_gap": Statistic(lens_rise_gap, {"level": "number"}, LENS_TOKENS, bounds=(-1.0, 1.0)),
+    "lens_top_margin": Statistic(lens_top_margin, {}, LENS_TOKENS, sensitivity=(0, 2), bounds=(-1.0, 1.0)),
     "stage_order": Statistic(stage_order, {"early": "flow", "early_layers": "range", "middle": "flow",
                                            "middle_layers": "range", "level": "number"},
-                             ("capitalised",)),
+                             ("capitalised",), bounds=(-1.0, 1.0)),
 })

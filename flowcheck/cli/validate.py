@@ -19,8 +19,13 @@ def add_parser(sub) -> None:
 def cmd(args) -> int:
     from ..claims.spec import LIBRARY, SpecError, load_claims, load_spec
     path = args.path or LIBRARY
-    try:
-        specs = [load_spec(path)] if path.is_file() else load_claims([path])
+    try:  # a user folder is checked together with the library: its ids must not collide
+        if path.is_file():
+            specs = [load_spec(path)]
+        else:
+            dirs = [LIBRARY] if path.resolve() == LIBRARY.resolve() else [LIBRARY, path]
+            specs = [s for s in load_claims(dirs) if path.resolve() == LIBRARY.resolve()
+                     or Path(s.source).parent.resolve() == path.resolve()]
     except SpecError as e:
         print(f"flowcheck: invalid claim spec: {e}", file=sys.stderr)
         return EXIT_USAGE

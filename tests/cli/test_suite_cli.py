@@ -38,6 +38,25 @@ def test_validate_reports_a_bad_spec_with_exit_2(tmp_path, capsys):
     assert main(["validate"]) == 0
 
 
+def test_validate_refuses_a_folder_whose_claim_id_collides_with_a_built_in_one(tmp_path, capsys):
+    """`run` refuses such a folder, so `validate` must not pass it."""
+    (tmp_path / "stage_order.yaml").write_text((LIBRARY / "stage_order.yaml").read_text())
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "claim id 'stage_order' is already defined" in capsys.readouterr().err
+
+
+def test_validate_refuses_a_threshold_that_can_never_be_met(tmp_path, capsys):
+    data = yaml.safe_load((LIBRARY / "image_to_last_small.yaml").read_text())
+    cond = data["conditions"][0]
+    assert cond["statistic"] == "max_abs_mean" and cond["op"] == "<="
+    for family in data["thresholds"]:
+        data["thresholds"][family][cond["name"]] = -5
+    data["id"] = "never_met"
+    (tmp_path / "never_met.yaml").write_text(yaml.safe_dump(data))
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "can never be met: max_abs_mean <= -5" in capsys.readouterr().err
+
+
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli-run")

@@ -46,6 +46,9 @@ def test_specs_are_frozen():
     ({"applies_to": "reference"}, "applies_to must be a non-empty list"),
     ({"thresholds": {"reference": {}}}, "miss condition 'lower_drop'"),
     ({"thresholds": {"reference": {"lower_drop": -20, "lowr_drop": 1}}}, "did you mean 'lower_drop'?"),
+    ({"thresholds": {"reference": {"lower_drop": -150}}},  # p cannot drop below 0: -100%
+     "thresholds[reference][lower_drop] = -150 can never be met: min_mean <= -150, but min_mean "
+     "lies in [-100, inf]"),
 ])
 def test_bad_spec_is_refused_naming_the_problem(changes, message):
     with pytest.raises(SpecError) as e:
@@ -119,3 +122,8 @@ def test_claims_import_neither_torch_nor_transformers():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_folder_reads_yml_files_too(tmp_path):
+    (tmp_path / "my_claim.yml").write_text(yaml.safe_dump(base_spec(id="my_claim")))
+    assert "my_claim" in {s.id for s in load_claims([LIBRARY, tmp_path])}
