@@ -66,6 +66,13 @@ class RunFolder:
                     raise RunFolderError(
                         f"{self.path} holds results for {field} {old.get(field)!r}, not "
                         f"{meta.get(field)!r}; pass another --out or delete the folder")
+            if (old.get("dataset_content") and meta.get("dataset_content")
+                    and old["dataset_content"] != meta["dataset_content"]):
+                raise RunFolderError(
+                    f"{self.path} holds results for other contents of the dataset "
+                    f"{meta.get('dataset')!r} (questions file fingerprint {old['dataset_content']}, now "
+                    f"{meta['dataset_content']}): its rows changed since; pass another --out or "
+                    "delete the folder")
             if old.get("weights") and meta.get("weights") and old["weights"] != meta["weights"]:
                 raise RunFolderError(
                     f"{self.path} holds results for other weights of {meta.get('model')!r} "

@@ -48,11 +48,14 @@ DEFAULT_ATTN = {"fast": "sdpa", "exact": "eager"}  # what each engine loads unle
 
 
 def store_key(plan: RunPlan, n_layers: int, attn: str | None = None) -> dict:
-    """What a stored row must match to be reused: the window size k, the engine and the
-    attention implementation (default: the engine's own, ``DEFAULT_ATTN``)."""
+    """What a stored row must match to be reused: the window size k, the engine and its
+    version, and the attention implementation (default: the engine's own, ``DEFAULT_ATTN``).
+    The weights, dtype and dataset are the run folder's (``RunFolder.create`` refuses others);
+    the flows and lens variants a row holds are checked by ``covers``."""
+    from .knockout.configs import ENGINE_VERSIONS
     from .windows import default_k
     return {"k": default_k(n_layers) if plan.k is None else plan.k, "engine": plan.engine,
-            "attn": attn or DEFAULT_ATTN[plan.engine]}
+            "engine_version": ENGINE_VERSIONS[plan.engine], "attn": attn or DEFAULT_ATTN[plan.engine]}
 
 
 def _row_attn(row: dict) -> str:
@@ -63,6 +66,7 @@ def _row_attn(row: dict) -> str:
 def covers(row: dict, plan: RunPlan, key: dict) -> bool:
     """A stored row can be reused for ``plan`` measured under ``key`` (``store_key``)."""
     return (row["k"] == key["k"] and row["engine"] == key["engine"]
+            and row.get("engine_version", 1) == key["engine_version"]  # rows before versions: 1
             and _row_attn(row) == key["attn"]
             and (not row["correct"] or (set(plan.flows) <= set(row["changes"])
                                         and set(plan.lens_variants) <= set(row["lens"]))))

@@ -54,6 +54,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     eager for the exact one); ``threads``: torch CPU threads (default: torch's own);
     ``noise``: the float-noise bound of the stored numbers, "PP[,LENS]" or (pp, lens)
     (default: the bound measured for float32, ``flowcheck.noise``)."""
+    from .data.dataset import dataset_fingerprint
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
     from .models.loading import check_device, model_family, resolve_model_path
@@ -85,6 +86,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "weights": weights_fingerprint(handle.model),
             "dataset": portable_path(Path(dataset or EVAL_SPLIT)),
             "dataset_name": str(dataset or "synthetic-eval"), "family": family,
+            "dataset_content": dataset_fingerprint(Path(dataset or EVAL_SPLIT)),
             "n_layers": handle.n_layers, "k": store_key(plan, handle.n_layers)["k"],
             "engine": engine, "flows": list(plan.flows), "lens_variants": list(plan.lens_variants),
             "claims": [s.id for s in specs], "claims_dir": str(claims_dir) if claims_dir else None,

@@ -167,6 +167,13 @@ def load(folder: Path, tasks=None, max_per_task: int | None = None) -> list[Samp
 REQUIRED_COLUMNS = ("question_id", "task", "img_id", "question", "answer")
 
 
+def dataset_fingerprint(folder: Path) -> str:
+    """16 hex digits of sha256 over the questions file (rows, answers, boxes). Images are not
+    hashed (reading every image of a large set twice costs more than it protects)."""
+    import hashlib
+    return hashlib.sha256((Path(folder) / QUESTIONS_FILE).read_bytes()).hexdigest()[:16]
+
+
 def _read_rows(qfile: Path) -> list[dict]:
     """Every row of a questions file, checked: valid JSON, the required columns, a known
     task type, an image id that names a file inside the dataset folder, unique question ids.
