@@ -120,11 +120,10 @@ def verdict_differences(verdicts_a, verdicts_b) -> dict:
 
 def differences(run_a: Path, run_b: Path) -> dict:
     """Number-by-number differences between two run folders of one model and dataset."""
-    from .run_folder import RunFolder
     from .suite import load_run
 
     a, b = load_run(run_a), load_run(run_b)
-    rows = [RunFolder(r.run_dir).latest_rows() for r in (a, b)]
+    rows = [a.rows, b.rows]
     common = sorted(set(rows[0]) & set(rows[1]))
     correct_flips = [q for q in common if rows[0][q]["correct"] != rows[1][q]["correct"]]
     answer_changes = [q for q in common if rows[0][q]["model_answer"] != rows[1][q]["model_answer"]]
@@ -159,21 +158,25 @@ def format_differences(d: dict) -> str:
     return "\n".join(lines)
 
 
+def _moved(evidence, pp: float, lens: float, unit):
+    """A copy of ``evidence`` with every value moved by ``unit(shape)`` (multipliers in
+    [-1, 1]) times its bound: ``pp`` on knockout curves, ``lens`` on lens probabilities (kept
+    in [0, 1]). NaN (not measured) stays NaN."""
+    import numpy as np
+
+    from .claims.judge import Evidence
+    curves = {k: np.clip(v + lens * unit(v.shape), 0.0, 1.0) if k.startswith("lens:")
+              else v + pp * unit(v.shape) for k, v in evidence.curves.items()}
+    return Evidence(evidence.n_layers, evidence.tasks, curves)
+
+
 def perturb(evidence, rng, pp: float = NOISE_PP, lens: float = NOISE_LENS, signs: bool = True):
     """A copy of ``evidence`` with every measured value moved by noise: knockout curves by up
     to ``pp`` percentage points, lens probabilities by up to ``lens``. ``signs``: each value
     moves by exactly +-the bound (random sign, the worst case); else uniformly within it."""
-    import numpy as np
-
-    from .claims.judge import Evidence
-
-    def noisy(x, size):
-        u = rng.choice([-1.0, 1.0], x.shape) if signs else rng.uniform(-1.0, 1.0, x.shape)
-        return x + size * u  # NaN (not measured) stays NaN
-
-    curves = {k: np.clip(noisy(v, lens), 0.0, 1.0) if k.startswith("lens:") else noisy(v, pp)
-              for k, v in evidence.curves.items()}
-    return Evidence(evidence.n_layers, evidence.tasks, curves)
+    if signs:
+        return _moved(evidence, pp, lens, lambda shape: rng.choice([-1.0, 1.0], shape))
+    return _moved(evidence, pp, lens, lambda shape: rng.uniform(-1.0, 1.0, shape))
 
 
 def noise_draws(n_random: int, seed: int = 0):
@@ -181,21 +184,12 @@ def noise_draws(n_random: int, seed: int = 0):
     mean), then ``n_random`` draws alternating random signs and uniform noise."""
     import numpy as np
     rng = np.random.default_rng(seed)
-    yield "all +", lambda ev, pp, lens: _shift(ev, pp, lens, 1.0)
-    yield "all -", lambda ev, pp, lens: _shift(ev, pp, lens, -1.0)
+    yield "all +", lambda ev, pp, lens: _moved(ev, pp, lens, lambda shape: np.ones(shape))
+    yield "all -", lambda ev, pp, lens: _moved(ev, pp, lens, lambda shape: -np.ones(shape))
     for i in range(n_random):
         signs = i % 2 == 0
         yield (f"random signs #{i}" if signs else f"uniform #{i}"), \
             lambda ev, pp, lens, s=signs: perturb(ev, rng, pp, lens, signs=s)
-
-
-def _shift(evidence, pp: float, lens: float, sign: float):
-    import numpy as np
-
-    from .claims.judge import Evidence
-    curves = {k: np.clip(v + sign * lens, 0.0, 1.0) if k.startswith("lens:") else v + sign * pp
-              for k, v in evidence.curves.items()}
-    return Evidence(evidence.n_layers, evidence.tasks, curves)
 
 
 def what_noise_changes(run, n_random: int = 8, pp: float = NOISE_PP, lens: float = NOISE_LENS,

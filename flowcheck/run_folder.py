@@ -95,43 +95,26 @@ class RunFolder:
                 continue
         return out
 
-    def latest_rows(self, plan=None, question_ids=None, meta: dict | None = None) -> dict:
+    def latest_rows(self, plan=None, question_ids=None, meta: dict | None = None,
+                    stored: list | None = None) -> dict:
         """{question_id: row} measured for ``plan`` (default: the one run.json records), of
-        ``question_ids`` (default: run.json's), the latest line for a sample winning."""
+        ``question_ids`` (default: run.json's), the latest line for a sample winning.
+        ``stored``: ``rows()`` when the caller has already read them."""
         from .runner import RunPlan, covers, store_key
         meta = meta or self.meta()
         plan = plan or RunPlan.from_meta(meta)
         ids = set(meta["question_ids"]) if question_ids is None else set(question_ids)
         key = store_key(plan, meta["n_layers"], meta.get("attn"))
-        return {r["question_id"]: r for r in self.rows()
+        return {r["question_id"]: r for r in (self.rows() if stored is None else stored)
                 if covers(r, plan, key) and r["question_id"] in ids}
 
     def evidence(self, plan=None, question_ids=None, lens_variant: str | None = None):
         """(Evidence of the correctly answered samples, counts per task {n, n_correct})."""
-        import numpy as np
-
-        from .claims.judge import Evidence
         from .runner import RunPlan
         meta = self.meta()
         plan = plan or RunPlan.from_meta(meta)
-        n_layers = meta["n_layers"]
-        rows = self.latest_rows(plan, question_ids, meta)
-        counts: dict = {}
-        for r in rows.values():
-            c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})
-            c["n"] += 1
-            c["n_correct"] += bool(r["correct"])
-        ok = [rows[q] for q in sorted(rows) if rows[q]["correct"]]  # store order never matters
-        nan = np.full(n_layers, np.nan)
-        curves = {f: np.array([r["changes"][f] if r["changes"][f] is not None else nan for r in ok],
-                              dtype=float).reshape(len(ok), n_layers) for f in plan.flows}
-        variant = lens_variant or (plan.lens_variants[0] if plan.lens_variants else None)
-        if variant:
-            for t in ("lower", "capitalised"):
-                curves[f"lens:{t}"] = np.array([r["lens"][variant][t] for r in ok],
-                                               dtype=float).reshape(len(ok), n_layers)
-        tasks = np.array([r["task"] for r in ok], dtype=object)
-        return Evidence(n_layers, tasks, curves), counts
+        return evidence_from_rows(self.latest_rows(plan, question_ids, meta), plan,
+                                  meta["n_layers"], lens_variant)
 
     # verdicts.json and the rendered report ----------------------------------------------
     def verdicts(self) -> dict:
@@ -145,3 +128,27 @@ class RunFolder:
         (self.path / self.VERDICTS).write_text(verdicts_json)
         (self.path / self.SUMMARY).write_text(summary)
         (self.path / self.REPORT).write_text(html)
+
+
+def evidence_from_rows(rows: dict, plan, n_layers: int, lens_variant: str | None = None):
+    """(Evidence of the correctly answered samples, counts per task {n, n_correct}) from
+    ``{question_id: row}`` (``RunFolder.latest_rows``)."""
+    import numpy as np
+
+    from .claims.judge import Evidence
+    counts: dict = {}
+    for r in rows.values():
+        c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})
+        c["n"] += 1
+        c["n_correct"] += bool(r["correct"])
+    ok = [rows[q] for q in sorted(rows) if rows[q]["correct"]]  # store order never matters
+    nan = np.full(n_layers, np.nan)
+    curves = {f: np.array([r["changes"][f] if r["changes"][f] is not None else nan for r in ok],
+                          dtype=float).reshape(len(ok), n_layers) for f in plan.flows}
+    variant = lens_variant or (plan.lens_variants[0] if plan.lens_variants else None)
+    if variant:
+        for t in ("lower", "capitalised"):
+            curves[f"lens:{t}"] = np.array([r["lens"][variant][t] for r in ok],
+                                           dtype=float).reshape(len(ok), n_layers)
+    tasks = np.array([r["task"] for r in ok], dtype=object)
+    return Evidence(n_layers, tasks, curves), counts

@@ -26,6 +26,7 @@ import re
 
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from .claims.judge import status_can_flip
 from .noise import NOISE_PP
 from .report.verdicts import DIGITS
 
@@ -66,7 +67,11 @@ def _in_range(stored, rng) -> bool:
 
 
 def _number_matches(new, stored, rng) -> bool:
-    return close(new, stored, atol=STEP, rtol=RTOL) or (rng is not None and _in_range(stored, rng))
+    """Within the new number's noise range (widened by a rounding step) or 1%; without a
+    range, the plain tolerance ``close``."""
+    if rng is None:
+        return close(new, stored)
+    return close(new, stored, atol=STEP, rtol=RTOL) or _in_range(stored, rng)
 
 
 def _condition_mismatches(new: dict, stored: dict, rng: dict | None, path: str) -> list[str]:
@@ -74,9 +79,9 @@ def _condition_mismatches(new: dict, stored: dict, rng: dict | None, path: str) 
     for key in sorted(set(new) | set(stored)):
         a, b = new.get(key), stored.get(key)
         if key in ("observed", "margin"):
-            ok = _number_matches(a, b, rng[key] if rng else None) if rng else close(a, b)
+            ok = _number_matches(a, b, rng[key] if rng else None)
         elif key == "ci95" and isinstance(a, list) and isinstance(b, list) and len(a) == len(b) == 2:
-            ok = all(_number_matches(x, y, rng["ci95"][i] if rng else None) if rng else close(x, y)
+            ok = all(_number_matches(x, y, rng["ci95"][i] if rng else None)
                      for i, (x, y) in enumerate(zip(a, b)))
         elif key == "holds":
             ok = a == b or bool(rng and rng["margin"][0] < 0 <= rng["margin"][1])
@@ -113,12 +118,9 @@ def verdict_mismatches(new: dict, stored: dict, noise: dict | None = None) -> li
 
 
 def _status_can_flip(new: dict, noise: dict) -> bool:
-    """Holds: a margin could go below 0; fails: every margin could reach 0."""
     if not noise or set(noise) != set(new["conditions"]):
         return False
-    if new.get("status") == "holds":
-        return any(r["margin"][0] < 0 for r in noise.values())
-    return all(r["margin"][1] >= 0 for r in noise.values())
+    return status_can_flip(new.get("status"), [r["margin"] for r in noise.values()])
 
 
 def _binding_mismatches(new: dict, stored: dict, noise: dict) -> list[str]:
@@ -126,8 +128,7 @@ def _binding_mismatches(new: dict, stored: dict, noise: dict) -> list[str]:
     top = {k: stored.get(k) for k in ("observed", "threshold", "margin", "ci95")}
     conds = new["conditions"]
     if not conds:
-        return [] if all(close(new.get(k), v) for k, v in top.items()) else \
-            [f"{k}: {new.get(k)!r} vs {v!r}" for k, v in top.items() if not close(new.get(k), v)]
+        return [f"{k}: {new.get(k)!r} vs {v!r}" for k, v in top.items() if not close(new.get(k), v)]
     if noise and set(noise) == set(conds):
         lowest_high = min(r["margin"][1] for r in noise.values())
         candidates = [c for c in conds if noise[c]["margin"][0] <= lowest_high]

@@ -10,8 +10,8 @@ from pathlib import Path
 from . import __version__
 from .claims.judge import judge_all
 from .claims.spec import LIBRARY, load_claims
-from .errors import DataError, RunFolderError, UsageError
-from .run_folder import RunFolder
+from .errors import DataError, RunFolderError
+from .run_folder import RunFolder, evidence_from_rows
 from .runner import RunPlan, execute, store_key
 
 
@@ -61,9 +61,9 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     from .noise import parse_noise
     from .paths import EVAL_SPLIT, portable_path
     from .runner import DEFAULT_ATTN
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-        raise UsageError(f"window size (--window) must be a positive integer, got {k!r}; leave it "
-                         "out for the paper's value for the model's depth")
+    from .windows import check_k, check_k_value
+    if k is not None:
+        check_k_value(k)
     specs = load_claims(_claim_dirs(claims_dir), claims)
     plan = RunPlan.for_claims(specs, k, engine)
     bound = parse_noise(noise)  # everything a user gave is checked before the model loads
@@ -71,23 +71,20 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     samples = select_samples(dataset, tasks, max_samples)
     family = family or model_family(model)
     attn = attn or DEFAULT_ATTN[engine]
+    import torch
     if threads:
-        import torch
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
     handle = load_handle(model, device=device, dtype=dtype, attn_implementation=attn)
-    from .windows import check_k
-    check_k(store_key(plan, handle.n_layers)["k"], handle.n_layers)  # before the folder exists
+    window = check_k(store_key(plan, handle.n_layers)["k"], handle.n_layers)  # before the folder
     run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
-    import torch
-
     from .models.fingerprint import weights_fingerprint
     meta = {"model": portable_path(resolve_model_path(model)), "model_name": str(model),
             "weights": weights_fingerprint(handle.model),
             "dataset": portable_path(Path(dataset or EVAL_SPLIT)),
             "dataset_name": str(dataset or "synthetic-eval"), "family": family,
             "dataset_content": dataset_fingerprint(Path(dataset or EVAL_SPLIT)),
-            "n_layers": handle.n_layers, "k": store_key(plan, handle.n_layers)["k"],
+            "n_layers": handle.n_layers, "k": window,
             "engine": engine, "flows": list(plan.flows), "lens_variants": list(plan.lens_variants),
             "claims": [s.id for s in specs], "claims_dir": str(claims_dir) if claims_dir else None,
             "question_ids": [s.row["question_id"] for s in samples], "device": device,
@@ -110,6 +107,7 @@ class StoredRun:
     specs: list
     evidence: object  # claims.judge.Evidence
     counts: dict
+    rows: dict  # question_id -> the stored row the evidence was built from
 
     @property
     def noise(self):
@@ -134,8 +132,10 @@ def load_run(run_dir: Path) -> StoredRun:
     meta = folder.meta()
     specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])
     variant = next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
-    ev, counts = folder.evidence(lens_variant=variant)
-    stored_rows = folder.rows()
+    plan = RunPlan.from_meta(meta)
+    stored_rows = folder.rows()  # read once: evidence and the check below both use it
+    rows = folder.latest_rows(plan, meta=meta, stored=stored_rows)
+    ev, counts = evidence_from_rows(rows, plan, meta["n_layers"], variant)
     if not counts and stored_rows:  # never overwrite a good report with "nothing measured"
         kinds = sorted({(r.get("k"), r.get("engine"), r.get("attn", "default")) for r in stored_rows})
         raise RunFolderError(
@@ -144,7 +144,7 @@ def load_run(run_dir: Path) -> StoredRun:
             f"attn) {kinds}; the report was left as it was. Restore run.json or re-run with "
             "those settings")
     meta["lens_variant"] = variant
-    return StoredRun(folder.path, meta, specs, ev, counts)
+    return StoredRun(folder.path, meta, specs, ev, counts, rows)
 
 
 def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:

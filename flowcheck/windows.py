@@ -18,9 +18,16 @@ def default_k(n_layers: int) -> int:
     return k if k % 2 else k + 1
 
 
-def check_k(k: int, n_layers: int) -> int:
+def check_k_value(k) -> int:
+    """A window size before the model's depth is known: a positive integer."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise UsageError(f"window size must be a positive integer, got {k!r}")
+        raise UsageError(f"window size (--window) must be a positive integer, got {k!r}; leave it "
+                         "out for the paper's value for the model's depth")
+    return k
+
+
+def check_k(k: int, n_layers: int) -> int:
+    check_k_value(k)
     if k > n_layers:
         raise UsageError(f"window size k={k} is larger than the model's {n_layers} layers; "
                          f"use k <= {n_layers} (default for this depth: {default_k(n_layers)})")

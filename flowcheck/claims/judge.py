@@ -53,10 +53,16 @@ class NoiseRange:
     margin: tuple[float, float]
     ci: tuple[tuple[float, float], tuple[float, float]]
 
-    @property
-    def can_flip(self) -> bool:
-        """Noise could move the margin across 0 (holds <-> fails)."""
-        return self.margin[0] < 0 <= self.margin[1]
+
+def status_can_flip(status: str, margin_ranges) -> bool:
+    """Noise could flip a verdict whose conditions' margins can take these (lo, hi) ranges:
+    it holds and some margin could drop below 0, or it fails and every margin could reach 0."""
+    margin_ranges = list(margin_ranges)
+    if status == "holds":
+        return any(lo < 0 for lo, _ in margin_ranges)
+    if status == "fails":
+        return bool(margin_ranges) and all(hi >= 0 for _, hi in margin_ranges)
+    return False
 
 
 @dataclass(frozen=True)
@@ -76,13 +82,9 @@ class Verdict:
 
     @property
     def within_noise(self) -> bool:
-        """Float noise alone could flip this verdict: it holds and some margin could drop
-        below 0, or it fails and every margin could reach 0."""
-        if not self.noise or self.status == "inconclusive":
-            return False
-        if self.status == "holds":
-            return any(r.margin[0] < 0 for r in self.noise.values())
-        return all(r.margin[1] >= 0 for r in self.noise.values())
+        """Float noise alone could flip this verdict (``status_can_flip``)."""
+        return bool(self.noise) and status_can_flip(self.status,
+                                                    [r.margin for r in self.noise.values()])
 
     @property
     def passed(self) -> bool:
@@ -135,9 +137,9 @@ def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
     draws = np.stack([rng.integers(0, n, n) for _ in range(n_bootstrap)])  # (B, n) resampled rows
     boot = []
     for start in range(0, n_bootstrap, _CHUNK):  # means of a chunk of resamples at once
-        chunk = {k: np.nanmean(v[draws[start:start + _CHUNK]], axis=1) for k, v in rows.items()}
-        boot += [statistics_on({k: m[b] for k, m in chunk.items()})
-                 for b in range(len(next(iter(chunk.values()))))]
+        batch = draws[start:start + _CHUNK]
+        means = {k: np.nanmean(v[batch], axis=1) for k, v in rows.items()}  # (chunk, n_layers)
+        boot += [statistics_on({k: m[b] for k, m in means.items()}) for b in range(len(batch))]
     boot = np.array(boot)  # (B, conditions, 3)
     results, spread = [], {}
     for i, c in enumerate(spec.conditions):
