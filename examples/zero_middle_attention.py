@@ -30,7 +30,7 @@ def zero_attention(model, layers) -> list[int]:
 
 
 def main(argv=None) -> int:
-    from flowcheck.models.loading import CARD_FILE, load_llava, resolve_model_path
+    from flowcheck.models.loading import CARD_FILE, load_model, resolve_model_path
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="reference")
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     p.add_argument("--last", type=int, default=7, help="last layer to silence (inclusive)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
-    model, processor = load_llava(args.model)
+    model, processor = load_model(args.model)
     n = len(model.model.language_model.layers)
     if not 0 <= args.first <= args.last < n:
         p.error(f"--first/--last must satisfy 0 <= first <= last < {n}, got {args.first}..{args.last}")

@@ -47,6 +47,7 @@ def compare_engines(handle, samples, flows=FLOWS, k: int | None = None) -> dict:
     """Time exact and fast engines on all (flow, centre) configs of every sample."""
     import torch
 
+    from .knockout.attention import text_attn_implementation
     from .knockout.configs import plan_configs
     configs = plan_configs(flows, handle.n_layers, k)
     run_engine(handle, samples[:1], configs[:1], "fast")  # warm-up (lazy inits)
@@ -65,6 +66,6 @@ def compare_engines(handle, samples, flows=FLOWS, k: int | None = None) -> dict:
         "fast_s": round(timings["fast"], 3), "speedup": round(timings["exact"] / timings["fast"], 2),
         "max_abs_diff": diff, "peak_rss_mb_exact": round(rss["exact"], 1),
         "peak_rss_mb_fast": round(rss["fast"], 1),
-        "attn_implementation": handle.model.config.text_config._attn_implementation,
+        "attn_implementation": text_attn_implementation(handle.model),
         "dtype": str(handle.model.dtype), "threads": torch.get_num_threads(),
     }

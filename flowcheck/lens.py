@@ -49,7 +49,7 @@ def logit_lens(handle, clean, tokens: dict[str, int], variant: str = "normed") -
     h = clean.last_outputs  # (L, hidden)
     with torch.no_grad():
         if variant == "normed":
-            h = handle.lm.norm(h)
-        probs = torch.softmax(handle.adapter.lm_head(handle.model)(h).float(), -1)  # (L, vocab)
+            h = handle.final_norm(h)
+        probs = torch.softmax(handle.unembed(h).float(), -1)  # (L, vocab)
     top = handle.tokenizer.convert_ids_to_tokens(probs.argmax(-1).tolist())
     return LensResult(variant, dict(tokens), {k: probs[:, i].tolist() for k, i in tokens.items()}, top)

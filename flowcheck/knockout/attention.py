@@ -34,8 +34,15 @@ class KnockoutState:
     open_weights: dict = field(default_factory=dict)  # layer -> (batch, heads, q, k), with gradient
 
 
+def attn_config_key(model) -> str:
+    """The sub-config whose attention implementation a knockout switches (the adapter's)."""
+    from ..models.adapters import ADAPTERS
+    adapter = ADAPTERS.get(type(model).__name__)
+    return adapter.attn_config_key if adapter is not None else "text_config"
+
+
 def text_attn_implementation(model) -> str:
-    cfg = getattr(model.config, "text_config", model.config)
+    cfg = getattr(model.config, attn_config_key(model), model.config)
     return cfg._attn_implementation
 
 
@@ -127,11 +134,12 @@ def knockout(model, blocked: dict, *, record_weights: bool = False, record_open:
                          f"attn_implementation='eager', not {impl!r}")
     plan = KnockoutState(blocked=dict(blocked), record_weights=record_weights, record_open=record_open)
     token = _ACTIVE.set(plan)
-    model.set_attn_implementation({"text_config": f"flowcheck_{impl}"})
+    key = attn_config_key(model)
+    model.set_attn_implementation({key: f"flowcheck_{impl}"})
     try:
         yield plan
     finally:
-        model.set_attn_implementation({"text_config": impl})
+        model.set_attn_implementation({key: impl})
         _ACTIVE.reset(token)
     missing = set(plan.blocked) - plan.fired
     if missing:

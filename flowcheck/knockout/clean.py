@@ -23,19 +23,9 @@ class CleanRun:
     values: list
 
 
-def inputs_embeds(handle, enc):
-    """Token embeddings with the image features put at the image positions (LLaVA merge)."""
-    import torch
-    emb = handle.lm.embed_tokens(enc.input_ids)  # (1, seq, hidden)
-    pos = torch.tensor(enc.regions.image, device=emb.device)
-    emb = emb.clone()
-    emb[0, pos] = enc.image_features.to(emb.dtype)
-    return emb
-
-
 def clean_run(handle, enc, answer: str | None = None, max_new_tokens: int = 10) -> CleanRun:
     import torch
-    layers = handle.lm.layers
+    layers = handle.layers
     inputs, last_out = [None] * len(layers), [None] * len(layers)
     hooks = []
     for i, layer in enumerate(layers):
@@ -48,8 +38,8 @@ def clean_run(handle, enc, answer: str | None = None, max_new_tokens: int = 10) 
                 i, (out[0] if isinstance(out, tuple) else out)[0, -1].detach())))
     try:
         with torch.no_grad():
-            out = handle.model(inputs_embeds=inputs_embeds(handle, enc), attention_mask=enc.attention_mask,
-                               use_cache=True)
+            out = handle.model(inputs_embeds=handle.inputs_embeds(enc), attention_mask=enc.attention_mask,
+                               position_ids=enc.position_ids, use_cache=True)
     finally:
         for h in hooks:
             h.remove()
@@ -73,7 +63,5 @@ def clean_run(handle, enc, answer: str | None = None, max_new_tokens: int = 10) 
 def greedy_answer(handle, enc, max_new_tokens: int) -> str:
     import torch
     with torch.no_grad():
-        seq = handle.model.generate(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
-                                    pixel_values=enc.pixel_values, max_new_tokens=max_new_tokens,
-                                    do_sample=False)
+        seq = handle.generate(enc, max_new_tokens=max_new_tokens, do_sample=False)
     return handle.tokenizer.decode(seq[0, enc.input_ids.shape[1]:], skip_special_tokens=True).strip()

@@ -19,7 +19,6 @@ def exact_probabilities(handle, enc, clean, configs) -> list[float]:
             cache[cfg.flow] = blocked_edges(enc.regions, cfg.flow)[None]  # (1, seq, seq)
         blocked = {layer: cache[cfg.flow] for layer in cfg.layers}
         with torch.no_grad(), knockout(handle.model, blocked):
-            logits = handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
-                                  pixel_values=enc.pixel_values).logits[0, -1]
+            logits = handle.forward(enc).logits[0, -1]
         out.append(float(torch.softmax(logits.float(), -1)[clean.answer_id]))
     return out

@@ -56,7 +56,7 @@ def _rows_by_start(handle, enc, configs, d0: int):
     """Configs sorted by their window's first layer (rows join in that order):
     (order, starts, row_edges (n, S, seq) blocked edges of rows d0.., in_window (n, L))."""
     import torch
-    n_layers = len(handle.lm.layers)
+    n_layers = handle.n_layers
     order = sorted(range(len(configs)), key=lambda i: configs[i].layers.start)
     starts = [configs[i].layers.start for i in order]
     edges = {}
@@ -81,16 +81,16 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
     """All configs' last rows as the query rows of one sequence (batch 1), see module doc."""
     import torch
     impl = check_supported(handle.model)
-    lm, seq = handle.lm, enc.seq_len
-    d0, n_layers, n = seq - 1, len(lm.layers), len(configs)
+    layers, seq = handle.layers, enc.seq_len
+    d0, n_layers, n = seq - 1, len(layers), len(configs)
     order, starts, row_edges, in_window = _rows_by_start(handle, enc, configs, d0)
     row_edges = row_edges[:, 0]  # (n, seq): the last row's edges
     own = torch.eye(n, dtype=torch.bool, device=handle.device)  # row i sees its own row only
-    pos = torch.full((1, n), d0, device=handle.device)  # every row sits at the last position
+    pos = enc.position_ids[:, d0:].expand(1, n)  # every row sits at the last position
     hidden = clean.layer_inputs[0].shape[-1]
     x = clean.layer_inputs[0].new_zeros((1, 0, hidden))
     with torch.no_grad():
-        cos, sin = lm.rotary_emb(clean.layer_inputs[0][:, :1].expand(1, n, hidden), position_ids=pos)
+        cos, sin = handle.rotary(clean.layer_inputs[0][:, :1].expand(1, n, hidden), position_ids=pos)
         for layer_idx in range(starts[0], n_layers):
             joining = sum(1 for s in starts if s == layer_idx)
             if joining:  # configs whose window starts here: the clean last row of this layer
@@ -101,10 +101,10 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
             allowed = allowed[None, None]  # (1, 1, m, d0 + m)
             mask = _layer_mask(allowed, impl, x.dtype)
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], 1)
-            out = lm.layers[layer_idx](x, attention_mask=mask, position_ids=pos[:, :m], cache=cache,
+            out = layers[layer_idx](x, attention_mask=mask, position_ids=pos[:, :m], cache=cache,
                                        position_embeddings=(cos[:, :m], sin[:, :m]))
             x = out[0] if isinstance(out, tuple) else out
-        logits = handle.adapter.lm_head(handle.model)(lm.norm(x[0]))  # (n, vocab)
+        logits = handle.unembed(handle.final_norm(x[0]))  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
     return _unsort(p, order)
 
@@ -114,15 +114,15 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
     if d0 == enc.seq_len - 1:
         return _packed_last_pass(handle, enc, clean, configs)
     impl = check_supported(handle.model)
-    lm, seq = handle.lm, enc.seq_len
-    n_layers = len(lm.layers)
+    layers, seq = handle.layers, enc.seq_len
+    n_layers = len(layers)
     order, starts, row_edges, in_window = _rows_by_start(handle, enc, configs, d0)
     causal = causal_bool(seq - d0, seq, handle.device)  # (S, seq)
-    pos = torch.arange(d0, seq, device=handle.device)[None]  # (1, S)
+    pos = enc.position_ids[:, d0:]  # (1, S)
     x = clean.layer_inputs[0].new_zeros((0, seq - d0, clean.layer_inputs[0].shape[-1]))
     n_active = 0
     with torch.no_grad():
-        cos_sin = lm.rotary_emb(clean.layer_inputs[0][:, d0:], position_ids=pos)
+        cos_sin = handle.rotary(clean.layer_inputs[0][:, d0:], position_ids=pos)
         for layer_idx in range(starts[0], n_layers):
             joining = sum(1 for s in starts if s == layer_idx)
             if joining:  # configs whose window starts here: clean input of this layer
@@ -134,9 +134,9 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
             mask = _layer_mask(allowed, impl, x.dtype)
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0],
                                 n_active)
-            out = lm.layers[layer_idx](x, attention_mask=mask, position_ids=pos, cache=cache,
+            out = layers[layer_idx](x, attention_mask=mask, position_ids=pos, cache=cache,
                                        position_embeddings=cos_sin)
             x = out[0] if isinstance(out, tuple) else out
-        logits = handle.adapter.lm_head(handle.model)(lm.norm(x[:, -1]))  # (n, vocab)
+        logits = handle.unembed(handle.final_norm(x[:, -1]))  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
     return _unsort(p, order)

@@ -20,8 +20,7 @@ class CheckResult:
 def _forward(handle, enc):
     import torch
     with torch.no_grad():
-        return handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
-                            pixel_values=enc.pixel_values).logits[0, -1]
+        return handle.forward(enc).logits[0, -1]
 
 
 def run_self_checks(handle, sample, raise_on_failure: bool = True) -> list[CheckResult]:

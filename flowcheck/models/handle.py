@@ -1,23 +1,31 @@
 """ModelHandle: a live model + processor + adapter, and sample encoding with token groups."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError
-from ..regions import Regions, check_regions, question_positions, related_patches
+from ..regions import Regions, check_regions, question_positions
 from .adapters import adapter_for
 
 
 @dataclass
 class Encoded:
-    """One sample ready for the model: tensors (batch 1) and its token groups."""
+    """One sample ready for the model: its inputs (batch 1) and its token groups."""
 
-    input_ids: object  # (1, seq) LongTensor
-    attention_mask: object  # (1, seq)
-    pixel_values: object  # (1, 3, H, W)
-    image_features: object  # (n_image_tokens, hidden): the vision tower + projector output
+    inputs: dict  # the model's keyword inputs (input_ids (1, seq), attention_mask, pixel_values, ...)
+    position_ids: object  # (1, seq) rotary positions
+    image_features: object  # (n_image_tokens, hidden): what the model inserts at the image tokens
     regions: Regions
+    notes: dict = field(default_factory=dict)  # facts worth recording (e.g. an object cut off)
+
+    @property
+    def input_ids(self):
+        return self.inputs["input_ids"]
+
+    @property
+    def attention_mask(self):
+        return self.inputs["attention_mask"]
 
     @property
     def seq_len(self) -> int:
@@ -25,21 +33,34 @@ class Encoded:
 
 
 class ModelHandle:
-    """Owns a live model. ``encode(sample)`` gives tensors and token groups, self-checked."""
+    """Owns a live model. ``encode(sample)`` gives inputs and token groups, self-checked;
+    ``forward(enc)`` runs the model's ordinary forward on them. The adapter knows the family."""
 
     def __init__(self, model, processor, name: str = "model", adapter=None):
         self.model, self.processor, self.name = model, processor, name
         self.adapter = adapter or adapter_for(model)
-        self.transform = self.adapter.image_transform(processor, model)
-        self.image_token_id = model.config.image_token_id
+        self.image_token_id = self.adapter.image_token_id(model)
 
+    # --- parts (through the adapter) -------------------------------------------------------
     @property
-    def lm(self):
-        return self.adapter.language_model(self.model)
+    def layers(self):
+        return self.adapter.layers(self.model)
 
     @property
     def n_layers(self) -> int:
-        return len(self.lm.layers)
+        return len(self.layers)
+
+    @property
+    def final_norm(self):
+        return self.adapter.final_norm(self.model)
+
+    @property
+    def unembed(self):
+        return self.adapter.unembed(self.model)
+
+    @property
+    def rotary(self):
+        return self.adapter.rotary(self.model)
 
     @property
     def device(self):
@@ -49,49 +70,91 @@ class ModelHandle:
     def tokenizer(self):
         return self.processor.tokenizer
 
+    # --- running ----------------------------------------------------------------------------
+    def forward(self, enc: Encoded, **kwargs):
+        """The model's ordinary forward pass (vision tower included) on an encoded sample."""
+        return self.model(**enc.inputs, **kwargs)
+
+    def generate(self, enc: Encoded, **kwargs):
+        return self.model.generate(**enc.inputs, **kwargs)
+
+    def inputs_embeds(self, enc: Encoded):
+        """(1, seq, hidden) token embeddings with the image features at the image positions,
+        as the model merges them (in order, one feature per image token)."""
+        import torch
+        emb = self.adapter.embed(self.model)(enc.input_ids).clone()  # (1, seq, hidden)
+        pos = torch.tensor(enc.regions.image, device=emb.device)
+        emb[0, pos] = enc.image_features.to(emb.dtype)
+        return emb
+
+    # --- encoding ---------------------------------------------------------------------------
+    def layout(self, sample):
+        """``ImageLayout`` of the sample's image (which pixels each image token stands for)."""
+        return self.adapter.layout(self.processor, self.model, int(sample.row["image_w"]),
+                                   int(sample.row["image_h"]))
+
     def encode(self, sample) -> Encoded:
-        """Prompt + image -> tensors, with image / question / last / related / other groups."""
-        prompt = self.adapter.prompt(sample.question)
-        batch = self.processor(images=[sample.image], text=[prompt], return_tensors="pt")
-        ids = batch["input_ids"][0]
+        """Prompt + image -> inputs, with image / question / last / related / other groups."""
+        template = self.adapter.prompt
+        prompt = template.format(sample.question)
+        image = self.adapter.prepare_image(self.processor, sample.image)
+        inputs = self.adapter.encode_inputs(self.processor, image, prompt)
+        ids = inputs["input_ids"][0]
         image_pos = (ids == self.image_token_id).nonzero().flatten().tolist()
-        # offsets come from the unexpanded prompt: one image token stands for len(image_pos)
-        enc = self.tokenizer(prompt, return_offsets_mapping=True)
-        raw_ids, offsets = enc["input_ids"], enc["offset_mapping"]
-        raw_offsets = [_strip(prompt, s, e) for s, e in offsets]
-        q_raw = question_positions(raw_offsets, self.adapter.question_span(sample.question))
-        if not q_raw:
-            raise DataError(f"question {sample.question!r} not found in the tokens of the prompt "
-                             f"{prompt!r}; check the adapter's prompt template")
-        img_raw = raw_ids.index(self.image_token_id)
-        shift = len(image_pos) - 1
-        question = [i + shift if i > img_raw else i for i in q_raw]
-        if [int(ids[i]) for i in question] != [raw_ids[i] for i in q_raw]:
-            raise DataError("question tokens moved when the processor expanded the image token; "
-                             "the processor and the tokenizer disagree")
-        rel_patch = related_patches(sample.related_boxes(), int(sample.row["image_w"]),
-                                    int(sample.row["image_h"]), self.transform)
-        n_grid = self.transform.grid[0] * self.transform.grid[1]
-        if len(image_pos) != n_grid:
-            raise DataError(f"{len(image_pos)} image tokens but the patch grid has {n_grid} "
-                             "patches; this image layout is not supported by the adapter")
-        related = tuple(image_pos[p] for p in rel_patch)
+        question = self._question_positions(prompt, template, sample.question, ids, len(image_pos))
+        layout = self.layout(sample)
+        if len(image_pos) != layout.n_tokens:
+            raise DataError(f"{len(image_pos)} image tokens in the prompt but the {self.adapter.family} "
+                            f"layout of a {sample.row['image_w']}x{sample.row['image_h']} image has "
+                            f"{layout.n_tokens}; the processor and the adapter disagree")
+        boxes = sample.related_boxes()
+        related = tuple(image_pos[o] for o in layout.related(boxes))
+        covered = {image_pos[o] for o in layout.covered()}
+        extra = {}
+        if "base" in self.adapter.extra_groups:
+            segment = {s.name: tuple(image_pos[o] for o in s.offsets()) for s in layout.segments}
+            extra = {"base": segment["base"], "hd": segment["hd"],
+                     "related_hd": tuple(image_pos[o] for o in layout.related(boxes, "hd")),
+                     "newline": tuple(image_pos[o] for o in layout.uncovered())}
         regions = Regions(
             seq_len=len(ids), image=tuple(image_pos), question=tuple(question),
             last=(len(ids) - 1,), related=related,
-            other=tuple(p for p in image_pos if p not in set(related)))
-        pixel_values = batch["pixel_values"].to(self.device, self.model.dtype)
-        features = self.image_features(pixel_values)
+            other=tuple(p for p in image_pos if p in covered and p not in set(related)), extra=extra)
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        features = self.image_features(inputs)
         check_regions(regions, decoded_question=self.tokenizer.decode([int(ids[i]) for i in question]),
                       question=sample.question, n_image_features=features.shape[0])
-        return Encoded(batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device),
-                       pixel_values, features, regions)
+        notes = dict(layout.notes)
+        if boxes and not related:
+            notes["object_cut_off"] = True
+        return Encoded(inputs, self.adapter.position_ids(inputs), features, regions, notes)
 
-    def image_features(self, pixel_values):
+    def _question_positions(self, prompt, template, question, ids, n_image) -> list[int]:
+        """Question token positions in the expanded sequence, found by character offsets in the
+        unexpanded prompt (one image token there stands for ``n_image``)."""
+        enc = self.tokenizer(prompt, return_offsets_mapping=True,
+                             add_special_tokens=not template.has_bos)
+        raw_ids, offsets = enc["input_ids"], enc["offset_mapping"]
+        raw_offsets = [_strip(prompt, s, e) for s, e in offsets]
+        q_raw = question_positions(raw_offsets, template.question_span(question))
+        if not q_raw:
+            raise DataError(f"question {question!r} not found in the tokens of the prompt "
+                            f"{prompt!r}; check the adapter's prompt template")
+        img_raw = raw_ids.index(self.image_token_id)
+        shift = n_image - 1
+        positions = [i + shift if i > img_raw else i for i in q_raw]
+        if [int(ids[i]) for i in positions] != [raw_ids[i] for i in q_raw]:
+            raise DataError("question tokens moved when the processor expanded the image token; "
+                            "the processor and the tokenizer disagree")
+        return positions
+
+    def image_features(self, inputs: dict):
         """(n_image_tokens, hidden) features the model inserts for one image."""
         import torch
         with torch.no_grad():
-            return self.adapter.image_features(self.model, pixel_values)[0]
+            return self.adapter.image_features(self.model, inputs)
 
 
 def _strip(text: str, s: int, e: int) -> tuple[int, int]:
@@ -104,7 +167,12 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 def load_handle(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
-                attn_implementation: str = "eager") -> ModelHandle:
-    from .loading import load_llava
-    model, processor = load_llava(name_or_path, device, dtype, attn_implementation)
-    return ModelHandle(model, processor, name=str(name_or_path))
+                attn_implementation: str = "eager", **adapter_options) -> ModelHandle:
+    """Load a model folder (offline) and wrap it with its family's adapter. ``adapter_options``:
+    ``prompt`` (a template name, default: the checkpoint's), ``preprocess`` ('paper')."""
+    from .loading import default_prompt, load_model
+    from .prompts import PROMPTS
+    model, processor = load_model(name_or_path, device, dtype, attn_implementation)
+    prompt = adapter_options.pop("prompt", None) or default_prompt(name_or_path, processor.tokenizer)
+    adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **adapter_options)
+    return ModelHandle(model, processor, name=str(name_or_path), adapter=adapter)

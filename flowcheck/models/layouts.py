@@ -17,13 +17,13 @@ LAYOUTS = Registry("layout", {"llava15": LLAVA15_LAYOUT})
 
 
 def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementation: str = "eager"):
-    from .adapters import LlavaAdapter
+    from .adapters.llava import LlavaAdapter
     from .handle import ModelHandle
-    from .prompts import VICUNA_LLAVA15
+    from .prompts import PROMPTS
     from .tiny import build_model, build_processor
     spec = LAYOUTS.get_or_raise(layout)
     processor = build_processor(spec)
     model = build_model(spec, processor.tokenizer, seed).eval()
     model.set_attn_implementation(attn_implementation)
     return ModelHandle(model, processor, name=f"random-{layout}",
-                       adapter=LlavaAdapter(prompt_template=VICUNA_LLAVA15))
+                       adapter=LlavaAdapter(prompt=PROMPTS["vicuna_v1"]))

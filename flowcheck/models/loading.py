@@ -31,19 +31,43 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
     return path
 
 
-def load_llava(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
+def architecture(path: Path) -> str:
+    """The HF architecture a model folder's config.json names (its first ``architectures``)."""
+    import json
+    config = json.loads((path / "config.json").read_text())
+    names = config.get("architectures") or []
+    if not names:
+        raise NotFoundError(f"{path / 'config.json'} names no architecture (an 'architectures' list); "
+                            "save the model with model.save_pretrained(folder)")
+    return names[0]
+
+
+def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
                attn_implementation: str = "eager"):
-    """(model, processor) from a local folder, no network (``local_files_only``)."""
+    """(model, processor) from a local folder, no network (``local_files_only``): the class
+    is the one its family's adapter names for the config's architecture."""
     import torch
-    from transformers import AutoProcessor, LlavaForConditionalGeneration
+    from transformers import AutoProcessor
+
+    from .adapters import adapter_class
 
     path = resolve_model_path(name_or_path)
+    model_class = adapter_class(architecture(path)).model_class()
     processor = AutoProcessor.from_pretrained(path, local_files_only=True)
-    model = LlavaForConditionalGeneration.from_pretrained(
+    model = model_class.from_pretrained(
         path, local_files_only=True, dtype=getattr(torch, dtype),
         attn_implementation=attn_implementation).to(device)
     model.eval()
     return model, processor
+
+
+def default_prompt(name_or_path: str | Path, tokenizer) -> str:
+    """The prompt template the paper's code uses for this checkpoint: 'plain' for flowcheck's own
+    models, 'llava_llama_3' for a Llama-3 tokenizer, else 'vicuna_v1'."""
+    path = resolve_model_path(name_or_path)
+    if (path / CARD_FILE).is_file():
+        return "plain"
+    return "llava_llama_3" if "<|start_header_id|>" in tokenizer.get_vocab() else "vicuna_v1"
 
 
 def check_device(device: str) -> str:
@@ -72,11 +96,24 @@ def check_device(device: str) -> str:
 CARD_FILE = "flowcheck_card.json"  # the card of flowcheck's own models (written in flowcheck.reference)
 
 
+FIXTURE_FILE = "flowcheck_fixture.json"  # written next to a random-weights checkpoint fixture
+
+
 def model_family(name_or_path: str | Path) -> str:
     """The threshold family of a model folder: 'reference' for flowcheck's own models (they
-    carry a flowcheck card), else the config's ``model_type`` ('llava', 'llava_next', ...)."""
+    carry a flowcheck card), else its adapter's family ('llava', 'llava_next', ...)."""
     import json
+
+    from .adapters import adapter_class
     path = resolve_model_path(name_or_path)
     if (path / CARD_FILE).is_file():
         return json.loads((path / CARD_FILE).read_text()).get("family", "reference")
-    return json.loads((path / "config.json").read_text()).get("model_type", "unknown")
+    return adapter_class(architecture(path)).family
+
+
+def random_weights(name_or_path: str | Path) -> dict | None:
+    """The fixture record of a randomly initialised checkpoint fixture (None for real weights):
+    its verdicts check the engine only, they are no finding about a model."""
+    import json
+    path = resolve_model_path(name_or_path) / FIXTURE_FILE
+    return json.loads(path.read_text()) if path.is_file() else None

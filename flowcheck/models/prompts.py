@@ -1,15 +1,60 @@
-"""Prompt templates: LLaVA-1.5 style, as in the paper (``USER: <image>\n{question} \nAnswer the
-question using a single word or phrase. ASSISTANT:``; the last position is the ':')."""
+"""Prompt templates, as the paper's official code builds them (the user turn is
+``<image>\\n{question} \\nAnswer the question using a single word or phrase.``).
+
+- ``plain``: ``USER: ... ASSISTANT:`` without a system line; flowcheck's own models are
+  trained on it (the last position is the ':' of 'ASSISTANT:');
+- ``vicuna_v1``: the vicuna_v1 conversation (llava-1.5-7b/13b, llava-v1.6-vicuna-7b);
+- ``llava_llama_3``: the Llama-3 chat with the LLaVA system prompt and the " \\n" the
+  official code appends (llama3-llava-next-8b). The text holds the BOS itself, so it is
+  tokenised without adding special tokens (the HF tokenizer would add a second BOS).
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..registry import Registry
 
 IMAGE_TOKEN = "<image>"
 INSTRUCTION = "Answer the question using a single word or phrase."
-LLAVA15 = "USER: <image>\n{question} \n" + INSTRUCTION + " ASSISTANT:"
+USER_TURN = IMAGE_TOKEN + "\n{question} \n" + INSTRUCTION
+LLAVA15 = "USER: " + USER_TURN + " ASSISTANT:"
 CAPTION_REQUEST = "Describe the image."
+
+VICUNA_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. "
+                 "The assistant gives helpful, detailed, and polite answers to the user's questions.")
+VICUNA_LLAVA15 = VICUNA_SYSTEM + " " + LLAVA15  # the official code's vicuna_v1 conversation
+LLAMA3_SYSTEM = ("You are a helpful language and vision assistant. You are able to understand the "
+                 "visual content that the user provides, and assist the user with a variety of tasks "
+                 "using natural language.")
+LLAMA3_LLAVA = ("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n" + LLAMA3_SYSTEM
+                + "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n" + USER_TURN
+                + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n \n")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+    text: str  # with one {question} and one <image>
+    has_bos: bool = False  # the text starts with the BOS: tokenise without special tokens
+
+    def format(self, question: str) -> str:
+        return self.text.format(question=question)
+
+    def question_span(self, question: str) -> tuple[int, int]:
+        """Character span of the question inside ``format(question)``."""
+        start = self.text.index("{question}")
+        return start, start + len(question)
+
+
+PROMPTS = Registry("prompt template", {
+    "plain": PromptTemplate("plain", LLAVA15),
+    "vicuna_v1": PromptTemplate("vicuna_v1", VICUNA_LLAVA15),
+    "llava_llama_3": PromptTemplate("llava_llama_3", LLAMA3_LLAVA, has_bos=True),
+})
 
 
 def llava15_prompt(question: str) -> str:
-    """The paper's prompt; the last position is the ':' of 'ASSISTANT:'."""
+    """The prompt flowcheck's own models use; the last position is the ':' of 'ASSISTANT:'."""
     return LLAVA15.format(question=question)
 
 
@@ -21,7 +66,3 @@ def caption_prompt(shape: str | None = None) -> str:
 def capitalise(word: str) -> str:
     """LLaVA starts its answer with a capital: 'red' -> 'Red'."""
     return word[:1].upper() + word[1:]
-
-VICUNA_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. "
-                 "The assistant gives helpful, detailed, and polite answers to the user's questions.")
-VICUNA_LLAVA15 = VICUNA_SYSTEM + " " + LLAVA15  # the official code's vicuna_v1 conversation

@@ -130,11 +130,11 @@ def cmd_reference_check_route(args) -> int:
 
 def cmd_reference_eval(args) -> int:
     from ..data import dataset
-    from ..models.loading import load_llava
+    from ..models.loading import load_model
     from ..paths import EVAL_SPLIT
     from .evaluate import accuracy_by_task
     samples = dataset.load(args.dataset or EVAL_SPLIT, max_per_task=args.per_task)
-    model, processor = load_llava(args.model)
+    model, processor = load_model(args.model)
     acc = accuracy_by_task(model, processor, samples)
     if args.json:
         print(json.dumps({"model": str(args.model), "n": len(samples), "accuracy": acc}, sort_keys=True))

@@ -67,14 +67,12 @@ def measure_routes(handle, samples) -> dict:
                 continue  # no related patches (the named objects are absent): nothing to remove
             edges = blocked_edges(enc.regions, flow)[None]  # (1, seq, seq)
             with torch.no_grad(), knockout(handle.model, {layer: edges for layer in range(n_layers)}):
-                logits = handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
-                                      pixel_values=enc.pixel_values).logits[0, -1]
+                logits = handle.forward(enc).logits[0, -1]
             p = float(torch.softmax(logits.float(), -1)[clean.answer_id])
             rows[f"ko:{flow}"].append(relative_change(p, clean.p_base))
             rows[f"ko-acc:{flow}"].append(float(int(logits.argmax()) == clean.answer_id))
         with torch.no_grad(), knockout(handle.model, {}, record_weights=True) as plan:
-            handle.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
-                         pixel_values=enc.pixel_values)
+            handle.forward(enc)
         image = list(enc.regions.image)
         mass = [float(w[0, :, -1, image].sum(-1).mean()) for w in plan.weights.values()]  # per layer
         rows["attn:last->image"].append(float(np.mean(mass)))
@@ -113,12 +111,10 @@ def measure_leaks(handle, samples, route: str) -> dict:
     for sample in samples:
         enc = handle.encode(sample)
         gold = set(answer_tokens(handle.tokenizer, sample.answer).values())
-        inputs = dict(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
-                      pixel_values=enc.pixel_values)
         with torch.no_grad(), knockout(handle.model, {}, record_weights=True) as rec:
-            logits = handle.model(**inputs).logits[0, -1]
+            logits = handle.forward(enc).logits[0, -1]
         acc_open.append(float(int(logits.argmax()) in gold))
-        regions = plan_regions(plan, sample, enc.regions, handle.transform)  # as trained
+        regions = plan_regions(plan, sample, enc.regions, handle.layout(sample))  # as trained
         for name, (src, dst, layers) in zip(names, plan.blocks):
             edge = block_edges(regions, src, dst)  # (seq, seq) True at (dst, src)
             if edge is None:
@@ -129,7 +125,7 @@ def measure_leaks(handle, samples, route: str) -> dict:
                 mass[name][layer].append(float((w * edge).sum(-1)[:, rows].mean()))
         blocked = {layer: e[None] for layer, e in route_edges(regions, plan, handle.n_layers).items()}
         with torch.no_grad(), knockout(handle.model, blocked):
-            logits = handle.model(**inputs).logits[0, -1]
+            logits = handle.forward(enc).logits[0, -1]
         acc_removed.append(float(int(logits.argmax()) in gold))
     mean = lambda v: float(np.mean(v)) if v else float("nan")  # noqa: E731
     return {"n": len(acc_open), "acc_open": mean(acc_open), "acc_removed": mean(acc_removed),

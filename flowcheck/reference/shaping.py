@@ -130,21 +130,19 @@ def named_shapes(sample) -> list[str]:
     return [w for w in dict.fromkeys(words) if sample.scene.find(w) is not None]
 
 
-def named_regions(sample, regions, transform):
+def named_regions(sample, regions, layout):
     """``regions`` with ``related`` = the patches of the annotated objects and of every scene
     object the question names, ``other`` = the remaining image patches (``related='named'``)."""
-    from ..regions import related_patches
     boxes = sample.related_boxes() + [sample.scene.find(s).bbox for s in named_shapes(sample)]
-    grid = related_patches(boxes, int(sample.row["image_w"]), int(sample.row["image_h"]), transform)
-    related = tuple(sorted(regions.image[p] for p in set(grid)))
+    related = tuple(sorted(regions.image[p] for p in layout.related(boxes)))
     return replace(regions, related=related,
                    other=tuple(p for p in regions.other + regions.related if p not in related))
 
 
-def plan_regions(plan: Route, sample, regions, transform):
+def plan_regions(plan: Route, sample, regions, layout):
     """The token groups ``plan`` shapes on: the engine's ``regions`` for an "annotated" plan,
     ``named_regions`` for a "named" one."""
-    return regions if plan.related == "annotated" else named_regions(sample, regions, transform)
+    return regions if plan.related == "annotated" else named_regions(sample, regions, layout)
 
 
 def block_edges(regions, src: str, dst: str):

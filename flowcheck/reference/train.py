@@ -232,8 +232,8 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
     tie_capitalised_rows(model, tok)
     check_route(spec.route)
     if spec.init_from:  # fine-tune: start from a trained model's weights
-        from ..models.loading import load_llava
-        model.load_state_dict(load_llava(spec.init_from)[0].state_dict())
+        from ..models.loading import load_model
+        model.load_state_dict(load_model(spec.init_from)[0].state_dict())
     shaper, plan = None, ROUTES[spec.route] if spec.route else None
     if plan is not None:
         from ..models.handle import ModelHandle
@@ -295,7 +295,7 @@ def train(out: Path, spec: TrainSpec = TrainSpec(), model_spec: ReferenceSpec = 
                 if shaper is not None:
                     with torch.no_grad():
                         encs = [shaper.encode(x) if x is not None else None for x in sources]
-                    regions = [None if e is None else plan_regions(plan, x, e.regions, shaper.transform)
+                    regions = [None if e is None else plan_regions(plan, x, e.regions, shaper.layout(x))
                                for x, e in zip(sources, encs)]
                     shaping = (regions, spec.route, np.random.default_rng([spec.seed, 11, step]),
                                plan.penalty_weight(step, spec.steps))

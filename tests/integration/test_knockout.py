@@ -30,7 +30,7 @@ def test_last_to_last_blocks_only_the_diagonal(reference_handle, eval_samples):
     last = enc.seq_len - 1
     assert edges.sum() == 1 and edges[last, last]
     with torch.no_grad(), knockout(h.model, {3: edges[None]}, record_weights=True) as plan:
-        h.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, pixel_values=enc.pixel_values)
+        h.forward(enc)
     row = plan.weights[3][0, :, last]  # (heads, seq)
     assert (row[:, last] == 0).all()
     assert (row[:, :last] > 0).all()
@@ -51,7 +51,7 @@ def test_self_checks_pass_on_the_reference_model(reference_handle, eval_samples,
 
 def test_model_that_ignores_the_mask_is_refused(tiny_handle, eval_samples):
     """A layer whose attention bypasses the attention interface (plain causal SDPA)."""
-    attn = tiny_handle.lm.layers[2].self_attn
+    attn = tiny_handle.layers[2].self_attn
     original = attn.forward
 
     def causal_only(hidden_states, position_embeddings=None, attention_mask=None, **kwargs):
@@ -107,7 +107,7 @@ def test_image_feature_mismatch_is_a_clear_error(tiny_handle, eval_samples):
     wrong = type(proc)(image_processor=proc.image_processor, tokenizer=proc.tokenizer, patch_size=32,
                        vision_feature_select_strategy="default", num_additional_image_tokens=1)
     h = ModelHandle(tiny_handle.model, wrong)
-    with pytest.raises(ValueError, match="4 image tokens but the patch grid has 16"):
+    with pytest.raises(ValueError, match="4 image tokens in the prompt but the llava layout .* has 16"):
         h.encode(eval_samples[0])
 
 

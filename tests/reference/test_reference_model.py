@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from flowcheck.data import dataset
-from flowcheck.models.loading import load_llava, resolve_model_path
+from flowcheck.models.loading import load_model, resolve_model_path
 from flowcheck.paths import EVAL_SPLIT, REFERENCE_MODEL
 from flowcheck.reference.card import read_card
 
@@ -48,7 +48,7 @@ def test_card_has_the_required_facts():
 
 @pytest.fixture(scope="module")
 def reference():
-    return load_llava("reference")
+    return load_model("reference")
 
 
 def test_accuracy_matches_card_on_30_per_task(reference):
@@ -109,13 +109,13 @@ def test_the_card_and_the_suite_count_the_same_samples_as_answered_correctly(lab
     import json
 
     from flowcheck.metrics import is_correct
-    from flowcheck.models.loading import load_llava
+    from flowcheck.models.loading import load_model
     from flowcheck.paths import REPO_ROOT
     from flowcheck.reference.evaluate import first_tokens
     rows = {}
     for line in (REPO_ROOT / "reports" / "reference" / label / "results.jsonl").read_text().splitlines():
         row = json.loads(line)
         rows[row["question_id"]] = row["correct"]
-    m, processor = load_llava(model)
+    m, processor = load_model(model)
     card = [is_correct(t, s.answer) for s, t in zip(eval_samples, first_tokens(m, processor, eval_samples))]
     assert card == [rows[s.row["question_id"]] for s in eval_samples]

@@ -196,15 +196,14 @@ def test_named_regions_add_the_false_options_patches(reference_handle, eval_samp
     option's patches (when it is in the scene) move from 'other' to 'related', so the plan no
     longer tells the options apart; every image patch stays in exactly one of the two."""
     from flowcheck.reference.shaping import named_regions, named_shapes
-    from flowcheck.regions import related_patches
     samples = _choosecat_with_false_option_present(eval_samples)
     assert samples
     for s in samples:
         enc = reference_handle.encode(s)
-        named = named_regions(s, enc.regions, reference_handle.transform)
+        layout = reference_handle.layout(s)
+        named = named_regions(s, enc.regions, layout)
         false = s.scene.find(s.row["false option"])
-        grid = related_patches([false.bbox], int(s.row["image_w"]), int(s.row["image_h"]),
-                               reference_handle.transform)
+        grid = layout.related([false.bbox])
         false_patches = {enc.regions.image[p] for p in grid}
         assert false_patches and false_patches <= set(named.related)
         assert false_patches - set(enc.regions.related) <= set(enc.regions.other)
@@ -215,7 +214,7 @@ def test_named_regions_add_the_false_options_patches(reference_handle, eval_samp
     # annotated objects only: nothing changes where the question names nothing else
     s = next(x for x in eval_samples if x.task == "QueryAttr")
     enc = reference_handle.encode(s)
-    assert named_regions(s, enc.regions, reference_handle.transform) == enc.regions
+    assert named_regions(s, enc.regions, reference_handle.layout(s)) == enc.regions
 
 
 def test_named_object_targets_include_the_false_option(reference_handle, eval_samples):

@@ -97,7 +97,7 @@ def test_seed_must_be_an_integer(tmp_path):
 @pytest.mark.parametrize("route", ["paper", "direct"])
 def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, monkeypatch, route):
     import flowcheck.reference.shaping as shaping
-    from flowcheck.models.loading import load_llava
+    from flowcheck.models.loading import load_model
     calls = []
     original = shaping.shaped_blocks
 
@@ -108,7 +108,7 @@ def test_route_shaped_fine_tune_blocks_edges_and_moves_the_weights(tmp_path, mon
     monkeypatch.setattr(shaping, "shaped_blocks", counting)
     spec = replace(SHORT, vision_steps=0, steps=2, eval_every=2, route=route, init_from="reference")
     model, _, history = train(tmp_path, spec, progress=False, log=lambda *_: None)
-    start = load_llava("reference")[0]
+    start = load_model("reference")[0]
     assert history[-1]["step"] == 2 and weights_hash(model) != weights_hash(start)
     assert len(calls) == 2 and all(r == route for r, _, _ in calls)
     assert any(n_rows > 0 and n_blocked > 0 for _, n_rows, n_blocked in calls)  # task rows shaped

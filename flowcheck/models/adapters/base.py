@@ -1,0 +1,119 @@
+"""The adapter protocol: everything flowcheck knows about one model family, in one place.
+
+The engines, the logit lens and the token groups never touch a model's module tree or its
+inputs directly; they ask the adapter for
+- parts: ``layers``, ``embed``, ``final_norm``, ``rotary``, ``unembed`` and the config key
+  whose attention implementation a knockout switches (``attn_config_key``);
+- inputs: ``encode_inputs`` (prompt + image -> the model's own keyword inputs, an opaque
+  dict the engines pass through), ``image_features`` (what the model inserts at its image
+  tokens), ``position_ids``;
+- geometry: ``layout`` (which original-image pixels each image token stands for).
+
+A family registers its adapter once, by the HF architecture name that ``config.json``
+lists (``@register_adapter``); loading goes config -> architecture -> adapter -> class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import ModelError
+from ...registry import Registry
+from ..prompts import PROMPTS, PromptTemplate
+
+ADAPTERS = Registry("model architecture", plural="supported model architectures",
+                    hint="flowcheck ls models lists them with their families")
+
+
+def register_adapter(cls):
+    """Class decorator: the one site where a family becomes supported."""
+    ADAPTERS.register(cls.architecture, cls)
+    return cls
+
+
+@dataclass(frozen=True)
+class ModelAdapter:
+    """Base adapter: Llama-style language model inside an HF ``...ForConditionalGeneration``."""
+
+    prompt: PromptTemplate = PROMPTS["plain"]  # load_handle picks the checkpoint's own
+    preprocess: str = "paper"  # 'paper': prepare images as the official code; 'checkpoint': as saved
+
+    family = "base"
+    architecture = ""
+    attn_config_key = "text_config"
+    extra_groups: tuple[str, ...] = ()  # token groups beyond image/question/last/related/other
+    preprocess_modes = ("checkpoint",)
+
+    def __post_init__(self):
+        if self.preprocess not in self.preprocess_modes:
+            raise ModelError(f"image preprocessing {self.preprocess!r} is not available for family "
+                             f"{self.family}; use one of: {', '.join(self.preprocess_modes)}")
+
+    # --- parts of the HF module tree -------------------------------------------------------
+    @classmethod
+    def model_class(cls):
+        import transformers
+        return getattr(transformers, cls.architecture)
+
+    def language_model(self, model):
+        return model.model.language_model
+
+    def layers(self, model):
+        return self.language_model(model).layers
+
+    def embed(self, model):
+        return self.language_model(model).embed_tokens
+
+    def final_norm(self, model):
+        return self.language_model(model).norm
+
+    def rotary(self, model):
+        return self.language_model(model).rotary_emb
+
+    def unembed(self, model):
+        return model.lm_head
+
+    # --- inputs -----------------------------------------------------------------------------
+    def prepare_image(self, processor, image):
+        """The image as the processor should see it (unchanged unless a family pads first)."""
+        return image
+
+    def encode_inputs(self, processor, image, prompt: str) -> dict:
+        """Prompt + prepared image -> the model's keyword inputs (batch 1, CPU tensors)."""
+        batch = processor(images=[image], text=[prompt], return_tensors="pt",
+                          add_special_tokens=not self.prompt.has_bos)
+        return dict(batch)
+
+    def image_features(self, model, inputs: dict):
+        """(n_image_tokens, hidden): what the model puts at the image tokens of one image."""
+        raise NotImplementedError
+
+    def position_ids(self, inputs: dict):
+        """(1, seq) rotary positions of the prompt: the token index for 1-D RoPE families."""
+        import torch
+        return torch.arange(inputs["input_ids"].shape[1], device=inputs["input_ids"].device)[None]
+
+    def image_token_id(self, model) -> int:
+        return int(model.config.image_token_id)
+
+    # --- geometry ---------------------------------------------------------------------------
+    def layout(self, processor, model, image_w: int, image_h: int):
+        """``ImageLayout`` of a W x H original image (see ``models.image_layout``)."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """What ``flowcheck ls models`` shows for this family."""
+        return {"family": self.family, "architecture": self.architecture,
+                "prompt_template": self.prompt.name, "preprocess": list(self.preprocess_modes),
+                "token_groups": ["image", "question", "last", "related", "other", *self.extra_groups]}
+
+
+def adapter_class(architecture: str):
+    if architecture not in ADAPTERS:
+        raise ModelError(f"model architecture {architecture!r} is not supported; supported: "
+                         f"{', '.join(ADAPTERS)} (flowcheck ls models)")
+    return ADAPTERS[architecture]
+
+
+def adapter_for(model, **options) -> ModelAdapter:
+    """The adapter of a live model (by its class name), with ``options`` (prompt, preprocess)."""
+    return adapter_class(type(model).__name__)(**options)
