@@ -9,7 +9,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from .knockout.flows import FLOWS
+from .knockout.flows import CORE_FLOWS
 
 
 @contextmanager
@@ -43,7 +43,7 @@ def run_engine(handle, samples, configs, engine: str):
     return out
 
 
-def compare_engines(handle, samples, flows=FLOWS, k: int | None = None) -> dict:
+def compare_engines(handle, samples, flows=CORE_FLOWS, k: int | None = None) -> dict:
     """Time exact and fast engines on all (flow, centre) configs of every sample."""
     import torch
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .knockout.flows import FLOWS
+from .knockout.flows import CORE_FLOWS
 
 
-def run_sweep(handle, samples, out: Path, flows=FLOWS, k: int | None = None, engine: str = "fast",
+def run_sweep(handle, samples, out: Path, flows=CORE_FLOWS, k: int | None = None, engine: str = "fast",
               lens_variant: str = "raw", dataset: Path | None = None, progress: bool = True) -> dict:
     """Self-checks, then every (flow, window) and the lens on every sample, measured by the
     runner into the run folder ``out`` (resumable: a rerun measures only what is missing),

@@ -3,10 +3,23 @@ from __future__ import annotations
 
 import json
 
+from ..errors import UsageError
 from .args import ATTENTION, EXIT_OK, add_model, command, int_arg, tasks_arg
 
+
+def size_arg(text: str) -> tuple[int, int]:
+    """'500x375' -> (500, 375)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--image-size must be WIDTHxHEIGHT, e.g. 500x375; got {text!r}") from None
+    if w < 64 or h < 64:
+        raise UsageError(f"--image-size must be at least 64x64 (the images are 64x64); got {text!r}")
+    return w, h
+
 EXAMPLES = ["flowcheck bench --model reference --samples-per-task 2 --json",
-            "flowcheck bench --layout llava15 --flows image->last,question->last,last->last"]
+            "flowcheck bench --layout llava15 --flows image->last,question->last,last->last",
+            "flowcheck bench --layout llava-next --image-size 500x375 --window 9"]
 
 
 def add_parser(sub) -> None:
@@ -16,7 +29,11 @@ def add_parser(sub) -> None:
                    help="use a random-weight model with this real layout instead of --model")
     p.add_argument("--samples-per-task", type=int_arg("--samples-per-task"), default=1)
     p.add_argument("--tasks", type=tasks_arg, default=None, help="comma-separated task types")
-    p.add_argument("--flows", default=None, help="comma-separated flows (default: all six)")
+    p.add_argument("--flows", default=None,
+                   help="comma-separated flows (default: the six every family has)")
+    p.add_argument("--image-size", type=size_arg, default=None, metavar="WxH",
+                   help="paste each image onto a canvas of this size (e.g. 500x375: a LLaVA-NeXT "
+                        "image of 2,340 tokens)")
     p.add_argument("--window", type=int_arg("--window"), default=None, help="window size k")
     p.add_argument("--attn", choices=ATTENTION, default="eager")
     p.add_argument("--threads", type=int_arg("--threads"), default=None)
@@ -29,9 +46,10 @@ def cmd(args) -> int:
 
     from ..bench import compare_engines
     from ..data import dataset
-    from ..knockout.flows import FLOWS, parse_flow
+    from ..data.dataset import place_on_canvas
+    from ..knockout.flows import CORE_FLOWS, parse_flow
     from ..paths import EVAL_SPLIT
-    flows = [parse_flow(f.strip()).name for f in args.flows.split(",")] if args.flows else list(FLOWS)
+    flows = [parse_flow(f.strip()).name for f in args.flows.split(",")] if args.flows else list(CORE_FLOWS)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.layout:
@@ -41,6 +59,8 @@ def cmd(args) -> int:
         from ..models.handle import load_handle
         handle = load_handle(args.model, attn_implementation=args.attn)
     samples = dataset.load(EVAL_SPLIT, tasks=args.tasks, max_per_task=args.samples_per_task)
+    if args.image_size:
+        samples = [place_on_canvas(s, *args.image_size) for s in samples]
     result = compare_engines(handle, samples, flows, args.window)
     if args.json:
         print(json.dumps(result, sort_keys=True))

@@ -61,6 +61,22 @@ class Sample:
         return boxes
 
 
+def place_on_canvas(sample: Sample, width: int, height: int, left: int = 0, top: int = 0) -> Sample:
+    """The sample with its image pasted at (left, top) on a ``width`` x ``height`` canvas of the
+    image's corner colour, every box moved with it (other aspect ratios, same question)."""
+    w, h = sample.image.size
+    if not (0 <= left and left + w <= width and 0 <= top and top + h <= height):
+        raise UsageError(f"a {w}x{h} image at ({left}, {top}) does not fit a {width}x{height} canvas")
+    canvas = Image.new(sample.image.mode, (width, height), sample.image.getpixel((0, 0)))
+    canvas.paste(sample.image, (left, top))
+    row = dict(sample.row, image_w=width, image_h=height)
+    for prefix in ("central object", "object1", "object2"):
+        if row.get(f"{prefix} name", "-") != "-":
+            row[f"{prefix} x"] = float(row[f"{prefix} x"]) + left
+            row[f"{prefix} y"] = float(row[f"{prefix} y"]) + top
+    return Sample(row, canvas, None)
+
+
 def _object_columns(prefix: str, obj) -> dict:
     if isinstance(obj, SceneObject):
         return {f"{prefix} name": obj.name, **{f"{prefix} {k}": v for k, v in zip(BOX_KEYS, obj.bbox)}}

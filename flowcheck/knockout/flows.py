@@ -9,8 +9,19 @@ from dataclasses import dataclass
 
 from ..registry import Registry
 
-FLOWS = Registry("flow", ("image->question", "related->question", "other->question",
-                          "question->last", "image->last", "last->last"))
+CORE_FLOWS = ("image->question", "related->question", "other->question",
+              "question->last", "image->last", "last->last")  # every family has these groups
+# the official code's LLaVA-NeXT groups: base-grid patches, high-resolution patches, related
+# patches in the high-resolution part, newline tokens
+NEXT_FLOWS = tuple(f"{src}->{dst}" for src in ("base", "hd", "related_hd", "newline")
+                   for dst in ("question", "last"))
+FLOWS = Registry("flow", CORE_FLOWS + NEXT_FLOWS)
+
+
+def flows_for(groups) -> tuple[str, ...]:
+    """The flows whose source and destination groups are all in ``groups`` (a family's)."""
+    groups = set(groups)
+    return tuple(f for f in FLOWS if set(f.split("->")) <= groups)
 
 
 @dataclass(frozen=True)

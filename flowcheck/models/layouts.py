@@ -13,15 +13,20 @@ from .tiny import ReferenceSpec
 LLAVA15_LAYOUT = ReferenceSpec(image_size=336, patch_size=14, vision_layers=1, vision_hidden=64,
                                vision_heads=2, text_layers=32, text_hidden=128, text_heads=4,
                                text_intermediate=256, max_positions=1024)
-LAYOUTS = Registry("layout", {"llava15": LLAVA15_LAYOUT})
+LAYOUTS = Registry("layout", {"llava15": LLAVA15_LAYOUT, "llava-next": "llava-v1.6-vicuna-7b"})
 
 
 def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementation: str = "eager"):
+    """``llava15``: the reference architecture at llava-1.5's sequence layout; ``llava-next``:
+    the llava-v1.6-vicuna-7b checkpoint fixture (anyres, 32 layers, random weights)."""
     from .adapters.llava import LlavaAdapter
     from .handle import ModelHandle
     from .prompts import PROMPTS
     from .tiny import build_model, build_processor
     spec = LAYOUTS.get_or_raise(layout)
+    if isinstance(spec, str):
+        from .checkpoints import build_handle
+        return build_handle(spec, seed, attn_implementation)
     processor = build_processor(spec)
     model = build_model(spec, processor.tokenizer, seed).eval()
     model.set_attn_implementation(attn_implementation)

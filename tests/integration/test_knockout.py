@@ -7,7 +7,7 @@ from flowcheck.knockout.attention import check_supported, knockout
 from flowcheck.knockout.clean import clean_run
 from flowcheck.knockout.configs import KnockoutConfig, plan_configs
 from flowcheck.knockout.exact import exact_probabilities
-from flowcheck.knockout.flows import FLOWS, parse_flow
+from flowcheck.knockout.flows import CORE_FLOWS, parse_flow
 from flowcheck.knockout.mask import blocked_edges
 from flowcheck.knockout.selfcheck import SelfCheckError, run_self_checks
 
@@ -91,7 +91,7 @@ def test_unknown_flow_lists_valid_ones():
 
 def test_window_larger_than_model(tiny_handle):
     with pytest.raises(ValueError, match="larger than the model's 6 layers"):
-        plan_configs(FLOWS, tiny_handle.n_layers, 7)
+        plan_configs(CORE_FLOWS, tiny_handle.n_layers, 7)
 
 
 def test_question_not_in_tokens_is_a_clear_error(tiny_handle, eval_samples):

@@ -15,6 +15,7 @@ lists (``@register_adapter``); loading goes config -> architecture -> adapter ->
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ...errors import ModelError
 from ...registry import Registry
@@ -37,11 +38,11 @@ class ModelAdapter:
     prompt: PromptTemplate = PROMPTS["plain"]  # load_handle picks the checkpoint's own
     preprocess: str = "paper"  # 'paper': prepare images as the official code; 'checkpoint': as saved
 
-    family = "base"
-    architecture = ""
-    attn_config_key = "text_config"
-    extra_groups: tuple[str, ...] = ()  # token groups beyond image/question/last/related/other
-    preprocess_modes = ("checkpoint",)
+    family: ClassVar[str] = "base"
+    architecture: ClassVar[str] = ""
+    attn_config_key: ClassVar[str] = "text_config"
+    extra_groups: ClassVar[tuple[str, ...]] = ()  # groups beyond image/question/last/related/other
+    preprocess_modes: ClassVar[tuple[str, ...]] = ("checkpoint",)
 
     def __post_init__(self):
         if self.preprocess not in self.preprocess_modes:
@@ -100,11 +101,15 @@ class ModelAdapter:
         """``ImageLayout`` of a W x H original image (see ``models.image_layout``)."""
         raise NotImplementedError
 
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return ("image", "question", "last", "related", "other", *self.extra_groups)
+
     def describe(self) -> dict:
         """What ``flowcheck ls models`` shows for this family."""
         return {"family": self.family, "architecture": self.architecture,
                 "prompt_template": self.prompt.name, "preprocess": list(self.preprocess_modes),
-                "token_groups": ["image", "question", "last", "related", "other", *self.extra_groups]}
+                "token_groups": list(self.groups)}
 
 
 def adapter_class(architecture: str):

@@ -1,0 +1,68 @@
+"""LLaVA-NeXT's anyres layout against transformers' own processor and packing: token counts of
+the paper's image sizes, the tie-break difference to the original code, the token groups."""
+import pytest
+
+from flowcheck.models.adapters.llava_next import anyres_layout, best_canvas
+from flowcheck.models.checkpoints import NEXT_PINPOINTS
+
+# (W, H) -> image tokens, as transformers counts them (and the paper's GQA images are sized)
+PAPER_COUNTS = {(500, 375): 2340, (500, 333): 1464, (375, 500): 2352, (500, 500): 2928,
+                (640, 480): 2340, (1280, 720): 1948, (336, 336): 1176}
+
+
+@pytest.mark.parametrize("size, tokens", PAPER_COUNTS.items())
+def test_token_counts_of_the_paper_sizes(size, tokens):
+    assert anyres_layout(*size, NEXT_PINPOINTS, 336, 14).n_tokens == tokens
+
+
+@pytest.mark.parametrize("size", [(500, 375), (500, 333), (375, 500), (320, 240), (240, 166),
+                                  (64, 64), (1000, 200), (200, 1000), (352, 748), (337, 335)])
+def test_counts_equal_the_processor_and_the_model_packing(size):
+    """transformers' processor count, and the length pack_image_features gives, for any size."""
+    import torch
+    from transformers.image_processing_utils import select_best_resolution
+    from transformers.models.llava_next.modeling_llava_next import LlavaNextModel
+
+    from flowcheck.models.checkpoints import CHECKPOINTS, build_config, build_processor
+    shape = CHECKPOINTS["llava-v1.6-vicuna-7b"]
+    processor = build_processor(shape)
+    w, h = size
+    layout = anyres_layout(w, h, NEXT_PINPOINTS, 336, 14)
+    assert best_canvas(h, w, NEXT_PINPOINTS) == tuple(select_best_resolution((h, w), NEXT_PINPOINTS))
+    n_processor = processor._get_number_of_features(h, w, 336, 336) - 1  # minus CLS ("default")
+    assert layout.n_tokens == n_processor
+    fake = type("M", (), {"config": build_config(shape, processor.tokenizer)})()
+    n_tiles = (layout.notes["canvas"][0] // 336) * (layout.notes["canvas"][1] // 336)
+    feats = [torch.zeros(1 + n_tiles, 576, 2)]
+    packed, _ = LlavaNextModel.pack_image_features(fake, feats, torch.tensor([[h, w]]), "default",
+                                                   image_newline=torch.ones(2))
+    assert packed[0].shape[0] == layout.n_tokens
+    newline = [o for o in range(layout.n_tokens) if packed[0][o, 0] == 1]
+    assert newline == layout.uncovered()
+
+
+def test_ties_between_pinpoints_are_recorded_not_hidden():
+    """320x240 fits every pinpoint whole: transformers takes (336, 672) (h, w) first, the original
+    code reads the list as (w, h) and takes 672x336; the sample gets another token count."""
+    hf = anyres_layout(320, 240, NEXT_PINPOINTS, 336, 14)
+    original = anyres_layout(320, 240, NEXT_PINPOINTS, 336, 14, order="original")
+    assert (hf.n_tokens, original.n_tokens) == (1368, 1026)
+    assert anyres_layout(500, 375, NEXT_PINPOINTS, 336, 14, order="original").n_tokens == 2340
+
+
+def test_encode_records_the_tie_and_the_groups(eval_samples):
+    from flowcheck.data.dataset import place_on_canvas
+    from flowcheck.models.checkpoints import build_handle
+    h = build_handle("llava-v1.6-vicuna-7b", text_layers=2, vision_layers=1)
+    s = eval_samples[0]
+    tie = h.encode(place_on_canvas(s, 320, 240, 10, 20))
+    assert tie.notes["original_code_differs"]["original"]["tokens"] == 1026
+    enc = h.encode(place_on_canvas(s, 500, 375, 100, 50))
+    assert "original_code_differs" not in enc.notes
+    r = enc.regions
+    assert len(r.image) == 2340 and len(r.extra["base"]) == 576 and len(r.extra["newline"]) == 36
+    assert set(r.extra["newline"]).isdisjoint(set(r.related) | set(r.other))
+    assert sorted(r.related + r.other + r.extra["newline"]) == sorted(r.image)
+    assert set(r.extra["related_hd"]) == set(r.related) & set(r.extra["hd"])
+    assert set(r.related) & set(r.extra["base"]) and r.extra["related_hd"]
+    assert enc.inputs["pixel_values"].shape[1] == 5  # base + 2 x 2 tiles of the 672 x 672 canvas
