@@ -86,6 +86,9 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
     row = {"question_id": sample.row["question_id"], "task": sample.task, "answer": sample.answer,
            "model_answer": clean.answer_text, "correct": clean.correct,
            "p_base": clean.p_base, **key, "changes": {}, "lens": {}}
+    notes = {k: v for k, v in enc.notes.items() if k != "canvas"}  # e.g. object_cut_off
+    if notes:
+        row["layout_notes"] = notes
     if not clean.correct:
         return row
     probabilities = engine_probabilities(plan.engine)

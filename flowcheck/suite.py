@@ -57,7 +57,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     from .data.dataset import dataset_fingerprint
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
-    from .models.loading import check_device, model_family, resolve_model_path
+    from .models.loading import check_device, model_family, random_weights, resolve_model_path
     from .noise import parse_noise
     from .paths import EVAL_SPLIT, portable_path
     from .runner import DEFAULT_ATTN
@@ -89,13 +89,27 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "claims": [s.id for s in specs], "claims_dir": str(claims_dir) if claims_dir else None,
             "question_ids": [s.row["question_id"] for s in samples], "device": device,
             "dtype": dtype, "attn": attn, "threads": torch.get_num_threads(),
-            "flowcheck_version": __version__,
+            "flowcheck_version": __version__, "random_weights": random_weights(model),
+            "adapter": {"family": handle.adapter.family, "prompt": handle.adapter.prompt.name,
+                        "preprocess": handle.adapter.preprocess},
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     folder = RunFolder(out).create(meta)
     counts = execute(handle, samples, plan, folder, progress=progress)
     meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
+    meta["layout_notes"] = layout_notes(folder.latest_rows().values())
     folder.write_meta(meta)
     return judge_run(folder.path)
+
+
+def layout_notes(rows) -> dict:
+    """Question ids per layout note of the run's rows: ``object_cut_off`` (the preprocessing
+    left the question's object no image token), ``original_code_differs`` (the original
+    LLaVA-NeXT code would tile the image otherwise; see ``models.adapters.llava_next``)."""
+    out: dict = {}
+    for row in rows:
+        for note in row.get("layout_notes", {}):
+            out.setdefault(note, []).append(row["question_id"])
+    return out
 
 
 @dataclass

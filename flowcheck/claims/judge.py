@@ -54,6 +54,9 @@ class NoiseRange:
     ci: tuple[tuple[float, float], tuple[float, float]]
 
 
+NOT_APPLICABLE = "not applicable"
+
+
 def status_can_flip(status: str, margin_ranges) -> bool:
     """Noise could flip a verdict whose conditions' margins can take these (lo, hi) ranges:
     it holds and some margin could drop below 0, or it fails and every margin could reach 0."""
@@ -70,7 +73,7 @@ class Verdict:
     claim: str
     version: int
     task: str
-    status: str  # holds | fails | inconclusive
+    status: str  # holds | fails | inconclusive | not applicable (the family is not in applies_to)
     n: int
     observed: float | None  # of the binding condition (smallest margin)
     threshold: float | None
@@ -88,7 +91,8 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return self.status == "holds"
+        """Does not fail a run: it holds, or the claim does not apply to the model's family."""
+        return self.status in ("holds", NOT_APPLICABLE)
 
 
 def _margin(observed: float, op: str, threshold: float) -> float:
@@ -110,6 +114,9 @@ def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
 
     ``noise``: also compute, per condition, the range every number can take when the
     per-sample curves move by up to that much (``Verdict.noise``)."""
+    if family not in spec.applies_to:
+        return Verdict(spec.id, spec.version, task, NOT_APPLICABLE, 0, None, None, None, None, (),
+                       f"the claim applies to {', '.join(spec.applies_to)}, not to family {family!r}")
     ev = evidence.select(task)
     thresholds = spec.thresholds_for(family)
     ranges = dict(spec.layers)

@@ -125,6 +125,11 @@ def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
     applies_to = data["applies_to"]
     if isinstance(applies_to, str) or not applies_to:
         raise SpecError(f"{where}: applies_to must be a non-empty list of model families")
+    unthresholded = [f for f in applies_to if f not in dict(thresholds)]
+    if unthresholded:
+        raise SpecError(f"{where}: applies_to lists {unthresholded[0]!r} but thresholds have no "
+                        f"block for it; add 'thresholds: {unthresholded[0]}: {{...}}' or drop it "
+                        "from applies_to (the claim is then reported 'not applicable' for it)")
     return ClaimSpec(id=str(cid), version=version, paper=str(data["paper"]),
                      summary=str(data["summary"]).strip(), analysis=analysis, flows=flows,
                      window=window, lens_variant=variant, layers=tuple(sorted(layers.items())),

@@ -5,13 +5,15 @@ from pathlib import Path
 
 from .args import EXIT_OK, command
 
-EXAMPLES = ["flowcheck ls claims", "flowcheck ls claims --claims-dir my_claims/", "flowcheck ls models"]
+EXAMPLES = ["flowcheck ls claims", "flowcheck ls claims --claims-dir my_claims/", "flowcheck ls models",
+            "flowcheck ls models --json"]
 
 
 def add_parser(sub) -> None:
     p = command(sub, "ls", "list claims, models or datasets", EXAMPLES)
     p.add_argument("what", choices=["claims", "models", "datasets"])
     p.add_argument("--claims-dir", type=Path, default=None)
+    p.add_argument("--json", action="store_true", help="models: one JSON object (families, models)")
     p.set_defaults(func=cmd)
 
 
@@ -21,16 +23,59 @@ def cmd(args) -> int:
         for s in load_claims([LIBRARY] + ([args.claims_dir] if args.claims_dir else [])):
             print(f"{s.id:<36} v{s.version}  {s.analysis:<13} {s.summary[:70]}")
     elif args.what == "models":
-        from ..models.loading import NAMED_MODELS
-        from ..paths import FIXTURES
-        for name, path in NAMED_MODELS.items():
-            print(f"{name:<16} {path}{'' if path.is_dir() else '  (missing)'}")
-        for path in sorted((FIXTURES / "models").glob("*")):
-            if path.is_dir() and path not in NAMED_MODELS.values():
-                print(f"{path.name:<16} {path}")
+        _models(args.json)
     else:
         from ..paths import FIXTURES
         for path in sorted((FIXTURES / "data").glob("*")):
             if path.is_dir():
                 print(f"{path.name:<16} {path}")
     return EXIT_OK
+
+
+def family_table() -> list[dict]:
+    """Every supported family: HF class, prompt templates, default window k per checkpoint
+    depth, threshold family, token groups, flows, attention implementations."""
+    from ..claims.spec import LIBRARY, load_claims
+    from ..knockout.attention import SUPPORTED
+    from ..knockout.flows import flows_for
+    from ..models.adapters import ADAPTERS
+    from ..models.checkpoints import CHECKPOINTS
+    from ..windows import default_k
+    specs = load_claims([LIBRARY])
+    out = []
+    for architecture, cls in ADAPTERS.items():
+        adapter = cls()
+        shapes = [s for s in CHECKPOINTS.values() if s.architecture == architecture]
+        out.append({
+            "family": cls.family, "hf_class": architecture, "threshold_family": cls.family,
+            "checkpoints": {s.hf_id: {"prompt_template": s.prompt, "layers": s.text_layers,
+                                      "default_k": default_k(s.text_layers)} for s in shapes},
+            "image_preprocessing": list(cls.preprocess_modes), "token_groups": list(adapter.groups),
+            "flows": list(flows_for(adapter.groups)), "knockout_attention": list(SUPPORTED),
+            "claims": {s.id: "applies" if cls.family in s.applies_to else "not applicable"
+                       for s in specs}})
+    return out
+
+
+def _models(as_json: bool) -> None:
+    import json
+
+    from ..models.loading import NAMED_MODELS
+    from ..paths import FIXTURES
+    shipped = {name: str(path) for name, path in NAMED_MODELS.items()}
+    for path in sorted((FIXTURES / "models").glob("*")):
+        if path.is_dir() and path not in NAMED_MODELS.values():
+            shipped[path.name] = str(path)
+    families = family_table()
+    if as_json:
+        print(json.dumps({"families": families, "shipped_models": shipped}, indent=2))
+        return
+    print("families (flowcheck run --model FOLDER loads any checkpoint of these):")
+    for f in families:
+        ckpts = ", ".join(f"{k} ({v['prompt_template']}, k={v['default_k']})"
+                          for k, v in f["checkpoints"].items())
+        print(f"  {f['family']:<11} {f['hf_class']:<34} groups: {', '.join(f['token_groups'])}")
+        print(f"  {'':<11} checkpoints: {ckpts}")
+    print("shipped models (flowcheck run --model NAME):")
+    for name, path in shipped.items():
+        print(f"  {name:<16} {path}{'' if Path(path).is_dir() else '  (missing)'}")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..claims.judge import POOLED
 
-MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "INCONCLUSIVE"}
+MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "INCONCLUSIVE",
+        "not applicable": "not applicable"}
 
 
 def mark(v) -> str:
@@ -22,16 +23,39 @@ def binding_condition(v) -> str:
     return f"{c.name} ({c.statistic} {c.op} {c.threshold:g})"
 
 
+def _layout_lines(meta: dict) -> list[str]:
+    """Samples whose image layout is worth knowing about (run.json ``layout_notes``)."""
+    notes, adapter = meta.get("layout_notes") or {}, meta.get("adapter") or {}
+    lines = [f"- prompt template: `{adapter['prompt']}`; image preprocessing: `{adapter['preprocess']}`"
+             ] if adapter else []
+    if notes.get("object_cut_off"):
+        lines.append(f"- {len(notes['object_cut_off'])} samples lost their question's object to the "
+                     "image preprocessing (no related image token); their related flows are not measured")
+    if notes.get("original_code_differs"):
+        lines.append(f"- {len(notes['original_code_differs'])} samples get another tile layout from the "
+                     "original LLaVA-NeXT code than from transformers (pinpoint tie-break)")
+    return lines
+
+
 def render_summary(meta: dict, verdicts, counts: dict) -> str:
     tasks = sorted({v.task for v in verdicts if v.task != POOLED})
     pooled = [v for v in verdicts if v.task == POOLED]
-    lines = [f"# flowcheck report: {meta.get('model_name', meta.get('model'))}", "",
+    applicable = [v for v in pooled if v.status != "not applicable"]
+    lines = [f"# flowcheck report: {meta.get('model_name', meta.get('model'))}", ""]
+    if meta.get("random_weights"):
+        lines += [f"> **random weights: engine check only.** This model is a randomly initialised "
+                  f"fixture standing for `{meta['random_weights'].get('stands_for', '?')}`; its "
+                  "verdicts test flowcheck's machinery and say nothing about any real model.", ""]
+    lines += [
              f"- model family: `{meta.get('family')}`; layers: {meta.get('n_layers')}; "
              f"window k: {meta.get('k')}; engine: {meta.get('engine')}; lens: {meta.get('lens_variant')}",
              f"- dataset: `{meta.get('dataset_name', meta.get('dataset'))}`; samples: "
              f"{sum(c['n'] for c in counts.values())}, answered correctly (used): "
              f"{sum(c['n_correct'] for c in counts.values())}",
-             f"- result: {sum(v.passed for v in pooled)}/{len(pooled)} claims hold (pooled over tasks)",
+             f"- result: {sum(v.status == 'holds' for v in applicable)}/{len(applicable)} claims hold "
+             f"(pooled over tasks)" + (f"; {len(pooled) - len(applicable)} not applicable to this "
+                                       "family" if len(applicable) < len(pooled) else ""),
+             *_layout_lines(meta),
              "", "## Verdicts, pooled over task types", "",
              "| claim | verdict | binding condition | observed | margin | 95% CI | n |",
              "|---|---|---|---|---|---|---|"]
@@ -55,7 +79,8 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
     lines += ["", "Margins are signed: positive = the condition holds by that much, negative = it "
               "fails by that much (percent for knockout drops, probability for the lens, depth "
               "fraction for layer positions). A claim holds when all its conditions hold; "
-              "inconclusive (no usable sample or region) counts as a failure. \"Within float "
+              "inconclusive (no usable sample or region) counts as a failure; \"not applicable\" "
+              "(the claim's applies_to does not list the model's family) does not. \"Within float "
               "noise\": float noise of the size measured between runs that should agree "
               "(threads, attention kernel, engine, machine) could flip that verdict.", ""]
     return "\n".join(lines)

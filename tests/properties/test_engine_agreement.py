@@ -55,3 +55,39 @@ def test_fast_equals_exact_under_both_attention_paths(tiny_handle, eval_samples,
         _check(tiny_handle, eval_samples[0], plan_configs(FLOWS, tiny_handle.n_layers, 3))
     finally:
         tiny_handle.model.set_attn_implementation("eager")
+
+
+# every family, on a fixture true to a paper checkpoint (fewer layers for speed), on images of
+# the aspect ratios the paper's GQA images have
+FAMILY_FIXTURES = {"llava": "llava-1.5-7b", "llava_next": "llava-v1.6-vicuna-7b",
+                   "llava_next (Llama-3, 4:1 grouped heads)": "llama3-llava-next-8b"}
+
+
+@pytest.fixture(scope="module")
+def family_handles():
+    from flowcheck.models.checkpoints import build_handle
+    return {family: build_handle(name, text_layers=6, vision_layers=2)
+            for family, name in FAMILY_FIXTURES.items()}
+
+
+def test_every_registered_family_has_an_agreement_test():
+    from flowcheck.models.adapters import ADAPTERS
+    covered = {f.split(" ")[0] for f in FAMILY_FIXTURES}
+    assert {cls.family for cls in ADAPTERS.values()} <= covered
+
+
+@pytest.mark.parametrize("family", FAMILY_FIXTURES)
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fast_equals_exact_for_every_family(family_handles, eval_samples, family, data):
+    from flowcheck.data.dataset import place_on_canvas
+    from flowcheck.knockout.flows import flows_for
+    handle = family_handles[family]
+    sample = data.draw(st.sampled_from(eval_samples[:6]))
+    w, h = data.draw(st.sampled_from([(64, 64), (200, 150), (150, 200), (300, 100)]))
+    sample = place_on_canvas(sample, w, h, (w - 64) // 3, (h - 64) // 2)
+    flows = flows_for(handle.adapter.groups)
+    n = handle.n_layers
+    config = st.builds(lambda flow, centre, k: KnockoutConfig(flow, centre, window(centre, k, n)),
+                       st.sampled_from(flows), st.integers(0, n - 1), st.integers(1, n))
+    _check(handle, sample, data.draw(st.lists(config, min_size=1, max_size=6)))

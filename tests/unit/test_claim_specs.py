@@ -86,7 +86,7 @@ def test_bad_condition_is_refused(condition, message):
 
 def test_unknown_family_names_the_known_ones():
     spec = load_claims(ids=["last_to_last_negligible"])[0]
-    with pytest.raises(SpecError, match="no thresholds for model family 'qwen'.*llava, reference"):
+    with pytest.raises(SpecError, match="no thresholds for model family .qwen.*llava_next, reference"):
         spec.thresholds_for("qwen")
 
 
@@ -127,3 +127,9 @@ def test_claims_import_neither_torch_nor_transformers():
 def test_a_folder_reads_yml_files_too(tmp_path):
     (tmp_path / "my_claim.yml").write_text(yaml.safe_dump(base_spec(id="my_claim")))
     assert "my_claim" in {s.id for s in load_claims([LIBRARY, tmp_path])}
+
+
+def test_applies_to_needs_thresholds_for_each_family():
+    data = base_spec(thresholds={"reference": {"lower_drop": -20}}, applies_to=["reference", "llava_next"])
+    with pytest.raises(SpecError, match="applies_to lists 'llava_next' but thresholds have no block"):
+        parse_spec(data, "c.yaml")

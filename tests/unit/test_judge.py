@@ -118,3 +118,12 @@ def test_observed_value_does_not_depend_on_row_order(order):
         a = judge(SPECS[claim], ev, "reference", n_bootstrap=10)
         b = judge(SPECS[claim], shuffled, "reference", n_bootstrap=10)
         assert [c.observed for c in a.conditions] == pytest.approx([c.observed for c in b.conditions])
+
+
+def test_a_family_outside_applies_to_is_not_applicable_and_does_not_fail():
+    from dataclasses import replace
+    spec = replace(SPECS["last_to_last_negligible"], applies_to=("llava",))
+    v = judge(spec, evidence(PAPER), "reference")
+    assert v.status == "not applicable" and v.passed and v.n == 0
+    assert "applies to llava, not to family 'reference'" in v.reason
+    assert judge(SPECS["last_to_last_negligible"], evidence(PAPER), "reference").status != "not applicable"
