@@ -104,7 +104,7 @@ class RunFolder:
         meta = meta or self.meta()
         plan = plan or RunPlan.from_meta(meta)
         ids = set(meta["question_ids"]) if question_ids is None else set(question_ids)
-        key = store_key(plan, meta["n_layers"], meta.get("attn"))
+        key = store_key(plan, meta["n_layers"], meta.get("attn"), meta=meta)
         return {r["question_id"]: r for r in (self.rows() if stored is None else stored)
                 if covers(r, plan, key) and r["question_id"] in ids}
 

@@ -47,15 +47,26 @@ class RunPlan:
 DEFAULT_ATTN = {"fast": "sdpa", "exact": "eager"}  # what each engine loads unless told
 
 
-def store_key(plan: RunPlan, n_layers: int, attn: str | None = None) -> dict:
+def store_key(plan: RunPlan, n_layers: int, attn: str | None = None, handle=None,
+              meta: dict | None = None) -> dict:
     """What a stored row must match to be reused: the window size k, the engine and its
-    version, and the attention implementation (default: the engine's own, ``DEFAULT_ATTN``).
+    version, the attention implementation (default: the engine's own, ``DEFAULT_ATTN``),
+    and the prompt template and image preprocessing (of ``handle``'s adapter, or of
+    run.json's ``meta``; rows from before they were recorded read 'plain' / 'paper').
     The weights, dtype and dataset are the run folder's (``RunFolder.create`` refuses others);
     the flows and lens variants a row holds are checked by ``covers``."""
     from .knockout.configs import ENGINE_VERSIONS
     from .windows import default_k
+    adapter = (handle.adapter.describe() if handle is not None else None) or \
+        _stored_adapter(meta or {})
     return {"k": default_k(n_layers) if plan.k is None else plan.k, "engine": plan.engine,
-            "engine_version": ENGINE_VERSIONS[plan.engine], "attn": attn or DEFAULT_ATTN[plan.engine]}
+            "engine_version": ENGINE_VERSIONS[plan.engine], "attn": attn or DEFAULT_ATTN[plan.engine],
+            "prompt": adapter["prompt_template"], "preprocess": adapter["preprocess"]}
+
+
+def _stored_adapter(meta: dict) -> dict:
+    a = meta.get("adapter") or {}
+    return {"prompt_template": a.get("prompt", "plain"), "preprocess": a.get("preprocess", "paper")}
 
 
 def _row_attn(row: dict) -> str:
@@ -68,6 +79,8 @@ def covers(row: dict, plan: RunPlan, key: dict) -> bool:
     return (row["k"] == key["k"] and row["engine"] == key["engine"]
             and row.get("engine_version", 1) == key["engine_version"]  # rows before versions: 1
             and _row_attn(row) == key["attn"]
+            and row.get("prompt", "plain") == key["prompt"]
+            and row.get("preprocess", "paper") == key["preprocess"]
             and (not row["correct"] or (set(plan.flows) <= set(row["changes"])
                                         and set(plan.lens_variants) <= set(row["lens"]))))
 
@@ -111,7 +124,7 @@ def execute(handle, samples, plan: RunPlan, folder, progress: bool = True) -> di
     from .knockout.attention import text_attn_implementation
     from .knockout.configs import plan_configs
 
-    key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model))
+    key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model), handle=handle)
     done = {r["question_id"] for r in folder.rows() if covers(r, plan, key)}
     todo = [s for s in samples if s.row["question_id"] not in done]
     configs = plan_configs(plan.flows, handle.n_layers, key["k"])

@@ -47,13 +47,15 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
               max_samples: int | None = None, engine: str = "fast", k: int | None = None,
               out: Path = Path("reports/latest"), device: str = "cpu", dtype: str = "float32",
               family: str | None = None, progress: bool = True, attn: str | None = None,
-              threads: int | None = None, noise=None) -> SuiteResult:
+              threads: int | None = None, noise=None, prompt: str | None = None,
+              preprocess: str = "paper") -> SuiteResult:
     """Measure what the selected claims need (resuming ``out``), then judge and render.
 
     ``attn``: the attention implementation to load (default: sdpa for the fast engine,
     eager for the exact one); ``threads``: torch CPU threads (default: torch's own);
     ``noise``: the float-noise bound of the stored numbers, "PP[,LENS]" or (pp, lens)
-    (default: the bound measured for float32, ``flowcheck.noise``)."""
+    (default: the bound measured for float32, ``flowcheck.noise``); ``prompt``: a template
+    name (default: the checkpoint's), ``preprocess``: 'paper' or 'checkpoint' (the adapter's)."""
     from .data.dataset import dataset_fingerprint
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
@@ -75,9 +77,10 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     if threads:
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    handle = load_handle(model, device=device, dtype=dtype, attn_implementation=attn)
-    window = check_k(store_key(plan, handle.n_layers)["k"], handle.n_layers)  # before the folder
-    run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
+    handle = load_handle(model, device=device, dtype=dtype, attn_implementation=attn, prompt=prompt,
+                         preprocess=preprocess)
+    window = check_k(store_key(plan, handle.n_layers, handle=handle)["k"], handle.n_layers)  # before folder
+    checks = run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
     from .models.fingerprint import weights_fingerprint
     meta = {"model": portable_path(resolve_model_path(model)), "model_name": str(model),
             "weights": weights_fingerprint(handle.model),
@@ -90,8 +93,8 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "question_ids": [s.row["question_id"] for s in samples], "device": device,
             "dtype": dtype, "attn": attn, "threads": torch.get_num_threads(),
             "flowcheck_version": __version__, "random_weights": random_weights(model),
-            "adapter": {"family": handle.adapter.family, "prompt": handle.adapter.prompt.name,
-                        "preprocess": handle.adapter.preprocess},
+            "self_checks": {c.name: "passed" for c in checks},
+            "adapter": adapter_meta(handle),
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     folder = RunFolder(out).create(meta)
     counts = execute(handle, samples, plan, folder, progress=progress)
@@ -99,6 +102,12 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     meta["layout_notes"] = layout_notes(folder.latest_rows().values())
     folder.write_meta(meta)
     return judge_run(folder.path)
+
+
+def adapter_meta(handle) -> dict:
+    """What run.json records of the adapter: family, prompt template, image preprocessing."""
+    a = handle.adapter
+    return {"family": a.family, "prompt": a.prompt.name, "preprocess": a.preprocess}
 
 
 def layout_notes(rows) -> dict:

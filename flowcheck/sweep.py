@@ -27,17 +27,18 @@ def run_sweep(handle, samples, out: Path, flows=CORE_FLOWS, k: int | None = None
     from .paths import EVAL_SPLIT, portable_path
     from .run_folder import RunFolder
     from .runner import RunPlan, execute, store_key
+    from .suite import adapter_meta
 
     checks = run_self_checks(handle, samples[0])
     plan = RunPlan(tuple(flows), (lens_variant,), k, engine)
     attn = text_attn_implementation(handle.model)
-    key = store_key(plan, handle.n_layers, attn)
+    key = store_key(plan, handle.n_layers, attn, handle=handle)
     folder = RunFolder(out).create({
         "model": handle.name, "model_name": handle.name, "weights": weights_fingerprint(handle.model),
         "dataset": portable_path(Path(dataset or EVAL_SPLIT)), "n_layers": handle.n_layers,
         "k": key["k"], "engine": engine, "flows": list(plan.flows), "lens_variants": [lens_variant],
         "claims": [], "question_ids": [s.row["question_id"] for s in samples], "attn": attn,
-        "family": None})
+        "family": None, "adapter": adapter_meta(handle)})
     execute(handle, samples, plan, folder, progress=progress)
     rows = folder.latest_rows(plan)
     summary = {"model": handle.name, "n_layers": handle.n_layers, "engine": engine,

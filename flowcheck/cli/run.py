@@ -31,6 +31,11 @@ def add_parser(sub) -> None:
                    help="float-noise bound of the stored numbers (default: measured for float32 "
                         "on CPU; measure yours with `flowcheck compare --noise`)")
     r.add_argument("--family", default=None, help="threshold family (default: from the model)")
+    r.add_argument("--prompt", default=None, choices=["plain", "vicuna_v1", "llava_llama_3"],
+                   help="prompt template (default: the one the paper's code uses for the checkpoint)")
+    r.add_argument("--preprocess", default="paper", choices=["paper", "checkpoint"],
+                   help="image preprocessing: 'paper' (LLaVA-1.5: pad to a square, as the paper's "
+                        "code; default) or 'checkpoint' (the saved processor's own settings)")
     add_device(r)
     r.add_argument("--out", type=Path, default=Path("reports/latest"), help="run folder")
     r.add_argument("--json", action="store_true", help="print the verdicts JSON on stdout")
@@ -42,5 +47,6 @@ def cmd(args) -> int:
     result = run_suite(model=args.model, dataset=args.dataset, tasks=args.tasks, claims=args.claims,
                        claims_dir=args.claims_dir, max_samples=args.max_samples, engine=args.engine,
                        k=args.window, out=args.out, device=args.device, dtype=args.dtype,
-                       family=args.family, attn=args.attn, threads=args.threads, noise=args.noise)
+                       family=args.family, attn=args.attn, threads=args.threads, noise=args.noise,
+                       prompt=args.prompt, preprocess=args.preprocess)
     return print_verdicts(result, args.json)

@@ -34,6 +34,8 @@ def test_a_row_made_the_same_way_is_reused():
     {"engine": "exact"},                         # engine
     {"engine_version": 0},                       # an older engine
     {"attn": "eager"},                           # attention implementation
+    {"prompt": "vicuna_v1"},                     # prompt template
+    {"preprocess": "checkpoint"},                # image preprocessing
     {"changes": {"image->last": [0.0] * 4}},     # a flow the plan needs is missing
     {"lens": {"normed": {"lower": [0.0], "capitalised": [0.0]}}},  # the lens variant is missing
 ])
@@ -44,7 +46,8 @@ def test_a_row_made_otherwise_is_measured_again(changes):
 def test_rows_from_before_a_key_existed_are_read_as_its_first_value():
     old = row()
     del old["engine_version"], old["attn"]
-    assert covers(old, PLAN, KEY)  # engine version 1, the fast engine's default kernel (sdpa)
+    assert covers(old, PLAN, KEY)  # engine version 1, the fast engine's default kernel (sdpa),
+    assert (KEY["prompt"], KEY["preprocess"]) == ("plain", "paper")  # the only ones before 16
 
 
 def test_bumping_an_engine_version_invalidates_its_rows(monkeypatch):

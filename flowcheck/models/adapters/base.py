@@ -108,7 +108,7 @@ class ModelAdapter:
     def describe(self) -> dict:
         """What ``flowcheck ls models`` shows for this family."""
         return {"family": self.family, "architecture": self.architecture,
-                "prompt_template": self.prompt.name, "preprocess": list(self.preprocess_modes),
+                "prompt_template": self.prompt.name, "preprocess": self.preprocess,
                 "token_groups": list(self.groups)}
 
 
