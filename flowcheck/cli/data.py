@@ -5,7 +5,10 @@ from pathlib import Path
 
 from .args import EXIT_OK, command, int_arg, tasks_arg
 
-EXAMPLES = ["flowcheck data generate --seed 7 --per-task 50 --out data/synthetic-seed7"]
+EXAMPLES = ["flowcheck data generate --seed 7 --per-task 50 --out data/synthetic-seed7",
+            "flowcheck data import-gqa --csv-dir cross-modal-information-flow-in-MLLM/datasets "
+            "--images gqa/images --out data/gqa-val",
+            "flowcheck run --model /models/llava-1.5-7b-hf --dataset data/gqa-val --max-samples 100"]
 
 
 def add_parser(sub) -> None:
@@ -17,6 +20,16 @@ def add_parser(sub) -> None:
     gen.add_argument("--tasks", type=tasks_arg, default=None, help="comma-separated task types")
     gen.add_argument("--out", type=Path, required=True)
     gen.set_defaults(func=cmd_generate)
+    imp = data.add_parser("import-gqa", help="the paper's six GQA task files (CSV) + GQA images -> "
+                                            "a dataset folder (images read in place)")
+    imp.add_argument("--csv-dir", type=Path, required=True,
+                     help="folder with the official task files (GQA_val_correct_question_with_*.csv)")
+    imp.add_argument("--images", type=Path, required=True, help="GQA images folder ({img_id}.jpg)")
+    imp.add_argument("--out", type=Path, required=True, help="new dataset folder")
+    imp.add_argument("--skip-bad-rows", action="store_true",
+                     help="import the good rows and list the others in import_report.json "
+                          "(default: any bad row stops the import, nothing is written)")
+    imp.set_defaults(func=cmd_import_gqa)
 
 
 def cmd_generate(args) -> int:
@@ -24,4 +37,17 @@ def cmd_generate(args) -> int:
     samples = dataset.generate(args.seed, args.per_task, args.tasks or dataset.TASKS)
     out = dataset.save(samples, args.out)
     print(f"wrote {len(samples)} samples to {out}")
+    return EXIT_OK
+
+
+def cmd_import_gqa(args) -> int:
+    from ..data.gqa import import_gqa
+    report = import_gqa(args.csv_dir, args.images, args.out, args.skip_bad_rows)
+    n = sum(report["rows_imported"].values())
+    print(f"imported {n} rows ({', '.join(f'{t} {k}' for t, k in report['rows_imported'].items())}) "
+          f"into {args.out}; images read in place from {report['images_dir']}")
+    if report["skipped_rows"]:
+        print(f"skipped {report['skipped_rows']} rows: " + "; ".join(
+            f"{kind} {len(ids)}" for kind, ids in report["skipped"].items())
+              + f" (list: {args.out / 'import_report.json'})")
     return EXIT_OK

@@ -2,7 +2,8 @@
 
 One row format serves the synthetic set and GQA task files: the paper's column names
 (``question_id`` as a string, ``true option``, ``central object x`` ...). A dataset on
-disk is a folder with ``questions.jsonl`` and ``images/<img_id>.png``.
+disk is a folder with ``questions.jsonl`` and ``images/<img_id>.png`` (or, for an imported
+GQA set, the file a row's ``image_file`` names in the folder ``dataset.json`` points to).
 """
 from __future__ import annotations
 
@@ -35,8 +36,15 @@ class Sample:
     """One question about one image. ``row`` holds the GQA-format columns."""
 
     row: dict
-    image: Image.Image
-    scene: Scene | None = field(default=None, repr=False)
+    source: Image.Image | Path  # the image, or its file: opened on each use, so a large set
+    scene: Scene | None = field(default=None, repr=False)  # is never in memory all at once
+
+    @property
+    def image(self) -> Image.Image:
+        if isinstance(self.source, Image.Image):
+            return self.source
+        with Image.open(self.source) as im:
+            return im.convert("RGB")
 
     @property
     def task(self) -> str:
@@ -161,6 +169,7 @@ def load(folder: Path, tasks=None, max_per_task: int | None = None) -> list[Samp
         raise UsageError(f"max samples per task (--max-samples) must be a positive integer, got "
                          f"{max_per_task!r}; leave it out to use every sample")
     rows = _read_rows(qfile)
+    images = images_dir(folder)
     counts: dict[str, int] = {}
     samples = []
     for row in rows:
@@ -170,14 +179,27 @@ def load(folder: Path, tasks=None, max_per_task: int | None = None) -> list[Samp
         if max_per_task is not None and counts.get(t, 0) >= max_per_task:
             continue
         counts[t] = counts.get(t, 0) + 1
-        path = folder / "images" / f"{row['img_id']}.png"
+        path = images / row.get("image_file", f"{row['img_id']}.png")
         if not path.is_file():
             raise NotFoundError(f"{qfile}: question {row['question_id']!r} needs image {str(path)!r}, "
                                 "which does not exist")
-        img = Image.open(path).convert("RGB")
         scene = Scene.from_dict(row["scene"]) if "scene" in row else None
-        samples.append(Sample(row, img, scene))
+        samples.append(Sample(row, path, scene))
     return samples
+
+
+DATASET_FILE = "dataset.json"  # optional: {"images_dir": ...}, e.g. an imported GQA set's images
+
+
+def images_dir(folder: Path) -> Path:
+    """Where a dataset's images are: ``dataset.json``'s ``images_dir`` (relative to the folder
+    or absolute; an imported GQA set reads the GQA images in place), else ``images/``."""
+    meta = Path(folder) / DATASET_FILE
+    if meta.is_file():
+        given = json.loads(meta.read_text()).get("images_dir")
+        if given:
+            return Path(folder) / given  # an absolute path stays absolute
+    return Path(folder) / "images"
 
 
 REQUIRED_COLUMNS = ("question_id", "task", "img_id", "question", "answer")
@@ -212,7 +234,7 @@ def _read_rows(qfile: Path) -> list[dict]:
         if row["task"] not in TASK_TYPES:
             raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): "
                             f"{TASK_TYPES.unknown(row['task'])}")
-        img = str(row["img_id"])
+        img = str(row.get("image_file", row["img_id"]))
         if not img or img != Path(img).name or img in (".", ".."):
             raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): img_id {img!r} "
                             "must be a plain file name inside the dataset's images/ folder "

@@ -8,7 +8,9 @@ from pathlib import Path
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}
 th{background:#f3f3f3}.holds{background:#e5f5e0}.FAILS{background:#fde0dd}
-.INCONCLUSIVE{background:#fff3cd}img{max-width:100%;border:1px solid #eee;margin:.5em 0}"""
+.INCONCLUSIVE{background:#fff3cd}
+.warn{background:#fde0dd;border-left:4px solid #c00;padding:.5em 1em;margin:1em 0}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}"""
 
 
 def _row(cells, tag="td") -> str:
@@ -35,6 +37,9 @@ def markdown_to_html(md: str) -> str:
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
             out.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
+        elif line.startswith("> "):  # a warning banner (e.g. random weights)
+            out.append(f'<blockquote class="warn">{html.escape(line[2:].replace("**", "").replace("`", ""))}'
+                       "</blockquote>")
         elif line.startswith("- "):
             out.append(f"<li>{html.escape(line[2:].replace('`', ''))}</li>")
         elif line.strip():

@@ -66,3 +66,24 @@ def test_encode_records_the_tie_and_the_groups(eval_samples):
     assert set(r.extra["related_hd"]) == set(r.related) & set(r.extra["hd"])
     assert set(r.related) & set(r.extra["base"]) and r.extra["related_hd"]
     assert enc.inputs["pixel_values"].shape[1] == 5  # base + 2 x 2 tiles of the 672 x 672 canvas
+
+
+@pytest.mark.parametrize("name", ["llava-1.5-7b", "llava-v1.6-vicuna-7b", "llama3-llava-next-8b"])
+def test_prompts_have_one_bos_and_the_question_where_the_official_code_puts_it(name, eval_samples):
+    from flowcheck.models.checkpoints import build_handle
+    h = build_handle(name, text_layers=1, vision_layers=1)
+    s = eval_samples[0]
+    enc = h.encode(s)
+    ids = enc.input_ids[0].tolist()
+    tok = h.tokenizer
+    assert ids.count(tok.bos_token_id) == 1 and ids[0] == tok.bos_token_id
+    text = tok.decode(ids[:min(enc.regions.image)])  # everything before the image
+    q = enc.regions.question
+    assert "".join(tok.decode(ids[q[0]:q[-1] + 1]).split()) == "".join(s.question.split())
+    tail = tok.decode(ids[q[-1] + 1:])
+    if name.startswith("llama3"):
+        assert text.startswith("<|begin_of_text|><|start_header_id|>system<|end_header_id|>")
+        assert tail.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n \n")
+    else:
+        assert "A chat between a curious user" in text and text.rstrip().endswith("USER:")
+        assert tail.endswith("ASSISTANT:")

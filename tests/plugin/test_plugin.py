@@ -60,3 +60,17 @@ def test_the_plugin_can_be_enabled_explicitly_by_its_module_name(pytester):
     under a different name" (the entry point was called 'flowcheck')."""
     pytester.makepyfile("def test_x():\n    assert True\n")
     pytester.runpytest_subprocess("-p", "flowcheck.pytest_plugin").assert_outcomes(passed=1)
+
+
+def test_an_imported_gqa_dataset_runs_under_the_plugin(pytester, tmp_path):
+    from flowcheck.data.gqa import import_gqa
+    from flowcheck.paths import FIXTURES
+    src = FIXTURES / "data" / "gqa-mini"
+    import_gqa(src / "csv", src / "images", tmp_path / "gqa", progress=False)
+    pytester.makepyfile(test_c=CLAIM_TEST)
+    result = pytester.runpytest("-k", "last_to_last_negligible", "--flowcheck-dataset", str(tmp_path / "gqa"),
+                                "--flowcheck-max-samples", "2", "--flowcheck-report-dir", "run")
+    result.stdout.fnmatch_lines([f"flowcheck: model=reference dataset={tmp_path / 'gqa'} device=cpu*",
+                                 "*flowcheck verdicts*", "*last_to_last_negligible*QueryAttr*"])
+    meta = json.loads((pytester.path / "run" / "run.json").read_text())
+    assert len(meta["question_ids"]) == 12 and meta["question_ids"][0] == "00000000"

@@ -1,0 +1,223 @@
+"""The paper's GQA task files as a flowcheck dataset (``flowcheck data import-gqa``).
+
+The paper's data are six CSV files, one per task type, by these names, plus the GQA images
+folder (``{img_id}.jpg``). Importing checks every row and every image once and writes a
+dataset folder: ``questions.jsonl`` (the CSV columns, ``question_id`` kept as the string it is,
+leading zeros included, plus ``task`` and ``image_file``), ``dataset.json`` (where the images
+are: they are read in place, not copied) and ``import_report.json`` (what was read, what was
+skipped and why). The rows keep the files' order, task by task in the order of ``TASK_FILES``,
+so ``--max-samples N`` takes the first N rows of each task file on every run.
+
+Related objects (the paper's rule): ChooseAttr, ChooseCat, QueryAttr: the central object;
+ChooseRel, CompareAttr, LogicalObj: object1, plus object2 unless it is "-".
+
+Why import rather than read the CSVs in place: the checks (every box against the image's
+real size, every image decodable) read all images once, which should not happen on every
+run; the imported folder is fingerprinted like any dataset, so a changed file is noticed.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DataError, NotFoundError
+
+TASK_FILES = {
+    "ChooseAttr": "GQA_val_correct_question_with_choose_ChooseAttr.csv",
+    "ChooseCat": "GQA_val_correct_question_with_categoryThatThisChoose_objThisChoose_ChooseCat.csv",
+    "ChooseRel": "GQA_val_correct_question_with_relChooser_ChooseRel.csv",
+    "CompareAttr": "GQA_val_correct_question_with_twoCommon_CompareAttr.csv",
+    "LogicalObj": "GQA_val_correct_question_with_existThatOr_LogicalObj.csv",
+    "QueryAttr": "GQA_val_correct_question_with_positionQuery_QueryAttr.csv",
+}
+COMMON = ("question_id", "img_id", "question", "answer", "type_detailed", "type_semantic",
+          "type_structural", "image_w", "image_h")
+BOX = ("w", "h", "x", "y")
+OBJECTS = {"ChooseAttr": ("central object",), "ChooseCat": ("central object",),
+           "QueryAttr": ("central object",), "ChooseRel": ("object1", "object2"),
+           "CompareAttr": ("object1", "object2"), "LogicalObj": ("object1", "object2")}
+OPTIONS = ("true option", "false option")  # the Choose* tasks
+SHOW = 3  # question ids shown per kind of problem
+
+
+def required_columns(task: str) -> tuple[str, ...]:
+    cols = list(COMMON) + [f"{o} {k}" for o in OBJECTS[task] for k in ("name", *BOX)]
+    return tuple(cols + (list(OPTIONS) if task.startswith("Choose") else []))
+
+
+@dataclass
+class Problems:
+    """Problems of one kind: how many, and the first question ids (or file names)."""
+
+    found: dict = field(default_factory=dict)  # kind -> list of ids
+
+    def add(self, kind: str, what: str) -> None:
+        self.found.setdefault(kind, []).append(what)
+
+    def lines(self) -> list[str]:
+        return [f"{kind}: {len(ids)} ({', '.join(map(str, ids[:SHOW]))}"
+                f"{', ...' if len(ids) > SHOW else ''})" for kind, ids in self.found.items()]
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_boxes(row: dict, task: str, size: tuple[int, int] | None, problems: Problems) -> bool:
+    """Every related box inside the image (the row's image_w/h and the file's real size) and of
+    positive area; an object named '-' (object2 of LogicalObj, mostly) has no box."""
+    qid = row["question_id"]
+    w_img, h_img = _number(row["image_w"]), _number(row["image_h"])
+    if w_img is None or h_img is None or w_img <= 0 or h_img <= 0:
+        problems.add("image_w/image_h not positive numbers", qid)
+        return False
+    if size is not None and (int(w_img), int(h_img)) != size:
+        problems.add("image_w/image_h differ from the image file's size", qid)
+        return False
+    ok = True
+    for obj in OBJECTS[task]:
+        if row[f"{obj} name"].strip() == "-":
+            if obj != "object2":
+                problems.add(f"no {obj} (the related object)", qid)
+                ok = False
+            continue
+        w, h, x, y = (_number(row[f"{obj} {k}"]) for k in BOX)
+        if None in (w, h, x, y):
+            problems.add("box values that are not numbers", qid)
+            ok = False
+        elif w <= 0 or h <= 0:
+            problems.add("boxes of zero area", qid)
+            ok = False
+        elif x < 0 or y < 0 or x + w > w_img or y + h > h_img:
+            problems.add("boxes outside the image", qid)
+            ok = False
+    return ok
+
+
+def _image_size(path: Path, qid: str, problems: Problems) -> tuple[int, int] | None:
+    """The decoded image's (w, h); None (and a problem) when missing, unreadable or truncated."""
+    from PIL import Image, UnidentifiedImageError
+    if not path.is_file():
+        problems.add("missing images", qid)
+        return None
+    try:
+        with Image.open(path) as im:
+            im.load()  # decodes it: a truncated file fails here
+            return im.size
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        problems.add("unreadable or truncated images", qid)
+        return None
+
+
+def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
+                    progress: bool = True) -> tuple[list[dict], dict]:
+    """Rows of every official task file in ``csv_dir`` (checked), and the import report."""
+    csv_dir, images = Path(csv_dir), Path(images)
+    if not csv_dir.is_dir():
+        raise NotFoundError(f"GQA task-file folder {str(csv_dir)!r} does not exist")
+    if not images.is_dir():
+        raise NotFoundError(f"GQA images folder {str(images)!r} does not exist; pass the folder "
+                            "holding {img_id}.jpg (GQA images.zip, unpacked)")
+    by_name = {v: k for k, v in TASK_FILES.items()}
+    files = sorted(p.name for p in csv_dir.glob("*.csv"))
+    unknown = [f for f in files if f not in by_name]
+    if unknown:
+        raise DataError(f"unknown task file names in {str(csv_dir)!r}: {len(unknown)} "
+                        f"({', '.join(unknown[:SHOW])}); the task files are named "
+                        f"{', '.join(TASK_FILES.values())}. Move other CSV files out of the folder")
+    if not files:
+        raise NotFoundError(f"no task files in {str(csv_dir)!r}; expected some of "
+                            f"{', '.join(TASK_FILES.values())}")
+    tasks = [t for t in TASK_FILES if TASK_FILES[t] in files]
+    header_problems = []
+    for task in tasks:
+        with open(csv_dir / TASK_FILES[task], newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+        missing = [c for c in required_columns(task) if c not in header]
+        if missing:
+            header_problems.append(f"{TASK_FILES[task]} lacks {len(missing)} column(s): "
+                                   f"{', '.join(missing[:SHOW])}{', ...' if len(missing) > SHOW else ''}")
+    if header_problems:
+        raise DataError("missing columns: " + "; ".join(header_problems))
+
+    problems, rows, skipped, seen = Problems(), [], {}, {}
+    total = {t: 0 for t in tasks}
+    it = [(t, r) for t in tasks for r in _rows(csv_dir / TASK_FILES[t])]
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(it, desc="checking GQA rows and images", unit="row", dynamic_ncols=True)
+    for task, row in it:
+        total[task] += 1
+        qid = row["question_id"]
+        before = sum(len(v) for v in problems.found.values())
+        if qid in seen:
+            problems.add("duplicate question ids", qid)
+        seen[qid] = task
+        if not row["question"].strip() or not row["answer"].strip():
+            problems.add("empty question or answer", qid)
+        image_file = f"{row['img_id'].strip()}.jpg"
+        if not row["img_id"].strip() or Path(image_file).name != image_file:
+            problems.add("img_id that is not a GQA image id", qid)
+        else:
+            size = _image_size(images / image_file, qid, problems)
+            _check_boxes(row, task, size, problems)
+        if sum(len(v) for v in problems.found.values()) > before:
+            skipped[qid] = [k for k, ids in problems.found.items() if qid in ids]
+            continue
+        rows.append({**row, "task": task, "image_file": image_file})
+    if problems and not skip_bad_rows:
+        raise DataError(f"{len(skipped)} of {sum(total.values())} rows have problems, nothing was "
+                        "written:\n  " + "\n  ".join(problems.lines()) +
+                        "\nfix the files, or pass --skip-bad-rows to import the other rows (the "
+                        "skipped ones are listed in import_report.json)")
+    report = {"csv_dir": str(csv_dir.resolve()), "images_dir": str(images.resolve()),
+              "files": {t: TASK_FILES[t] for t in tasks},
+              "rows_read": total, "rows_imported": {t: sum(r["task"] == t for r in rows) for t in tasks},
+              "skipped": {k: ids for k, ids in problems.found.items()}, "skipped_rows": len(skipped)}
+    return rows, report
+
+
+def _rows(path: Path):
+    """CSV rows as dicts of strings (``question_id`` stays a string: leading zeros matter)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            yield {k: (v if v is not None else "") for k, v in row.items() if k is not None}
+
+
+def import_gqa(csv_dir: Path, images: Path, out: Path, skip_bad_rows: bool = False,
+               progress: bool = True) -> dict:
+    """Check the task files and images, then write the dataset folder ``out`` at once (written
+    beside it and renamed: an error leaves nothing half-written). Returns the import report."""
+    from .dataset import DATASET_FILE, QUESTIONS_FILE
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise DataError(f"{str(out)!r} exists and is not empty; import into a new folder")
+    rows, report = read_task_files(csv_dir, images, skip_bad_rows, progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        with open(tmp / QUESTIONS_FILE, "w") as f:
+            for row in rows:
+                f.write(json.dumps(row, sort_keys=True) + "\n")
+        images_path = Path(report["images_dir"])
+        (tmp / DATASET_FILE).write_text(json.dumps(
+            {"format": "gqa", "images_dir": str(images_path)}, indent=2) + "\n")
+        (tmp / "import_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return report
