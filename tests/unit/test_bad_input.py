@@ -108,3 +108,24 @@ def test_the_lens_tokens_come_from_the_stripped_answer():
     tok = build_tokenizer()
     assert answer_tokens(tok, "  Orange ") == answer_tokens(tok, "orange")
     assert answer_tokens(tok, "orange")["capitalised"] == tok.convert_tokens_to_ids("Orange")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"x": "abc"}, "box must be four numbers x, y, w, h"),
+    ({"w": 0}, "box has zero area"),
+    ({"x": 60, "w": 10}, r"box \(x=60, y=.*, w=10, .*\) lies outside the 64x64 image"),
+    ({"y": -1}, r"box \(.*\) lies outside"),
+])
+def test_a_bad_box_is_named_when_the_dataset_is_read(small_dataset, change, message):
+    rows, write = small_dataset
+    row = dict(rows[0])
+    prefix = "central object" if row.get("central object name", "-") != "-" else "object1"
+    row.update({f"{prefix} {k}": v for k, v in change.items()})
+    with pytest.raises(DataError, match=rf"line 1 \(question '.*'\): the {prefix} {message}"):
+        load(write([row]))
+
+
+def test_a_non_positive_image_size_is_named(small_dataset):
+    rows, write = small_dataset
+    with pytest.raises(DataError, match="image_w must be a positive number, got 'x'"):
+        load(write([dict(rows[0], image_w="x")]))
