@@ -4,15 +4,38 @@ per line, append-only), ``verdicts.json`` (rounded verdicts), ``summary.md`` and
 ``report.html``.
 
 ``RunFolder(path).create(meta)`` refuses a folder that holds another model's, dataset's or
-weights' results; ``rows()`` / ``evidence()`` read the store back (a torn last line from a
-kill is ignored; the latest line of a sample wins); nothing here measures or judges.
+weights' results, or that another flowcheck process is writing (``lock``); ``rows()`` /
+``evidence()`` read the store back (a torn last line from a kill is ignored; the latest
+line of a sample wins); nothing here measures or judges. Every file but the append-only
+store is replaced whole (written beside it, then renamed): a kill leaves the old or the new.
 """
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 from .errors import NotFoundError, RunFolderError
+
+_HELD: dict = {}  # resolved folder -> the open lock file this process holds until it exits
+
+
+def release_locks() -> None:
+    """Give up every run folder this process holds (a command has finished with them)."""
+    while _HELD:
+        _, f = _HELD.popitem()
+        f.close()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` whole: a kill leaves the old file or the new, never half."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _same_path(a, b) -> bool:
@@ -48,7 +71,34 @@ class RunFolder:
         return json.loads((self.path / self.META).read_text())
 
     def write_meta(self, meta: dict) -> None:
-        (self.path / self.META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        self.lock()
+        write_atomic(self.path / self.META, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+
+    def lock(self) -> None:
+        """Hold the folder for this process (an OS file lock on ``.lock``, released when the
+        process ends, also when it is killed); another process writing it is refused."""
+        key = self.path.resolve()
+        if key in _HELD:
+            return
+        try:
+            import fcntl
+        except ImportError:  # no POSIX file locks (Windows): nothing to hold
+            return
+        f = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            raise RunFolderError(
+                f"{self.path} is being written by another flowcheck process ({holder}); wait for it "
+                "to finish or pass another --out (a killed process leaves no lock behind)") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
+        _HELD[key] = f
 
     def create(self, meta: dict) -> "RunFolder":
         """Create the folder and write ``meta``; refuse one that holds another model's or
@@ -59,6 +109,7 @@ class RunFolder:
         except OSError as e:
             raise OSError(f"cannot write the run folder {str(self.path)!r} ({e.strerror}); pass a "
                           "writable --out") from e
+        self.lock()
         if self.is_run():
             old = self.meta()
             for field in ("model", "dataset"):
@@ -125,9 +176,10 @@ class RunFolder:
         return json.loads(path.read_text())
 
     def write_report(self, verdicts_json: str, summary: str, html: str) -> None:
-        (self.path / self.VERDICTS).write_text(verdicts_json)
-        (self.path / self.SUMMARY).write_text(summary)
-        (self.path / self.REPORT).write_text(html)
+        self.lock()
+        write_atomic(self.path / self.VERDICTS, verdicts_json)
+        write_atomic(self.path / self.SUMMARY, summary)
+        write_atomic(self.path / self.REPORT, html)
 
 
 def evidence_from_rows(rows: dict, plan, n_layers: int, lens_variant: str | None = None):

@@ -48,14 +48,15 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
               out: Path = Path("reports/latest"), device: str = "cpu", dtype: str = "float32",
               family: str | None = None, progress: bool = True, attn: str | None = None,
               threads: int | None = None, noise=None, prompt: str | None = None,
-              preprocess: str = "paper") -> SuiteResult:
+              preprocess: str = "paper", allow_pickle: bool = False) -> SuiteResult:
     """Measure what the selected claims need (resuming ``out``), then judge and render.
 
     ``attn``: the attention implementation to load (default: sdpa for the fast engine,
     eager for the exact one); ``threads``: torch CPU threads (default: torch's own);
     ``noise``: the float-noise bound of the stored numbers, "PP[,LENS]" or (pp, lens)
     (default: the bound measured for float32, ``flowcheck.noise``); ``prompt``: a template
-    name (default: the checkpoint's), ``preprocess``: 'paper' or 'checkpoint' (the adapter's)."""
+    name (default: the checkpoint's), ``preprocess``: 'paper' or 'checkpoint' (the adapter's);
+    ``allow_pickle``: read pickle weights (they can run code; default: safetensors only)."""
     from .data.dataset import dataset_fingerprint
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
@@ -78,7 +79,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
     handle = load_handle(model, device=device, dtype=dtype, attn_implementation=attn, prompt=prompt,
-                         preprocess=preprocess)
+                         preprocess=preprocess, allow_pickle=allow_pickle)
     window = check_k(store_key(plan, handle.n_layers, handle=handle)["k"], handle.n_layers)  # before folder
     checks = run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
     from .models.fingerprint import weights_fingerprint

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_command(func, args) -> int:
     """Run one command function; map flowcheck's own errors (and OS errors) to exit 2 with
     their message, anything else to exit 3 with its traceback."""
+    from ..run_folder import release_locks
     try:
         return func(args)
     except SelfCheckError as e:  # the model cannot be measured as loaded
@@ -64,10 +65,14 @@ def run_command(func, args) -> int:
         print(f"flowcheck: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("flowcheck: interrupted; a rerun resumes where it stopped", file=sys.stderr)
+        print("flowcheck: interrupted; every sample measured so far is stored in the run folder: "
+              "run the same command again to resume (stored samples are not measured again)",
+              file=sys.stderr)
         return 130
     except Exception:  # a bug, never shown as a usage error or as "a claim fails"
         traceback.print_exc()
         print(f"flowcheck: internal error (a bug in flowcheck {__version__} or a library it uses); "
               "please report it with the traceback above", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        release_locks()

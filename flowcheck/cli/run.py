@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
     r.add_argument("--preprocess", default="paper", choices=["paper", "checkpoint"],
                    help="image preprocessing: 'paper' (LLaVA-1.5: pad to a square, as the paper's "
                         "code; default) or 'checkpoint' (the saved processor's own settings)")
+    r.add_argument("--allow-pickle", action="store_true",
+                   help="read pickle weights (pytorch_model.bin; they can run code when loaded). "
+                        "Default: safetensors only")
     add_device(r)
     r.add_argument("--out", type=Path, default=Path("reports/latest"), help="run folder")
     r.add_argument("--json", action="store_true", help="print the verdicts JSON on stdout")
@@ -48,5 +51,5 @@ def cmd(args) -> int:
                        claims_dir=args.claims_dir, max_samples=args.max_samples, engine=args.engine,
                        k=args.window, out=args.out, device=args.device, dtype=args.dtype,
                        family=args.family, attn=args.attn, threads=args.threads, noise=args.noise,
-                       prompt=args.prompt, preprocess=args.preprocess)
+                       prompt=args.prompt, preprocess=args.preprocess, allow_pickle=args.allow_pickle)
     return print_verdicts(result, args.json)

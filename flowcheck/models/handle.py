@@ -167,12 +167,13 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 def load_handle(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
-                attn_implementation: str = "eager", **adapter_options) -> ModelHandle:
+                attn_implementation: str = "eager", allow_pickle: bool = False,
+                **adapter_options) -> ModelHandle:
     """Load a model folder (offline) and wrap it with its family's adapter. ``adapter_options``:
     ``prompt`` (a template name, default: the checkpoint's), ``preprocess`` ('paper')."""
     from .loading import default_prompt, load_model
     from .prompts import PROMPTS
-    model, processor = load_model(name_or_path, device, dtype, attn_implementation)
+    model, processor = load_model(name_or_path, device, dtype, attn_implementation, allow_pickle)
     prompt = adapter_options.pop("prompt", None) or default_prompt(name_or_path, processor.tokenizer)
     adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **adapter_options)
     return ModelHandle(model, processor, name=str(name_or_path), adapter=adapter)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import NotFoundError, UsageError
+from ..errors import ModelError, NotFoundError, UsageError
 from ..paths import CONTROL_MODELS, REFERENCE_MODEL
 
 NAMED_MODELS = {"reference": REFERENCE_MODEL, **CONTROL_MODELS}
@@ -42,10 +42,24 @@ def architecture(path: Path) -> str:
     return names[0]
 
 
+def check_weights_format(path: Path, allow_pickle: bool = False) -> None:
+    """Weights are read from safetensors only: a pickle checkpoint (``pytorch_model.bin``) can
+    run code when loaded, so it is refused unless ``allow_pickle``."""
+    files = {p.name for p in path.iterdir()}
+    safe = {"model.safetensors", "model.safetensors.index.json"} & files
+    if not safe and not allow_pickle:
+        raise ModelError(
+            f"model folder {str(path)!r} holds pickle weights (pytorch_model.bin), which can run code "
+            "when loaded; flowcheck reads safetensors only. Convert them once, where you trust the "
+            "file: model = <its class>.from_pretrained(folder); model.save_pretrained(new_folder) "
+            "(writes model.safetensors), or pass --allow-pickle if you trust this folder")
+
+
 def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
-               attn_implementation: str = "eager"):
-    """(model, processor) from a local folder, no network (``local_files_only``): the class
-    is the one its family's adapter names for the config's architecture."""
+               attn_implementation: str = "eager", allow_pickle: bool = False):
+    """(model, processor) from a local folder, no network (``local_files_only``), no code from
+    the folder (``trust_remote_code=False``), weights from safetensors unless ``allow_pickle``:
+    the class is the one its family's adapter names for the config's architecture."""
     import torch
     from transformers import AutoProcessor
 
@@ -53,10 +67,18 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
 
     path = resolve_model_path(name_or_path)
     model_class = adapter_class(architecture(path)).model_class()
-    processor = AutoProcessor.from_pretrained(path, local_files_only=True)
+    check_weights_format(path, allow_pickle)
+    try:
+        processor = AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    except ValueError as e:
+        if "trust_remote_code" not in str(e):
+            raise
+        raise ModelError(f"the processor of {str(path)!r} needs code from the model folder, which "
+                         "flowcheck never runs; use a folder saved with the stock transformers "
+                         "processor (processor.save_pretrained)") from None
     model = model_class.from_pretrained(
-        path, local_files_only=True, dtype=getattr(torch, dtype),
-        attn_implementation=attn_implementation).to(device)
+        path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
+        use_safetensors=not allow_pickle, attn_implementation=attn_implementation).to(device)
     model.eval()
     return model, processor
 
