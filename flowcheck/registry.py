@@ -56,7 +56,7 @@ class Registry(Mapping):
                                 f"valid {self.plural}: {', '.join(self._items)}{hint}")
 
     def get_or_raise(self, name):
-        if name not in self._items:
+        if name not in self:
             raise self.unknown(name)
         return self._items[name]
 
@@ -71,7 +71,10 @@ class Registry(Mapping):
         return self.get_or_raise(name)
 
     def __contains__(self, name) -> bool:
-        return name in self._items
+        try:
+            return name in self._items
+        except TypeError:  # an unhashable value (a list from a spec) is no registered name
+            return False
 
     def __iter__(self):
         return iter(self._items)

@@ -81,6 +81,7 @@ def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
                         f"{', '.join(sorted(REQUIRED))})")
     cid = data["id"]
     where = f"{source} (claim {cid!r})"
+    _check_shape(data, where)
     version = data["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise SpecError(f"{where}: version must be a positive integer, got {version!r}")
@@ -135,6 +136,47 @@ def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
                      window=window, lens_variant=variant, layers=tuple(sorted(layers.items())),
                      conditions=conditions, thresholds=tuple(sorted(thresholds)),
                      applies_to=tuple(applies_to), source=source)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_shape(data: dict, where: str) -> None:
+    """The YAML types of every key, before any value is used (a list where a name belongs, a
+    string where a mapping belongs ...): one message naming the key and what it must be."""
+    def fail(key, must, got):
+        raise SpecError(f"{where}: {key} must be {must}, got {got!r}")
+
+    for key in ("id", "paper", "summary", "analysis"):
+        if not isinstance(data[key], str) or not data[key].strip():
+            fail(key, "a non-empty string", data[key])
+    if data.get("lens_variant") is not None and not isinstance(data["lens_variant"], str):
+        fail("lens_variant", "a string", data["lens_variant"])
+    for key in ("flows", "applies_to"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            fail(key, "a list of names", value)
+    for key in ("layers", "thresholds"):
+        if data[key] is not None and not isinstance(data[key], dict):
+            fail(key, "a mapping", data[key])
+    for family, values in (data["thresholds"] or {}).items():
+        if not isinstance(values, dict) or not all(_is_number(v) for v in values.values()):
+            fail(f"thresholds[{family}]", "a mapping of condition name -> number", values)
+    if data["conditions"] is not None and not isinstance(data["conditions"], list):
+        fail("conditions", "a list of conditions", data["conditions"])
+    for c in data["conditions"] or ():
+        if not isinstance(c, dict):
+            fail("each condition", "a mapping", c)
+        for key in ("name", "statistic", "op"):
+            if key in c and not isinstance(c[key], str):
+                fail(f"condition {key}", "a string", c[key])
+        args = c.get("args")
+        if args is not None and (not isinstance(args, dict) or not all(
+                isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in args.values())):
+            fail(f"condition {c.get('name', '?')!r} args", "a mapping of name -> name, number or "
+                 "list of names", args)
 
 
 def _check_reachable(c, threshold: float, family: str, where: str) -> None:

@@ -159,6 +159,8 @@ class Statistic:
                              f"{', '.join(self.schema)}")
         for name, kind in self.schema.items():
             v = args[name]
+            if kind in ("flow", "range", "token") and not isinstance(v, str):
+                raise SpecError(f"{name}={v!r} must be a name")
             if kind == "flow" and v not in flows:
                 raise SpecError(f"{name}={v!r} is not among the claim's flows {list(flows)}")
             if kind == "flows" and (not isinstance(v, list) or any(f not in flows for f in v)):
