@@ -258,6 +258,8 @@ def _read_rows(qfile: Path) -> list[dict]:
             raise DataError(f"{qfile}, line {n} (question {row.get('question_id', '?')!r}): missing "
                             f"column {missing[0]!r}; every row needs {', '.join(REQUIRED_COLUMNS)}")
         row["question_id"] = str(row["question_id"])
+        if not row["question_id"].strip():
+            raise DataError(f"{qfile}, line {n}: question_id is empty; every row needs a unique id")
         if row["task"] not in TASK_TYPES:
             raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): "
                             f"{TASK_TYPES.unknown(row['task'])}")

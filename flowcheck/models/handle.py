@@ -120,6 +120,7 @@ class ModelHandle:
             seq_len=len(ids), image=tuple(image_pos), question=tuple(question),
             last=(len(ids) - 1,), related=related,
             other=tuple(p for p in image_pos if p in covered and p not in set(related)), extra=extra)
+        self._check_tokens(sample, ids, question, len(image_pos))
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
@@ -130,6 +131,25 @@ class ModelHandle:
         if boxes and not related:
             notes["object_cut_off"] = True
         return Encoded(inputs, self.adapter.position_ids(inputs), features, regions, notes)
+
+    def _check_tokens(self, sample, ids, question: list[int], n_image: int) -> None:
+        """Refuse a prompt the model cannot read as meant: words its tokenizer does not know, or
+        more positions than its rotary embedding was made for."""
+        unk = self.tokenizer.unk_token_id
+        if unk is not None and any(int(ids[i]) == unk for i in question):
+            words = [w for w in sample.question.split()
+                     if unk in self.tokenizer(w, add_special_tokens=False)["input_ids"]]
+            raise DataError(f"question {sample.row.get('question_id', '?')!r} has words the model's "
+                            f"tokenizer does not know: {', '.join(map(repr, words)) or '?'} (they become "
+                            f"{self.tokenizer.unk_token}); flowcheck's own models know only the words of "
+                            "their synthetic questions: use their dataset, or a real checkpoint")
+        cfg = getattr(self.model.config, "text_config", self.model.config)
+        limit = getattr(cfg, "max_position_embeddings", None)
+        if limit and len(ids) > limit:
+            raise DataError(f"question {sample.row.get('question_id', '?')!r}: the prompt has {len(ids)} "
+                            f"tokens ({n_image} of them image tokens), more than the model's "
+                            f"max_position_embeddings {limit}; shorten the question or use a model "
+                            "made for longer inputs")
 
     def _question_positions(self, prompt, template, question, ids, n_image) -> list[int]:
         """Question token positions in the expanded sequence, found by character offsets in the
