@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import NotFoundError, RunFolderError
@@ -74,6 +75,28 @@ class RunFolder:
         self.lock()
         write_atomic(self.path / self.META, json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
+    def _make(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OSError(f"cannot write the run folder {str(self.path)!r} ({e.strerror}); pass a "
+                          "writable --out") from e
+
+    @contextmanager
+    def locked(self):
+        """Hold the folder (``lock``) for the block; given up after it unless this process
+        already held it before."""
+        self._make()
+        held = self.path.resolve() in _HELD
+        self.lock()
+        try:
+            yield self
+        finally:
+            if not held:
+                f = _HELD.pop(self.path.resolve(), None)
+                if f is not None:
+                    f.close()
+
     def lock(self) -> None:
         """Hold the folder for this process (an OS file lock on ``.lock``, released when the
         process ends, also when it is killed); another process writing it is refused."""
@@ -104,11 +127,7 @@ class RunFolder:
         """Create the folder and write ``meta``; refuse one that holds another model's or
         dataset's results, or results of the same model folder with other weights (folders
         written before the fingerprint existed carry none and are taken as they are)."""
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OSError(f"cannot write the run folder {str(self.path)!r} ({e.strerror}); pass a "
-                          "writable --out") from e
+        self._make()
         self.lock()
         if self.is_run():
             old = self.meta()

@@ -97,12 +97,14 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "self_checks": {c.name: "passed" for c in checks},
             "adapter": adapter_meta(handle),
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
-    folder = RunFolder(out).create(meta)
-    counts = execute(handle, samples, plan, folder, progress=progress)
-    meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
-    meta["layout_notes"] = layout_notes(folder.latest_rows().values())
-    folder.write_meta(meta)
-    return judge_run(folder.path)
+    folder = RunFolder(out)
+    with folder.locked():  # one writer at a time; released when the run is written
+        folder.create(meta)
+        counts = execute(handle, samples, plan, folder, progress=progress)
+        meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
+        meta["layout_notes"] = layout_notes(folder.latest_rows().values())
+        folder.write_meta(meta)
+        return judge_run(folder.path)
 
 
 def adapter_meta(handle) -> dict:
@@ -182,6 +184,6 @@ def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
     verdicts = run.judge()
     summary = render_summary(run.meta, verdicts, run.counts)
     written = plot_panels(run.evidence, run.run_dir, run.meta["model_name"]) if plots else []
-    RunFolder(run.run_dir).write_report(dumps(verdicts_to_dict(verdicts)), summary,
-                                        render_html(summary, written))
+    with RunFolder(run.run_dir).locked() as folder:
+        folder.write_report(dumps(verdicts_to_dict(verdicts)), summary, render_html(summary, written))
     return SuiteResult(run.run_dir, verdicts, run.counts, run.meta)

@@ -153,10 +153,11 @@ def _check_shape(data: dict, where: str) -> None:
             fail(key, "a non-empty string", data[key])
     if data.get("lens_variant") is not None and not isinstance(data["lens_variant"], str):
         fail("lens_variant", "a string", data["lens_variant"])
-    for key in ("flows", "applies_to"):
+    for key, must in (("flows", "a list of flow names"),
+                      ("applies_to", "a non-empty list of model families")):
         value = data.get(key)
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
-            fail(key, "a list of names", value)
+            fail(key, must, value)
     for key in ("layers", "thresholds"):
         if data[key] is not None and not isinstance(data[key], dict):
             fail(key, "a mapping", data[key])

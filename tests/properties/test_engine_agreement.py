@@ -8,7 +8,7 @@ from flowcheck.knockout.clean import clean_run
 from flowcheck.knockout.configs import KnockoutConfig
 from flowcheck.knockout.exact import exact_probabilities
 from flowcheck.knockout.fast import fast_probabilities
-from flowcheck.knockout.flows import FLOWS
+from flowcheck.knockout.flows import CORE_FLOWS
 from flowcheck.windows import window
 
 TOL = 1e-5
@@ -17,7 +17,7 @@ TOL = 1e-5
 def configs_strategy(n_layers: int, max_configs: int):
     config = st.builds(
         lambda flow, centre, k: KnockoutConfig(flow, centre, window(centre, k, n_layers)),
-        st.sampled_from(FLOWS.names()), st.integers(0, n_layers - 1), st.integers(1, n_layers))
+        st.sampled_from(CORE_FLOWS), st.integers(0, n_layers - 1), st.integers(1, n_layers))
     return st.lists(config, min_size=1, max_size=max_configs)
 
 
@@ -52,7 +52,7 @@ def test_fast_equals_exact_under_both_attention_paths(tiny_handle, eval_samples,
     from flowcheck.knockout.configs import plan_configs
     tiny_handle.model.set_attn_implementation(impl)
     try:
-        _check(tiny_handle, eval_samples[0], plan_configs(FLOWS, tiny_handle.n_layers, 3))
+        _check(tiny_handle, eval_samples[0], plan_configs(CORE_FLOWS, tiny_handle.n_layers, 3))
     finally:
         tiny_handle.model.set_attn_implementation("eager")
 
