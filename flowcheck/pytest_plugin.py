@@ -3,8 +3,11 @@ session run of exactly the selected experiments, header line and verdict summary
 
 Any test that takes the ``flowcheck_verdict`` fixture is parametrised over the selected
 claims x task types (ids like ``image_to_question_early-ChooseAttr``; ``-all`` is the
-verdict pooled over tasks). The experiments run once per session, for the claims and
-tasks of the tests left after ``-k``/deselection, through ``flowcheck.suite.run_suite``.
+verdict pooled over tasks). With no such test in the session, ``--flowcheck-model`` (or the
+ini key ``flowcheck_collect = true`` that ``flowcheck init`` writes) adds the built-in
+claims (and ``--flowcheck-claims-dir``'s) as items ``test_claim[<claim>-<task>]``: no test
+file to copy. The experiments run once per session, for the claims and tasks of the
+tests left after ``-k``/deselection, through ``flowcheck.suite.run_suite``.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ OPTIONS = {  # option -> (ini key, default, help)
     "report_dir": ("flowcheck_report_dir", "reports/pytest", "run folder for results and report"),
     "claims_dir": ("flowcheck_claims_dir", None, "a folder of extra claim specs"),
     "engine": ("flowcheck_engine", "fast", "fast | exact"),
+    "collect": ("flowcheck_collect", None, "true: collect the claims as tests without a test file "
+                "(implied by --flowcheck-model)"),
     "noise": ("flowcheck_noise", None, "float-noise bound PP[,LENS] of the stored numbers "
               "(default: measured for float32; measure yours with `flowcheck compare --noise`)"),
 }
@@ -59,25 +64,88 @@ def _tasks(config) -> list[str]:
     return check_tasks(t.strip() for t in text.split(",")) if text else list(TASKS)
 
 
+def _cases(config) -> list[tuple[str, str]]:
+    """Every (claim, task) of the selected claims: library + claims dir, tasks + pooled."""
+    from .claims.spec import LIBRARY, load_claims
+    extra = setting(config, "claims_dir")
+    specs = load_claims([LIBRARY] + ([Path(extra)] if extra else []))
+    return [(s.id, t) for s in specs for t in [*_tasks(config), POOLED]]
+
+
 def pytest_generate_tests(metafunc):
     if "flowcheck_verdict" not in metafunc.fixturenames:
         return
-    from .claims.spec import LIBRARY, load_claims
-    extra = setting(metafunc.config, "claims_dir")
-    specs = load_claims([LIBRARY] + ([Path(extra)] if extra else []))
-    params = [(s.id, t) for s in specs for t in [*_tasks(metafunc.config), POOLED]]
+    params = _cases(metafunc.config)
     metafunc.parametrize("flowcheck_case", params, ids=[f"{c}-{t}" for c, t in params],
                          indirect=False)
 
 
-@pytest.hookimpl(trylast=True)
+class ClaimFailed(AssertionError):
+    """A claim does not hold (or could not be judged) on the model under test."""
+
+
+class ClaimItem(pytest.Item):
+    """One built-in claim on one task, collected without a test file."""
+
+    def __init__(self, *, case, **kwargs):
+        super().__init__(**kwargs)
+        self.case = case
+
+    def runtest(self):
+        verdict = _verdict(_session_result(self.config), *self.case)
+        if not verdict.passed:
+            raise ClaimFailed(explain(verdict))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ClaimFailed):
+            return str(excinfo.value)  # the verdict says it all; no traceback into flowcheck
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"claim {self.case[0]} on {self.case[1]}"
+
+
+class BuiltinClaims(pytest.Collector):
+    """The claims as a collector of their own (node ids ``flowcheck::test_claim[...]``)."""
+
+    def collect(self):
+        return [ClaimItem.from_parent(self, name=f"test_claim[{c}-{t}]", case=(c, t))
+                for c, t in _cases(self.config)]
+
+
+def _collect_builtin(config) -> bool:
+    if config.getoption("flowcheck_model") is not None:
+        return True
+    return str(config.getini("flowcheck_collect")).strip().lower() in ("true", "1", "yes")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
+    """Add the claims as items when no collected test asks for ``flowcheck_verdict`` (before
+    ``-k`` and markers deselect)."""
+    if not _collect_builtin(config):
+        return
+    if any("flowcheck_verdict" in getattr(item, "fixturenames", ()) for item in items):
+        return  # the repository writes its own claim tests
+    from _pytest.reports import CollectReport
+    collector = BuiltinClaims.from_parent(session, name="flowcheck", nodeid="flowcheck")
+    claims = collector.collect()
+    items.extend(claims)
+    # reported like any collected file, so counts and --collect-only show the claims
+    config.hook.pytest_collectreport(report=CollectReport(collector.nodeid, "passed", None, claims))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
     """Remember which (claim, task) cases survived selection: only those are measured."""
+    config, items = session.config, session.items
     selected = set()
     for item in items:
         spec = getattr(item, "callspec", None)
         if spec is not None and "flowcheck_case" in spec.params:
             selected.add(spec.params["flowcheck_case"])
+        if isinstance(item, ClaimItem):
+            selected.add(item.case)
         if item.get_closest_marker("flowcheck_gpu") and setting(config, "device") == "cpu":
             item.add_marker(pytest.mark.skip(reason="flowcheck_gpu test and --flowcheck-device is cpu"))
     config.stash[_STATE_KEY]["selected"] = selected
@@ -92,10 +160,13 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def flowcheck_result(request):
     """The session's SuiteResult: experiments for the selected cases, run once."""
-    state = request.config.stash[_STATE_KEY]
+    return _session_result(request.config)
+
+
+def _session_result(cfg):
+    state = cfg.stash[_STATE_KEY]
     if state["result"] is None:
         from .suite import run_suite
-        cfg = request.config
         cases = state["selected"] or set()
         claims = sorted({c for c, _ in cases}) or None
         tasks = sorted({t for _, t in cases if t != POOLED}) or _tasks(cfg)
@@ -116,14 +187,17 @@ def flowcheck_result(request):
 @pytest.fixture
 def flowcheck_verdict(flowcheck_result, flowcheck_case):
     """The Verdict of this test's (claim, task)."""
-    claim, task = flowcheck_case
-    for v in flowcheck_result.verdicts:
+    return _verdict(flowcheck_result, *flowcheck_case)
+
+
+def _verdict(result, claim: str, task: str):
+    for v in result.verdicts:
         if v.claim == claim and v.task == task:
             if v.status == "not applicable":
                 pytest.skip(f"{claim}: {v.reason}")
             return v
     raise LookupError(f"no verdict for {claim!r} on {task!r}; the run measured tasks "
-                      f"{sorted(flowcheck_result.counts)}")
+                      f"{sorted(result.counts)}")
 
 
 def explain(verdict) -> str:

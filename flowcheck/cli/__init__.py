@@ -16,12 +16,12 @@ import traceback
 from .. import __version__
 from ..errors import FlowcheckError
 from ..knockout.selfcheck import SelfCheckError  # light: no torch at import
-from . import bench, compare, data, fixtures, ls, matrix, report, run, sensitivity, sweep, validate
+from . import bench, compare, data, fixtures, init, ls, matrix, report, run, sensitivity, sweep, validate
 from .args import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, MODEL_HELP
 
 __all__ = ["main", "build_parser", "run_command", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE",
            "EXIT_INTERNAL", "MODEL_HELP"]
-COMMANDS = (run, report, compare, matrix, sensitivity, ls, validate, sweep, bench, data, fixtures)
+COMMANDS = (run, report, compare, matrix, sensitivity, ls, validate, sweep, bench, data, fixtures, init)
 
 
 def build_parser() -> argparse.ArgumentParser:

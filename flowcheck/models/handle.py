@@ -97,7 +97,14 @@ class ModelHandle:
         """Prompt + image -> inputs, with image / question / last / related / other groups."""
         template = self.adapter.prompt
         prompt = template.format(sample.question)
-        image = self.adapter.prepare_image(self.processor, sample.image)
+        original = sample.image
+        stated = (int(sample.row["image_w"]), int(sample.row["image_h"]))
+        if original.size != stated:
+            raise DataError(f"question {sample.row.get('question_id', '?')!r}: image_w x image_h "
+                            f"{stated[0]}x{stated[1]} differ from the image's size "
+                            f"{original.size[0]}x{original.size[1]}; its boxes would land on the wrong "
+                            "patches. Fix the row (boxes are in the image's pixels)")
+        image = self.adapter.prepare_image(self.processor, original)
         inputs = self.adapter.encode_inputs(self.processor, image, prompt)
         ids = inputs["input_ids"][0]
         image_pos = (ids == self.image_token_id).nonzero().flatten().tolist()

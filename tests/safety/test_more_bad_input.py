@@ -119,3 +119,9 @@ def test_claim_specs_with_impossible_windows_or_ranges_are_refused(tmp_path):
                             ({"layers": {"lower": [0.0, 1.5]}}, "0 <= lo <= hi <= 1")]:
         with pytest.raises(SpecError, match=message):
             parse_spec({**base, **change}, "c.yaml")
+
+
+def test_a_row_whose_image_size_differs_from_the_image_is_named(reference_handle, eval_samples):
+    s = eval_samples[0]
+    with pytest.raises(DataError, match=r"image_w x image_h 640x480 differ from the image's size 64x64"):
+        reference_handle.encode(Sample(dict(s.row, image_w=640, image_h=480), s.image, s.scene))

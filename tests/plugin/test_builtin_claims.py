@@ -1,0 +1,48 @@
+"""In a user's own repository: `flowcheck init`, then `pytest` collects and runs the built-in
+claims with no test file (pytester, an empty temporary repository)."""
+import json
+
+pytest_plugins = ["pytester"]
+
+
+def test_init_then_pytest_collects_every_builtin_claim_with_no_test_file(pytester, monkeypatch):
+    from flowcheck.cli import main
+    assert main(["init", "--dir", str(pytester.path)]) == 0
+    assert "flowcheck_collect = true" in (pytester.path / "pytest.ini").read_text()
+    assert not list(pytester.path.glob("test_*.py"))
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["flowcheck::test_claim[[]image_to_question_early-all[]]",
+                                 "flowcheck::test_claim[[]stage_order-ChooseAttr[]]", "56 tests collected*"])
+
+
+def test_the_builtin_claims_run_and_k_selects_what_is_measured(pytester):
+    from flowcheck.cli import main
+    main(["init", "--dir", str(pytester.path), "--report-dir", "run"])
+    result = pytester.runpytest("-k", "last_to_last_negligible or question_to_last_middle-ChooseAttr",
+                                "--flowcheck-max-samples", "2", "--flowcheck-tasks", "ChooseAttr")
+    meta = json.loads((pytester.path / "run" / "run.json").read_text())
+    assert meta["claims"] == ["last_to_last_negligible", "question_to_last_middle"]
+    assert len(meta["question_ids"]) == 2
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 3
+    result.stdout.fnmatch_lines(["*flowcheck verdicts*"])
+    if outcomes.get("failed"):  # a failing claim shows its verdict, not a traceback into flowcheck
+        result.stdout.fnmatch_lines(["*on ChooseAttr: fails (n=*", "*margin*95% CI*"])
+        assert "pytest_plugin.py" not in result.stdout.str()
+
+
+def test_a_repository_with_its_own_claim_tests_gets_no_second_copy(pytester):
+    pytester.makepyfile(test_c="""
+def test_claim(flowcheck_verdict):
+    assert flowcheck_verdict.passed
+""")
+    result = pytester.runpytest("--collect-only", "-q", "--flowcheck-model", "reference",
+                                "--flowcheck-tasks", "ChooseAttr")
+    result.stdout.fnmatch_lines(["16 tests collected*"])  # 8 claims x (ChooseAttr + all), once
+
+
+def test_init_does_not_edit_an_existing_pytest_configuration(pytester):
+    from flowcheck.cli import main
+    ini = pytester.makeini("[pytest]\naddopts = -q\n")  # tox.ini
+    assert main(["init", "--dir", str(pytester.path)]) == 2
+    assert ini.read_text().strip() == "[pytest]\naddopts = -q" and not (pytester.path / "pytest.ini").exists()
