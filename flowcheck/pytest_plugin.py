@@ -29,6 +29,8 @@ OPTIONS = {  # option -> (ini key, default, help)
     "report_dir": ("flowcheck_report_dir", "reports/pytest", "run folder for results and report"),
     "claims_dir": ("flowcheck_claims_dir", None, "a folder of extra claim specs"),
     "engine": ("flowcheck_engine", "fast", "fast | exact"),
+    "expectations": ("flowcheck_expectations", "flowcheck-expectations",
+                     "folder of expectations files, <model>.yaml (written by `flowcheck expect`)"),
     "collect": ("flowcheck_collect", None, "true: collect the claims as tests without a test file "
                 "(implied by --flowcheck-model)"),
     "noise": ("flowcheck_noise", None, "float-noise bound PP[,LENS] of the stored numbers "
@@ -64,12 +66,16 @@ def _tasks(config) -> list[str]:
     return check_tasks(t.strip() for t in text.split(",")) if text else list(TASKS)
 
 
-def _cases(config) -> list[tuple[str, str]]:
-    """Every (claim, task) of the selected claims: library + claims dir, tasks + pooled."""
+def _specs(config) -> list:
+    """The claims of the session: the library, then ``--flowcheck-claims-dir``."""
     from .claims.spec import LIBRARY, load_claims
     extra = setting(config, "claims_dir")
-    specs = load_claims([LIBRARY] + ([Path(extra)] if extra else []))
-    return [(s.id, t) for s in specs for t in [*_tasks(config), POOLED]]
+    return load_claims([LIBRARY] + ([Path(extra)] if extra else []))
+
+
+def _cases(config) -> list[tuple[str, str]]:
+    """Every (claim, task) of the session's claims: tasks + pooled."""
+    return [(s.id, t) for s in _specs(config) for t in [*_tasks(config), POOLED]]
 
 
 def pytest_generate_tests(metafunc):
@@ -106,11 +112,35 @@ class ClaimItem(pytest.Item):
 
 
 class BuiltinClaims(pytest.Collector):
-    """The claims as a collector of their own (node ids ``flowcheck::test_claim[...]``)."""
+    """The claims as a collector of their own (node ids ``flowcheck::test_claim[...]``); the
+    model's expected findings are strict expected failures."""
 
     def collect(self):
-        return [ClaimItem.from_parent(self, name=f"test_claim[{c}-{t}]", case=(c, t))
-                for c, t in _cases(self.config)]
+        items = []
+        for c, t in _cases(self.config):
+            item = ClaimItem.from_parent(self, name=f"test_claim[{c}-{t}]", case=(c, t))
+            entry = _expectation(self.config, c, t)
+            if entry:
+                item.add_marker(pytest.mark.xfail(strict=True, reason=entry["reason"]))
+            items.append(item)
+        return items
+
+
+def _expectation(config, claim: str, task: str) -> dict | None:
+    """The model's expectations-file entry for a case of the current claim version, or None."""
+    from .expectations import expected, load, path_for
+    state = config.stash[_STATE_KEY]
+    if "expectations" not in state:
+        state["versions"] = {s.id: s.version for s in _specs(config)}
+        folder = Path(config.rootpath) / setting(config, "expectations")
+        state["expectations"] = load(path_for(folder, setting(config, "model")))
+    return expected(state["expectations"], claim, state["versions"].get(claim, 0), task)
+
+
+@pytest.fixture
+def flowcheck_expectation(request, flowcheck_case):
+    """This case's entry in the model's expectations file (an expected finding), or None."""
+    return _expectation(request.config, *flowcheck_case)
 
 
 def _collect_builtin(config) -> bool:

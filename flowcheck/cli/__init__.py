@@ -16,12 +16,27 @@ import traceback
 from .. import __version__
 from ..errors import FlowcheckError
 from ..knockout.selfcheck import SelfCheckError  # light: no torch at import
-from . import bench, compare, data, fixtures, init, ls, matrix, report, run, sensitivity, sweep, validate
+from . import (
+    bench,
+    compare,
+    data,
+    expect,
+    fixtures,
+    init,
+    ls,
+    matrix,
+    report,
+    run,
+    sensitivity,
+    sweep,
+    validate,
+)
 from .args import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, MODEL_HELP
 
 __all__ = ["main", "build_parser", "run_command", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE",
            "EXIT_INTERNAL", "MODEL_HELP"]
-COMMANDS = (run, report, compare, matrix, sensitivity, ls, validate, sweep, bench, data, fixtures, init)
+COMMANDS = (run, report, compare, matrix, sensitivity, ls, validate, sweep, bench, data, fixtures, init,
+            expect)
 
 
 def build_parser() -> argparse.ArgumentParser:

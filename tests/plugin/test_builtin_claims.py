@@ -46,3 +46,29 @@ def test_init_does_not_edit_an_existing_pytest_configuration(pytester):
     ini = pytester.makeini("[pytest]\naddopts = -q\n")  # tox.ini
     assert main(["init", "--dir", str(pytester.path)]) == 2
     assert ini.read_text().strip() == "[pytest]\naddopts = -q" and not (pytester.path / "pytest.ini").exists()
+
+
+def test_expectations_written_from_a_run_make_known_findings_strict_xfails(pytester):
+    import yaml
+
+    from flowcheck.cli import main
+    main(["init", "--dir", str(pytester.path), "--report-dir", "run"])
+    args = ["--flowcheck-max-samples", "2", "--flowcheck-tasks", "ChooseAttr", "-k",
+            "last_to_last_negligible or question_to_last_middle"]
+    first = pytester.runpytest(*args).parseoutcomes()
+    assert main(["expect", str(pytester.path / "run"), "--out",
+                 str(pytester.path / "flowcheck-expectations" / "reference.yaml")]) == 0
+    data = yaml.safe_load((pytester.path / "flowcheck-expectations" / "reference.yaml").read_text())
+    assert len(data["expected"]) == first.get("failed", 0)
+    second = pytester.runpytest(*args).parseoutcomes()
+    assert second.get("failed", 0) == 0 and second.get("xfailed", 0) == first.get("failed", 0)
+    # a case listed as a finding that holds is reported (strict): the file never hides a change
+    holding = [c for c in ("last_to_last_negligible", "question_to_last_middle")
+               if not any(e["claim"] == c and e["task"] == "all" for e in data["expected"])]
+    assert holding  # last_to_last_negligible holds on the reference model
+    data["expected"].append({"claim": holding[0], "version": 1, "task": "all", "verdict": "fails",
+                             "reason": "pretend"})
+    (pytester.path / "flowcheck-expectations" / "reference.yaml").write_text(yaml.safe_dump(data))
+    third = pytester.runpytest(*args)
+    third.stdout.fnmatch_lines(["*XPASS(strict)*pretend*"])
+    assert third.parseoutcomes().get("failed", 0) == 1
