@@ -13,6 +13,8 @@ EXAMPLES = ["flowcheck validate", "flowcheck validate my_claims/",
 def add_parser(sub) -> None:
     p = command(sub, "validate", "check claim specs (the library, a folder or a file)", EXAMPLES)
     p.add_argument("path", type=Path, nargs="?", default=None)
+    p.add_argument("--update-lock", action="store_true",
+                   help="record the library claims' versions and content hashes (after a version bump)")
     p.set_defaults(func=cmd)
 
 
@@ -32,4 +34,13 @@ def cmd(args) -> int:
     for s in specs:
         print(f"ok  {s.id} v{s.version} ({len(s.conditions)} conditions)")
     print(f"{len(specs)} claim spec(s) valid in {path}")
+    if path.resolve() == LIBRARY.resolve():
+        from ..claims.lock import lock_problems, read_lock, write_lock
+        if args.update_lock:
+            print(f"wrote {write_lock(specs)}")
+        problems = lock_problems(specs, read_lock())
+        for p in problems:
+            print(f"flowcheck: claim lock: {p}", file=sys.stderr)
+        if problems:
+            return EXIT_USAGE
     return EXIT_OK
