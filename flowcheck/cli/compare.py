@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .args import EXIT_FAIL, EXIT_OK, command
 
-EXAMPLES = ["flowcheck compare reports/base reports/finetuned",
+EXAMPLES = ["flowcheck compare reports/base reports/finetuned --html compare.html",
             "flowcheck compare --noise reports/ref reports/ref-1thread"]
 
 
@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("--noise", action="store_true",
                    help="runs that should agree (other threads, kernel, engine or machine): "
                         "the largest difference of every stored and verdict number")
+    p.add_argument("--html", type=Path, default=None,
+                   help="also write an HTML page: both runs' curves overlaid, the flips listed")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd)
 
@@ -30,7 +32,9 @@ def cmd(args) -> int:
         d = differences(args.run_a, args.run_b)
         print(json.dumps(d, sort_keys=True) if args.json else format_differences(d))
         return EXIT_FAIL if d["verdicts"]["flips"] else EXIT_OK
-    from ..compare import compare_runs, format_comparison
+    from ..compare import changed, compare_runs, format_comparison, write_compare_html
     result = compare_runs(args.run_a, args.run_b, args.tolerance)
     print(json.dumps(result, sort_keys=True) if args.json else format_comparison(result))
-    return EXIT_FAIL if result["flips"] else EXIT_OK
+    if args.html:
+        print(f"page: {write_compare_html(result, args.html)}")
+    return EXIT_FAIL if changed(result) else EXIT_OK  # a CI gate: a flip or a moved curve fails

@@ -158,3 +158,21 @@ def test_every_flowcheck_error_exits_2_and_is_still_the_builtin_a_caller_expects
         assert main(["report", "somewhere"]) == 2
         assert f"flowcheck: error: {kind.__name__}" in capsys.readouterr().err
     assert all(issubclass(k, ValueError) for k in kinds[:-1]) and issubclass(kinds[-1], FileNotFoundError)
+
+
+def test_compare_is_a_ci_gate_and_writes_an_overlay_page(tmp_path):
+    """A run against itself: exit 0, nothing changed; the natural model against the paper-route
+    control: exit 1, flips and curves moved beyond their interval listed, accuracy first."""
+    from flowcheck.cli import main
+    from flowcheck.compare import compare_runs
+    from flowcheck.paths import REPO_ROOT
+    natural, paper = (str(REPO_ROOT / "reports" / "reference" / m) for m in ("natural", "paper-route"))
+    same = compare_runs(natural, natural)
+    assert not same["flips"] and not same["curve_changes"]
+    assert all(a["change"] == 0 for a in same["accuracy"])
+    assert main(["compare", natural, natural]) == 0
+    page = tmp_path / "compare.html"
+    assert main(["compare", natural, paper, "--html", str(page)]) == 1
+    text = page.read_text()
+    assert "Verdicts that changed (44)" in text and "Answered correctly" in text
+    assert text.count("<img") == 6  # one overlay per flow
