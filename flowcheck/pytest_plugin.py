@@ -86,10 +86,6 @@ def pytest_generate_tests(metafunc):
                          indirect=False)
 
 
-class ClaimFailed(AssertionError):
-    """A claim does not hold (or could not be judged) on the model under test."""
-
-
 class ClaimItem(pytest.Item):
     """One built-in claim on one task, collected without a test file."""
 
@@ -98,11 +94,12 @@ class ClaimItem(pytest.Item):
         self.case = case
 
     def runtest(self):
-        verdict = _verdict(_session_result(self.config), *self.case)
-        if not verdict.passed:
-            raise ClaimFailed(explain(verdict))
+        from .testing import assert_claim
+        result = _session_result(self.config)
+        assert_claim(_verdict(result, *self.case), result)
 
     def repr_failure(self, excinfo, style=None):
+        from .testing import ClaimFailed
         if isinstance(excinfo.value, ClaimFailed):
             return str(excinfo.value)  # the verdict says it all; no traceback into flowcheck
         return super().repr_failure(excinfo, style)

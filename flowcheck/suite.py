@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .claims.judge import judge_all
+from .claims.judge import POOLED, judge_all
 from .claims.spec import LIBRARY, load_claims
 from .errors import DataError, RunFolderError
 from .run_folder import RunFolder, evidence_from_rows
@@ -21,6 +21,10 @@ class SuiteResult:
     verdicts: list
     counts: dict
     meta: dict
+
+    def pooled(self) -> list:
+        """The verdicts pooled over task types (one per claim)."""
+        return [v for v in self.verdicts if v.task == POOLED]
 
     @property
     def all_hold(self) -> bool:
