@@ -87,3 +87,19 @@ def test_prompts_have_one_bos_and_the_question_where_the_official_code_puts_it(n
     else:
         assert "A chat between a curious user" in text and text.rstrip().endswith("USER:")
         assert tail.endswith("ASSISTANT:")
+
+
+def test_the_checkpoints_crop_can_cut_the_object_off_and_the_paper_padding_keeps_it(eval_samples):
+    """llava-hf's processor resizes the short side and centre-crops: an object at the left edge
+    of a wide image leaves the grid (counted in the run's layout notes); padding keeps it."""
+    from flowcheck.data.dataset import place_on_canvas
+    from flowcheck.models.adapters.llava import LlavaAdapter
+    from flowcheck.models.checkpoints import build_handle
+    from flowcheck.models.handle import ModelHandle
+    paper = build_handle("llava-1.5-7b", text_layers=1, vision_layers=1)
+    crop = ModelHandle(paper.model, paper.processor, adapter=LlavaAdapter(preprocess="checkpoint"))
+    s = next(s for s in eval_samples if len(s.related_boxes()) == 1)
+    wide = place_on_canvas(s, 400, 64, left=0)  # the scene at the far left of a 400 x 64 image
+    assert crop.encode(wide).notes.get("object_cut_off") is True
+    enc = paper.encode(wide)
+    assert "object_cut_off" not in enc.notes and enc.regions.related
