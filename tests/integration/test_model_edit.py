@@ -35,7 +35,8 @@ def test_edited_model_keeps_the_family_and_records_the_edit(runs):
 def test_compare_runs_and_knockouts_inside_silenced_layers_have_no_effect(runs):
     proc = cli("compare", str(runs / "a"), str(runs / "b"), "--json")
     result = json.loads(proc.stdout)
-    assert proc.returncode == (1 if result["flips"] else 0)
+    assert proc.returncode == (1 if result["flips"] or result["curve_changes"] else 0)
+    assert result["accuracy"] and {"task", "a", "b", "change"} <= set(result["accuracy"][0])
     rows = [json.loads(line) for line in (runs / "b" / "results.jsonl").read_text().splitlines()]
     ok = [r for r in rows if r["correct"]]
     if not ok:
