@@ -246,8 +246,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     tr.section("flowcheck verdicts")
     selected = config.stash[_STATE_KEY]["selected"] or set()
+    from .report.flags import flags
     for v in result.verdicts:
         if (v.claim, v.task) in selected:
             margin = "" if v.margin is None else f" margin {v.margin:+.3g}"
-            tr.write_line(f"{v.status:<12} {v.claim:<36} {v.task:<12} n={v.n:<4}{margin}")
+            warn = "; ".join(flags(result.counts, v.task))
+            tr.write_line(f"{v.status:<12} {v.claim:<36} {v.task:<12} n={v.n:<4}{margin}"
+                          + (f"  [{warn}]" if warn else ""))
     tr.write_line(f"report: {result.run_dir / 'report.html'}")

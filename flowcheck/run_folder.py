@@ -204,14 +204,20 @@ class RunFolder:
 def evidence_from_rows(rows: dict, plan, n_layers: int, lens_variant: str | None = None):
     """(Evidence of the correctly answered samples, counts per task {n, n_correct}) from
     ``{question_id: row}`` (``RunFolder.latest_rows``)."""
+    from collections import Counter
+
     import numpy as np
 
     from .claims.judge import Evidence
     counts: dict = {}
+    answers: dict = {}
     for r in rows.values():
         c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})
         c["n"] += 1
         c["n_correct"] += bool(r["correct"])
+        answers.setdefault(r["task"], Counter())[str(r.get("answer", "")).strip().lower()] += 1
+    for task, c in counts.items():  # the accuracy of always giving the most common answer
+        c["majority"] = round(answers[task].most_common(1)[0][1] / c["n"], 4)
     ok = [rows[q] for q in sorted(rows) if rows[q]["correct"]]  # store order never matters
     nan = np.full(n_layers, np.nan)
     curves = {f: np.array([r["changes"][f] if r["changes"][f] is not None else nan for r in ok],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..claims.judge import POOLED
+from .flags import MIN_CORRECT, flags, task_counts
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "INCONCLUSIVE",
         "not applicable": "not applicable"}
@@ -37,6 +38,20 @@ def _layout_lines(meta: dict) -> list[str]:
     return lines
 
 
+def _accuracy_lines(counts: dict) -> list[str]:
+    """Accuracy per task first: a model that stopped answering shows before any verdict."""
+    lines = ["", "## Answered correctly (the claims judge only these samples)", "",
+             "| task | answered correctly | accuracy | always the most common answer | flag |",
+             "|---|---|---|---|---|"]
+    for task in [*sorted(counts), POOLED]:
+        c = task_counts(counts, task)
+        acc = f"{c['n_correct'] / c['n']:.0%}" if c["n"] else "-"
+        base = f"{c['majority']:.0%}" if "majority" in c and c["n"] else "-"
+        lines.append(f"| {task} | {c['n_correct']}/{c['n']} | {acc} | {base} | "
+                     f"{'; '.join(flags(counts, task)) or '-'} |")
+    return lines
+
+
 def render_summary(meta: dict, verdicts, counts: dict) -> str:
     tasks = sorted({v.task for v in verdicts if v.task != POOLED})
     pooled = [v for v in verdicts if v.task == POOLED]
@@ -55,14 +70,16 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
              f"- result: {sum(v.status == 'holds' for v in applicable)}/{len(applicable)} claims hold "
              f"(pooled over tasks)" + (f"; {len(pooled) - len(applicable)} not applicable to this "
                                        "family" if len(applicable) < len(pooled) else ""),
-             *_layout_lines(meta),
+             *_layout_lines(meta), *_accuracy_lines(counts),
              "", "## Verdicts, pooled over task types", "",
              "| claim | verdict | binding condition | observed | margin | 95% CI | n |",
              "|---|---|---|---|---|---|---|"]
+    pooled_flags = "; ".join(flags(counts, POOLED))
     for v in pooled:
         ci = "-" if v.ci is None else f"[{v.ci[0]:.3g}, {v.ci[1]:.3g}]"
+        n = f"{v.n} ({pooled_flags})" if pooled_flags and v.conditions else str(v.n)
         lines.append(f"| {v.claim} | {mark(v)} | {binding_condition(v)} | {_num(v.observed)} "
-                     f"| {_num(v.margin)} | {ci} | {v.n} |")
+                     f"| {_num(v.margin)} | {ci} | {n} |")
     lines += ["", "## Verdict per task type (margin of the binding condition)", "",
               "| claim | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
     by = {(v.claim, v.task): v for v in verdicts}
@@ -73,14 +90,13 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
             cells.append("-" if v is None else f"{mark(v)} ({_num(v.margin)})"
                          if v.margin is not None else mark(v))
         lines.append(f"| {claim} | " + " | ".join(cells) + " |")
-    lines += ["", "## Samples", "", "| task | samples | answered correctly |", "|---|---|---|"]
-    for t, c in sorted(counts.items()):
-        lines.append(f"| {t} | {c['n']} | {c['n_correct']} |")
     lines += ["", "Margins are signed: positive = the condition holds by that much, negative = it "
               "fails by that much (percent for knockout drops, probability for the lens, depth "
               "fraction for layer positions). A claim holds when all its conditions hold; "
               "inconclusive (no usable sample or region) counts as a failure; \"not applicable\" "
               "(the claim's applies_to does not list the model's family) does not. \"Within float "
               "noise\": float noise of the size measured between runs that should agree "
-              "(threads, attention kernel, engine, machine) could flip that verdict.", ""]
+              "(threads, attention kernel, engine, machine) could flip that verdict. Flags: \"few "
+              f"samples\" = fewer than {MIN_CORRECT} correctly answered samples; \"near chance\" = "
+              "the model answers the task no better than always giving its most common answer.", ""]
     return "\n".join(lines)

@@ -28,7 +28,8 @@ def test_run_writes_verdicts_for_every_claim_task_and_pooled(small_run):
     for claim in verdicts.values():
         assert set(claim["tasks"]) == {*TASKS, POOLED}
     assert len(RunFolder(out).rows()) == 6
-    assert small_run.counts == {t: {"n": 3, "n_correct": small_run.counts[t]["n_correct"]} for t in TASKS}
+    assert small_run.counts == {t: {"n": 3, "n_correct": small_run.counts[t]["n_correct"],
+                                    "majority": small_run.counts[t]["majority"]} for t in TASKS}
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "image_to_question_early" in html
 
