@@ -25,6 +25,11 @@ def task_counts(counts: dict, task: str) -> dict:
     return _pooled(counts) if task == POOLED else counts.get(task, {"n": 0, "n_correct": 0})
 
 
+def flag_names(counts: dict, task: str) -> list[str]:
+    """The short form of ``flags``: 'few samples', 'near chance'."""
+    return [f.split(" (")[0] for f in flags(counts, task)]
+
+
 def flags(counts: dict, task: str) -> list[str]:
     """Why a verdict on ``task`` (or pooled) stands on little; [] when it does not."""
     c = task_counts(counts, task)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..claims.judge import POOLED
-from .flags import MIN_CORRECT, flags, task_counts
+from .flags import MIN_CORRECT, flag_names, flags, task_counts
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "INCONCLUSIVE",
         "not applicable": "not applicable"}
@@ -74,7 +74,7 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
              "", "## Verdicts, pooled over task types", "",
              "| claim | verdict | binding condition | observed | margin | 95% CI | n |",
              "|---|---|---|---|---|---|---|"]
-    pooled_flags = "; ".join(flags(counts, POOLED))
+    pooled_flags = ", ".join(flag_names(counts, POOLED))
     for v in pooled:
         ci = "-" if v.ci is None else f"[{v.ci[0]:.3g}, {v.ci[1]:.3g}]"
         n = f"{v.n} ({pooled_flags})" if pooled_flags and v.conditions else str(v.n)
