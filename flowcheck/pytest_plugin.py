@@ -49,7 +49,24 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "flowcheck_gpu: needs a GPU (skipped when --flowcheck-device is cpu)")
-    config.stash[_STATE_KEY] = {"result": None, "selected": None}
+    config.stash[_STATE_KEY] = {"result": None, "selected": None, "settings": None}
+    run_settings(config)  # a bad value is one usage error now, before collection
+
+
+def run_settings(config):
+    """The session's ``RunSettings``, checked once: a bad value stops pytest with one usage
+    error naming the option (not an error in every test)."""
+    state = config.stash[_STATE_KEY]
+    if state["settings"] is None:
+        from .errors import FlowcheckError
+        from .settings import RunSettings
+        names = ("model", "dataset", "device", "dtype", "max_samples", "tasks", "window",
+                 "report_dir", "claims_dir", "engine", "noise")
+        try:
+            state["settings"] = RunSettings.from_strings({n: setting(config, n) for n in names})
+        except FlowcheckError as e:
+            raise pytest.UsageError(f"flowcheck: {e}") from None
+    return state["settings"]
 
 
 def setting(config, name: str):
@@ -61,9 +78,8 @@ def setting(config, name: str):
 
 
 def _tasks(config) -> list[str]:
-    from .data.dataset import TASKS, check_tasks
-    text = setting(config, "tasks")
-    return check_tasks(t.strip() for t in text.split(",")) if text else list(TASKS)
+    from .data.dataset import TASKS
+    return list(run_settings(config).tasks or TASKS)
 
 
 def _specs(config) -> list:
@@ -199,15 +215,7 @@ def _session_result(cfg):
         tasks = sorted({t for _, t in cases if t != POOLED}) or _tasks(cfg)
         if any(t == POOLED for _, t in cases):
             tasks = _tasks(cfg)  # the pooled verdict needs every task
-        max_samples = setting(cfg, "max_samples")
-        window = setting(cfg, "window")
-        state["result"] = run_suite(
-            model=setting(cfg, "model"), dataset=setting(cfg, "dataset"), tasks=tasks,
-            claims=claims, claims_dir=setting(cfg, "claims_dir"),
-            max_samples=int(max_samples) if max_samples else None,
-            engine=setting(cfg, "engine"), k=int(window) if window else None,
-            out=Path(setting(cfg, "report_dir")), device=setting(cfg, "device"),
-            dtype=setting(cfg, "dtype"), progress=True, noise=setting(cfg, "noise"))
+        state["result"] = run_suite(progress=True, **run_settings(cfg).run_kwargs(tasks, claims))
     return state["result"]
 
 

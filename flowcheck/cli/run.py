@@ -46,10 +46,14 @@ def add_parser(sub) -> None:
 
 
 def cmd(args) -> int:
+    from ..settings import RunSettings
     from ..suite import run_suite
-    result = run_suite(model=args.model, dataset=args.dataset, tasks=args.tasks, claims=args.claims,
-                       claims_dir=args.claims_dir, max_samples=args.max_samples, engine=args.engine,
-                       k=args.window, out=args.out, device=args.device, dtype=args.dtype,
-                       family=args.family, attn=args.attn, threads=args.threads, noise=args.noise,
-                       prompt=args.prompt, preprocess=args.preprocess, allow_pickle=args.allow_pickle)
+    settings = RunSettings.from_strings({  # the settings object the pytest plugin uses too
+        "model": args.model, "dataset": args.dataset, "device": args.device, "dtype": args.dtype,
+        "max_samples": args.max_samples, "tasks": ",".join(args.tasks) if args.tasks else None,
+        "window": args.window, "report_dir": str(args.out), "engine": args.engine, "noise": args.noise,
+        "claims_dir": str(args.claims_dir) if args.claims_dir else None}, prefix="--")
+    result = run_suite(**settings.run_kwargs(claims=args.claims), family=args.family, attn=args.attn,
+                       threads=args.threads, prompt=args.prompt, preprocess=args.preprocess,
+                       allow_pickle=args.allow_pickle)
     return print_verdicts(result, args.json)

@@ -72,3 +72,20 @@ def test_expectations_written_from_a_run_make_known_findings_strict_xfails(pytes
     third = pytester.runpytest(*args)
     third.stdout.fnmatch_lines(["*XPASS(strict)*pretend*"])
     assert third.parseoutcomes().get("failed", 0) == 1
+
+
+def test_a_bad_setting_is_one_usage_error_not_one_per_test(pytester):
+    pytester.makepyfile(test_c="""
+def test_claim(flowcheck_verdict):
+    assert flowcheck_verdict.passed
+""")
+    result = pytester.runpytest("--flowcheck-max-samples", "abc")
+    assert result.ret == 4  # pytest's usage-error exit code, before any test runs
+    result.stderr.fnmatch_lines(["*flowcheck: --flowcheck-max-samples must be a positive integer, "
+                                 "got 'abc'*"])
+    assert "test_claim[" not in result.stdout.str()
+    bad_ini = pytester.runpytest("--flowcheck-model", "reference", "-o", "flowcheck_dtype=int8",
+                                 "--collect-only")
+    assert bad_ini.ret == 4
+    bad_ini.stderr.fnmatch_lines(["*--flowcheck-dtype must be one of float32, float16, bfloat16, "
+                                  "got 'int8'*"])
