@@ -212,8 +212,11 @@ def dataset_fingerprint(folder: Path) -> str:
     return hashlib.sha256((Path(folder) / QUESTIONS_FILE).read_bytes()).hexdigest()[:16]
 
 
-def _box_problem(row: dict) -> str | None:
-    """What is wrong with a row's object boxes (numbers, positive size, inside the image), or None."""
+def box_problems(row: dict, prefixes) -> list[tuple[str, str]]:
+    """(kind, message) of each problem of the boxes of ``prefixes`` ('central object', ...):
+    an image_w/image_h (when present) that is not a positive number, box values that are not
+    numbers, a zero-area box, a box outside the image. Shared by the dataset reader (which
+    stops at the first) and the GQA importer (which counts them by kind)."""
     def number(key):
         try:
             return float(row[key])
@@ -222,21 +225,23 @@ def _box_problem(row: dict) -> str | None:
     size = {k: number(k) for k in ("image_w", "image_h") if k in row}
     for k, v in size.items():
         if v is None or v <= 0:
-            return f"{k} must be a positive number, got {row[k]!r}"
-    for prefix in ("central object", "object1", "object2"):
-        if row.get(f"{prefix} name", "-") in ("-", None):
-            continue
+            return [("image_w/image_h not positive numbers",
+                     f"{k} must be a positive number, got {row[k]!r}")]
+    out = []
+    for prefix in prefixes:
         x, y, w, h = (number(f"{prefix} {k}") for k in BOX_KEYS)
         if None in (x, y, w, h):
             got = {k: row.get(f"{prefix} {k}") for k in BOX_KEYS}
-            return f"the {prefix} box must be four numbers x, y, w, h; got {got}"
-        if w <= 0 or h <= 0:
-            return f"the {prefix} box has zero area (w={w:g}, h={h:g})"
-        if x < 0 or y < 0 or ("image_w" in size and x + w > size["image_w"]) or \
+            out.append(("box values that are not numbers",
+                        f"the {prefix} box must be four numbers x, y, w, h; got {got}"))
+        elif w <= 0 or h <= 0:
+            out.append(("boxes of zero area", f"the {prefix} box has zero area (w={w:g}, h={h:g})"))
+        elif x < 0 or y < 0 or ("image_w" in size and x + w > size["image_w"]) or \
                 ("image_h" in size and y + h > size["image_h"]):
-            return (f"the {prefix} box (x={x:g}, y={y:g}, w={w:g}, h={h:g}) lies outside the "
-                    f"{size.get('image_w', '?'):g}x{size.get('image_h', '?'):g} image")
-    return None
+            out.append(("boxes outside the image",
+                        f"the {prefix} box (x={x:g}, y={y:g}, w={w:g}, h={h:g}) lies outside the "
+                        f"{size.get('image_w', '?'):g}x{size.get('image_h', '?'):g} image"))
+    return out
 
 
 def _read_rows(qfile: Path) -> list[dict]:
@@ -272,9 +277,11 @@ def _read_rows(qfile: Path) -> list[dict]:
             if not isinstance(row[key], str) or not row[key].strip():
                 raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): {key} must be "
                                 f"a non-empty string, got {row[key]!r}")
-        problem = _box_problem(row)
-        if problem:
-            raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): {problem}")
+        named = [p for p in ("central object", "object1", "object2")
+                 if row.get(f"{p} name", "-") not in ("-", None)]
+        problems = box_problems(row, named)
+        if problems:
+            raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): {problems[0][1]}")
         seen.setdefault(row["question_id"], []).append(n)
         rows.append(row)
     duplicates = {q: lines for q, lines in seen.items() if len(lines) > 1}

@@ -66,42 +66,26 @@ class Problems:
         return bool(self.found)
 
 
-def _number(value: str) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _check_boxes(row: dict, task: str, size: tuple[int, int] | None, problems: Problems) -> bool:
+def _check_boxes(row: dict, task: str, size: tuple[int, int] | None, problems: Problems) -> None:
     """Every related box inside the image (the row's image_w/h and the file's real size) and of
-    positive area; an object named '-' (object2 of LogicalObj, mostly) has no box."""
+    positive area (``dataset.box_problems``); an object named '-' (object2 of LogicalObj,
+    mostly) has no box, but the central object and object1 must be there."""
+    from .dataset import box_problems
     qid = row["question_id"]
-    w_img, h_img = _number(row["image_w"]), _number(row["image_h"])
-    if w_img is None or h_img is None or w_img <= 0 or h_img <= 0:
-        problems.add("image_w/image_h not positive numbers", qid)
-        return False
-    if size is not None and (int(w_img), int(h_img)) != size:
+    for kind, _ in box_problems(row, ()):  # the image size first: boxes are checked against it
+        problems.add(kind, qid)
+        return
+    if size is not None and (int(float(row["image_w"])), int(float(row["image_h"]))) != size:
         problems.add("image_w/image_h differ from the image file's size", qid)
-        return False
-    ok = True
+        return
+    named = []
     for obj in OBJECTS[task]:
-        if row[f"{obj} name"].strip() == "-":
-            if obj != "object2":
-                problems.add(f"no {obj} (the related object)", qid)
-                ok = False
-            continue
-        w, h, x, y = (_number(row[f"{obj} {k}"]) for k in BOX)
-        if None in (w, h, x, y):
-            problems.add("box values that are not numbers", qid)
-            ok = False
-        elif w <= 0 or h <= 0:
-            problems.add("boxes of zero area", qid)
-            ok = False
-        elif x < 0 or y < 0 or x + w > w_img or y + h > h_img:
-            problems.add("boxes outside the image", qid)
-            ok = False
-    return ok
+        if row[f"{obj} name"].strip() != "-":
+            named.append(obj)
+        elif obj != "object2":
+            problems.add(f"no {obj} (the related object)", qid)
+    for kind, _ in box_problems(row, named):
+        problems.add(kind, qid)
 
 
 def _image_size(path: Path, qid: str, problems: Problems) -> tuple[int, int] | None:
