@@ -57,16 +57,10 @@ def store_key(plan: RunPlan, n_layers: int, attn: str | None = None, handle=None
     the flows and lens variants a row holds are checked by ``covers``."""
     from .knockout.configs import ENGINE_VERSIONS
     from .windows import default_k
-    adapter = (handle.adapter.describe() if handle is not None else None) or \
-        _stored_adapter(meta or {})
+    adapter = handle.adapter.record() if handle is not None else (meta or {}).get("adapter") or {}
     return {"k": default_k(n_layers) if plan.k is None else plan.k, "engine": plan.engine,
             "engine_version": ENGINE_VERSIONS[plan.engine], "attn": attn or DEFAULT_ATTN[plan.engine],
-            "prompt": adapter["prompt_template"], "preprocess": adapter["preprocess"]}
-
-
-def _stored_adapter(meta: dict) -> dict:
-    a = meta.get("adapter") or {}
-    return {"prompt_template": a.get("prompt", "plain"), "preprocess": a.get("preprocess", "paper")}
+            "prompt": adapter.get("prompt", "plain"), "preprocess": adapter.get("preprocess", "paper")}
 
 
 def _row_attn(row: dict) -> str:

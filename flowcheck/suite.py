@@ -99,7 +99,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "dtype": dtype, "attn": attn, "threads": torch.get_num_threads(),
             "flowcheck_version": __version__, "random_weights": random_weights(model),
             "self_checks": {c.name: "passed" for c in checks},
-            "adapter": adapter_meta(handle),
+            "adapter": handle.adapter.record(),
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     folder = RunFolder(out)
     with folder.locked():  # one writer at a time; released when the run is written
@@ -109,12 +109,6 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
         meta["layout_notes"] = layout_notes(folder.latest_rows().values())
         folder.write_meta(meta)
         return judge_run(folder.path)
-
-
-def adapter_meta(handle) -> dict:
-    """What run.json records of the adapter: family, prompt template, image preprocessing."""
-    a = handle.adapter
-    return {"family": a.family, "prompt": a.prompt.name, "preprocess": a.preprocess}
 
 
 def layout_notes(rows) -> dict:

@@ -27,7 +27,6 @@ def run_sweep(handle, samples, out: Path, flows=CORE_FLOWS, k: int | None = None
     from .paths import EVAL_SPLIT, portable_path
     from .run_folder import RunFolder
     from .runner import RunPlan, execute, store_key
-    from .suite import adapter_meta
 
     checks = run_self_checks(handle, samples[0])
     plan = RunPlan(tuple(flows), (lens_variant,), k, engine)
@@ -38,7 +37,7 @@ def run_sweep(handle, samples, out: Path, flows=CORE_FLOWS, k: int | None = None
         "dataset": portable_path(Path(dataset or EVAL_SPLIT)), "n_layers": handle.n_layers,
         "k": key["k"], "engine": engine, "flows": list(plan.flows), "lens_variants": [lens_variant],
         "claims": [], "question_ids": [s.row["question_id"] for s in samples], "attn": attn,
-        "family": None, "adapter": adapter_meta(handle)})
+        "family": None, "adapter": handle.adapter.record()})
     execute(handle, samples, plan, folder, progress=progress)
     rows = folder.latest_rows(plan)
     summary = {"model": handle.name, "n_layers": handle.n_layers, "engine": engine,

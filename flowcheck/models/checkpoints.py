@@ -22,9 +22,8 @@ from pathlib import Path
 from ..registry import Registry
 from .loading import FIXTURE_FILE
 from .prompts import IMAGE_TOKEN
+from .tiny import CLIP_MEAN, CLIP_STD
 
-CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
-CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 NEXT_PINPOINTS = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
 
 

@@ -116,17 +116,12 @@ class ModelHandle:
                             f"{layout.n_tokens}; the processor and the adapter disagree")
         boxes = sample.related_boxes()
         related = tuple(image_pos[o] for o in layout.related(boxes))
-        covered = {image_pos[o] for o in layout.covered()}
-        extra = {}
-        if "base" in self.adapter.extra_groups:
-            segment = {s.name: tuple(image_pos[o] for o in s.offsets()) for s in layout.segments}
-            extra = {"base": segment["base"], "hd": segment["hd"],
-                     "related_hd": tuple(image_pos[o] for o in layout.related(boxes, "hd")),
-                     "newline": tuple(image_pos[o] for o in layout.uncovered())}
+        other = sorted(set(image_pos[o] for o in layout.covered()) - set(related))
+        extra = {name: tuple(image_pos[o] for o in layout.group(name, boxes))
+                 for name in self.adapter.extra_groups}
         regions = Regions(
             seq_len=len(ids), image=tuple(image_pos), question=tuple(question),
-            last=(len(ids) - 1,), related=related,
-            other=tuple(p for p in image_pos if p in covered and p not in set(related)), extra=extra)
+            last=(len(ids) - 1,), related=related, other=tuple(other), extra=extra)
         self._check_tokens(sample, ids, question, len(image_pos))
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         if "pixel_values" in inputs:

@@ -74,6 +74,19 @@ class ImageLayout:
         covered = set(self.covered())
         return [o for o in range(self.n_tokens) if o not in covered]
 
+    def group(self, name: str, boxes) -> list[int]:
+        """Offsets of a family's extra token group: a segment's name ('base', 'hd'), its related
+        cells ('related_hd'), or 'newline' (the tokens that stand for no pixels)."""
+        if name == "newline":
+            return self.uncovered()
+        if name.startswith("related_"):
+            return self.related(boxes, name[len("related_"):])
+        segment = self.segment(name)
+        if segment is None:
+            raise KeyError(f"no token group {name!r} in this layout (segments: "
+                           f"{', '.join(s.name for s in self.segments)})")
+        return segment.offsets()
+
     def related(self, boxes, segment: str | None = None) -> list[int]:
         """Offsets of the cells that hold a pixel of any box (in one segment, or all)."""
         out = set()

@@ -105,11 +105,10 @@ class ModelAdapter:
     def groups(self) -> tuple[str, ...]:
         return ("image", "question", "last", "related", "other", *self.extra_groups)
 
-    def describe(self) -> dict:
-        """What ``flowcheck ls models`` shows for this family."""
-        return {"family": self.family, "architecture": self.architecture,
-                "prompt_template": self.prompt.name, "preprocess": self.preprocess,
-                "token_groups": list(self.groups)}
+    def record(self) -> dict:
+        """What run.json records (``adapter``) and a stored row's key uses: the family, the
+        prompt template and the image preprocessing."""
+        return {"family": self.family, "prompt": self.prompt.name, "preprocess": self.preprocess}
 
 
 def adapter_class(architecture: str):
