@@ -5,7 +5,8 @@ accuracy per task (a model edit that breaks answering shows first); a claim whos
 differs between the runs is a flip; a mean knockout curve moved when, at some layer, it
 changed by more than ``tolerance`` percentage points *and* more than its 95% interval
 (1.96 x the standard error of the difference of the two means). ``write_compare_html``
-draws both runs' pooled curves overlaid and lists the flips.
+draws both runs' pooled curves overlaid and lists the flips (from ``compare_curves``, so
+each run is read once).
 """
 from __future__ import annotations
 
@@ -23,17 +24,16 @@ def _load(run_dir: Path):
 
 
 def _mean_curves(ev) -> dict:
-    """{(task, flow): (mean, standard error) per layer} over the samples that have the flow."""
-    import numpy as np
+    """{(task, flow): (mean, half-width of its 95% interval) per layer} (``plots.mean_ci``)."""
+    from .report.plots import mean_ci
     out = {}
     for task in sorted(set(ev.tasks.tolist())) + [POOLED]:
-        sel = ev.select(task)
-        for key, rows in sel.curves.items():
-            rows = rows[~np.isnan(rows).all(axis=1)] if len(rows) else rows
+        for key, rows in ev.select(task).curves.items():
             if key.startswith("lens") or len(rows) == 0:
                 continue
-            se = rows.std(0, ddof=1) / np.sqrt(len(rows)) if len(rows) > 1 else np.zeros(rows.shape[1])
-            out[(task, key)] = (rows.mean(0), se)
+            m, half = mean_ci(rows)
+            if m is not None:
+                out[(task, key)] = (m, half)
     return out
 
 
@@ -50,7 +50,12 @@ def _accuracy(counts_a: dict, counts_b: dict) -> list[dict]:
 
 
 def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0) -> dict:
-    """{'flips': [...], 'curve_changes': [...], 'n_compared': n} between run A and run B."""
+    """{'accuracy': [...], 'flips': [...], 'curve_changes': [...], ...} between run A and B."""
+    return compare_curves(run_a, run_b, tolerance)[0]
+
+
+def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0) -> tuple[dict, tuple]:
+    """``compare_runs``'s result and both runs' mean curves (for ``write_compare_html``)."""
     meta_a, va, ev_a, counts_a = _load(run_a)
     meta_b, vb, ev_b, counts_b = _load(run_b)
     flips = []
@@ -61,12 +66,12 @@ def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0) -> dict:
                 flips.append({"claim": claim, "task": task, "a": a["status"], "b": b["status"],
                               "margin_a": a["margin"], "margin_b": b["margin"]})
     changes = []
+    ca, cb = _mean_curves(ev_a), _mean_curves(ev_b)
     if meta_a["n_layers"] == meta_b["n_layers"]:
         import numpy as np
-        ca, cb = _mean_curves(ev_a), _mean_curves(ev_b)
         for key in sorted(set(ca) & set(cb)):
-            (ma, sa), (mb, sb) = ca[key], cb[key]
-            diff, interval = mb - ma, 1.96 * np.sqrt(sa ** 2 + sb ** 2)
+            (ma, ha), (mb, hb) = ca[key], cb[key]
+            diff, interval = mb - ma, np.sqrt(ha ** 2 + hb ** 2)  # 1.96 x SE of the difference
             beyond = np.abs(diff) - np.maximum(interval, tolerance)  # > 0: moved
             layer = int(beyond.argmax())
             if beyond[layer] > 0:
@@ -76,8 +81,7 @@ def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0) -> dict:
                                 "interval": round(float(interval[layer]), 2)})
     return {"run_a": meta_a["model_name"], "run_b": meta_b["model_name"], "tolerance": tolerance,
             "accuracy": _accuracy(counts_a, counts_b), "flips": flips, "curve_changes": changes,
-            "only_in_a": sorted(set(va) - set(vb)), "only_in_b": sorted(set(vb) - set(va)),
-            "dirs": [str(run_a), str(run_b)]}
+            "only_in_a": sorted(set(va) - set(vb)), "only_in_b": sorted(set(vb) - set(va))}, (ca, cb)
 
 
 def changed(result: dict) -> bool:
@@ -109,7 +113,7 @@ def _points(change) -> str:
     return "" if change is None else f"{change:+.1f}"
 
 
-def write_compare_html(result: dict, out: Path) -> Path:
+def write_compare_html(result: dict, curves: tuple, out: Path) -> Path:
     """One page: accuracy per task, the flips, the moved curves, and each flow's pooled mean
     curve of both runs overlaid (A solid, B dashed, 95% bands)."""
     import base64
@@ -120,17 +124,16 @@ def write_compare_html(result: dict, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-    (_, _, ev_a, _), (_, _, ev_b, _) = _load(Path(result["dirs"][0])), _load(Path(result["dirs"][1]))
-    ca, cb = _mean_curves(ev_a), _mean_curves(ev_b)
+    ca, cb = curves
     flows = sorted({k for t, k in ca if t == POOLED} & {k for t, k in cb if t == POOLED})
     figs = []
     for flow in flows:
         fig, ax = plt.subplots(figsize=(5.5, 3.2))
-        for (m, se), style, name in ((ca[(POOLED, flow)], "-", result["run_a"]),
-                                     (cb[(POOLED, flow)], "--", result["run_b"])):
+        for (m, half), style, name in ((ca[(POOLED, flow)], "-", result["run_a"]),
+                                       (cb[(POOLED, flow)], "--", result["run_b"])):
             x = np.arange(len(m))
             ax.plot(x, m, style, label=f"{name}")
-            ax.fill_between(x, m - 1.96 * se, m + 1.96 * se, alpha=0.2)
+            ax.fill_between(x, m - half, m + half, alpha=0.2)
         ax.axhline(0, color="k", lw=0.5)
         ax.set(title=f"{flow} (pooled)", xlabel="window centre (layer)", ylabel="change in p(answer) %")
         ax.legend(fontsize=8)

@@ -32,9 +32,9 @@ def cmd(args) -> int:
         d = differences(args.run_a, args.run_b)
         print(json.dumps(d, sort_keys=True) if args.json else format_differences(d))
         return EXIT_FAIL if d["verdicts"]["flips"] else EXIT_OK
-    from ..compare import changed, compare_runs, format_comparison, write_compare_html
-    result = compare_runs(args.run_a, args.run_b, args.tolerance)
+    from ..compare import changed, compare_curves, format_comparison, write_compare_html
+    result, curves = compare_curves(args.run_a, args.run_b, args.tolerance)
     print(json.dumps(result, sort_keys=True) if args.json else format_comparison(result))
     if args.html:
-        print(f"page: {write_compare_html(result, args.html)}")
+        print(f"page: {write_compare_html(result, curves, args.html)}")
     return EXIT_FAIL if changed(result) else EXIT_OK  # a CI gate: a flip or a moved curve fails
