@@ -83,10 +83,13 @@ def _tasks(config) -> list[str]:
 
 
 def _specs(config) -> list:
-    """The claims of the session: the library, then ``--flowcheck-claims-dir``."""
-    from .claims.spec import LIBRARY, load_claims
-    extra = setting(config, "claims_dir")
-    return load_claims([LIBRARY] + ([Path(extra)] if extra else []))
+    """The claims of the session: the library, then ``--flowcheck-claims-dir`` (read once)."""
+    state = config.stash[_STATE_KEY]
+    if "specs" not in state:
+        from .claims.spec import LIBRARY, load_claims
+        extra = run_settings(config).claims_dir
+        state["specs"] = load_claims([LIBRARY] + ([Path(extra)] if extra else []))
+    return state["specs"]
 
 
 def _cases(config) -> list[tuple[str, str]]:
@@ -144,10 +147,10 @@ def _expectation(config, claim: str, task: str) -> dict | None:
     from .expectations import expected, load, path_for
     state = config.stash[_STATE_KEY]
     if "expectations" not in state:
-        state["versions"] = {s.id: s.version for s in _specs(config)}
         folder = Path(config.rootpath) / setting(config, "expectations")
-        state["expectations"] = load(path_for(folder, setting(config, "model")))
-    return expected(state["expectations"], claim, state["versions"].get(claim, 0), task)
+        state["expectations"] = load(path_for(folder, run_settings(config).model))
+    version = next((s.version for s in _specs(config) if s.id == claim), 0)
+    return expected(state["expectations"], claim, version, task)
 
 
 @pytest.fixture
@@ -236,15 +239,9 @@ def _verdict(result, claim: str, task: str):
 
 
 def explain(verdict) -> str:
-    """One line per condition, for assertion messages."""
-    head = f"{verdict.claim} on {verdict.task}: {verdict.status} (n={verdict.n})"
-    if verdict.within_noise:
-        head += " [within float noise: a run on another machine could give the other verdict]"
-    if verdict.reason:
-        head += f": {verdict.reason}"
-    return "\n".join([head] + [f"  {c.name}: {c.statistic} = {c.observed:+.4g} {c.op} "
-                               f"{c.threshold:g} -> margin {c.margin:+.4g}, 95% CI "
-                               f"[{c.ci[0]:.4g}, {c.ci[1]:.4g}]" for c in verdict.conditions])
+    """The verdict as an assertion message (``flowcheck.testing.claim_message``)."""
+    from .testing import claim_message
+    return claim_message(verdict)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -24,9 +24,14 @@ _HELD: dict = {}  # resolved folder -> the open lock file this process holds unt
 
 def release_locks() -> None:
     """Give up every run folder this process holds (a command has finished with them)."""
-    while _HELD:
-        _, f = _HELD.popitem()
-        f.close()
+    for key in list(_HELD):
+        _release(key)
+
+
+def _release(key: Path) -> None:
+    f = _HELD.pop(key, None)
+    if f is not None:
+        f.close()  # closing the file drops its lock
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -87,15 +92,14 @@ class RunFolder:
         """Hold the folder (``lock``) for the block; given up after it unless this process
         already held it before."""
         self._make()
-        held = self.path.resolve() in _HELD
+        key = self.path.resolve()
+        held = key in _HELD
         self.lock()
         try:
             yield self
         finally:
             if not held:
-                f = _HELD.pop(self.path.resolve(), None)
-                if f is not None:
-                    f.close()
+                _release(key)
 
     def lock(self) -> None:
         """Hold the folder for this process (an OS file lock on ``.lock``, released when the
