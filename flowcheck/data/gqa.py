@@ -51,12 +51,14 @@ def required_columns(task: str) -> tuple[str, ...]:
 
 @dataclass
 class Problems:
-    """Problems of one kind: how many, and the first question ids (or file names)."""
+    """Problems by kind (how many, the first question ids) and the ids that have any."""
 
     found: dict = field(default_factory=dict)  # kind -> list of ids
+    ids: set = field(default_factory=set)
 
     def add(self, kind: str, what: str) -> None:
         self.found.setdefault(kind, []).append(what)
+        self.ids.add(what)
 
     def lines(self) -> list[str]:
         return [f"{kind}: {len(ids)} ({', '.join(map(str, ids[:SHOW]))}"
@@ -134,7 +136,7 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
     if header_problems:
         raise DataError("missing columns: " + "; ".join(header_problems))
 
-    problems, rows, skipped, seen = Problems(), [], {}, {}
+    problems, rows, seen = Problems(), [], {}
     total = {t: 0 for t in tasks}
     it = [(t, r) for t in tasks for r in _rows(csv_dir / TASK_FILES[t])]
     if progress:
@@ -143,7 +145,6 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
     for task, row in it:
         total[task] += 1
         qid = row["question_id"]
-        before = sum(len(v) for v in problems.found.values())
         if qid in seen:
             problems.add("duplicate question ids", qid)
         seen[qid] = task
@@ -155,19 +156,18 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
         else:
             size = _image_size(images / image_file, qid, problems)
             _check_boxes(row, task, size, problems)
-        if sum(len(v) for v in problems.found.values()) > before:
-            skipped[qid] = [k for k, ids in problems.found.items() if qid in ids]
+        if qid in problems.ids:  # a duplicate id is always a problem of its own row too
             continue
         rows.append({**row, "task": task, "image_file": image_file})
     if problems and not skip_bad_rows:
-        raise DataError(f"{len(skipped)} of {sum(total.values())} rows have problems, nothing was "
+        raise DataError(f"{len(problems.ids)} of {sum(total.values())} rows have problems, nothing was "
                         "written:\n  " + "\n  ".join(problems.lines()) +
                         "\nfix the files, or pass --skip-bad-rows to import the other rows (the "
                         "skipped ones are listed in import_report.json)")
     report = {"csv_dir": str(csv_dir.resolve()), "images_dir": str(images.resolve()),
               "files": {t: TASK_FILES[t] for t in tasks},
               "rows_read": total, "rows_imported": {t: sum(r["task"] == t for r in rows) for t in tasks},
-              "skipped": {k: ids for k, ids in problems.found.items()}, "skipped_rows": len(skipped)}
+              "skipped": {k: ids for k, ids in problems.found.items()}, "skipped_rows": len(problems.ids)}
     return rows, report
 
 
