@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.flowcheck-installed
 
-.PHONY: demo sensitivity noise test test-fast setup clean-venv
+.PHONY: demo sensitivity power noise test test-fast setup clean-venv
 
 $(STAMP): pyproject.toml requirements/cpu-lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ sensitivity: $(STAMP)
 	done; done
 	$(FC) sensitivity reports/reference/paper-route reports/reference/direct-route \
 	  runs/sensitivity/*-k1 runs/sensitivity/*-k5 --out reports/reference/sensitivity.md
+
+# Effect size at which each claim's verdict turns from fails through uncertain to holds, per n
+# (paper-route effects scaled toward zero plus the natural model's per-sample spread; no model).
+power: $(STAMP)
+	$(FC) power reports/reference/paper-route reports/reference/natural \
+	  --out reports/reference/power.md > /dev/null
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check flowcheck tests examples

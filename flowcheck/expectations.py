@@ -17,8 +17,10 @@ def reason(verdict) -> str:
     """'condition: statistic = observed, needs op threshold' of the binding condition."""
     if not verdict.conditions:
         return verdict.reason or verdict.status
-    c = min(verdict.conditions, key=lambda c: c.margin)
-    return f"{c.name}: {c.statistic} = {round(c.observed, 3):g}, needs {c.op} {c.threshold:g}"
+    c = verdict.binding
+    ci = (f", 95% interval [{round(c.ci[0], 3):g}, {round(c.ci[1], 3):g}]"
+          if verdict.status == "uncertain" else "")
+    return f"{c.name}: {c.statistic} = {round(c.observed, 3):g}{ci}, needs {c.op} {c.threshold:g}"
 
 
 def from_run(run_dir: Path) -> dict:

@@ -108,8 +108,7 @@ def verdict_differences(verdicts_a, verdicts_b) -> dict:
             n_changed.append({"claim": key[0], "task": key[1], "a": a.n, "b": b.n})
         na, nb = _verdict_numbers(a), _verdict_numbers(b)
         if a.conditions and b.conditions:
-            ba = min(a.conditions, key=lambda c: c.margin).name
-            bb = min(b.conditions, key=lambda c: c.margin).name
+            ba, bb = a.binding.name, b.binding.name
             if ba != bb:
                 binding.append({"claim": key[0], "task": key[1], "a": ba, "b": bb})
         pairs.extend(((*key, *k), na[k], nb.get(k)) for k in na)

@@ -31,10 +31,15 @@ OPTIONS = {  # option -> (ini key, default, help)
     "engine": ("flowcheck_engine", "fast", "fast | exact"),
     "expectations": ("flowcheck_expectations", "flowcheck-expectations",
                      "folder of expectations files, <model>.yaml (written by `flowcheck expect`)"),
+    "baselines": ("flowcheck_baselines", "flowcheck-baselines",
+                  "folder of verdict baselines, <model>/<claim>-<task>.json (recorded with "
+                  "--snapshot-update or --flowcheck-update-baselines)"),
     "collect": ("flowcheck_collect", None, "true: collect the claims as tests without a test file "
                 "(implied by --flowcheck-model)"),
     "noise": ("flowcheck_noise", None, "float-noise bound PP[,LENS] of the stored numbers "
               "(default: measured for float32; measure yours with `flowcheck compare --noise`)"),
+    "uncertain": ("flowcheck_uncertain", "fail", "fail | allow: an uncertain verdict (its 95 percent "
+                  "interval straddles the threshold) fails its test, or is skipped with the reason"),
 }
 _STATE_KEY = pytest.StashKey[dict]()
 
@@ -45,6 +50,8 @@ def pytest_addoption(parser):
         group.addoption(f"--flowcheck-{name.replace('_', '-')}", dest=f"flowcheck_{name}",
                         default=None, help=f"{help_} (ini: {ini})")
         parser.addini(ini, help=help_, default=default)
+    group.addoption("--flowcheck-update-baselines", action="store_true", default=False,
+                    help="record the model's verdicts as its baselines (as --snapshot-update does)")
 
 
 def pytest_configure(config):
@@ -61,7 +68,7 @@ def run_settings(config):
         from .errors import FlowcheckError
         from .settings import RunSettings
         names = ("model", "dataset", "device", "dtype", "max_samples", "tasks", "window",
-                 "report_dir", "claims_dir", "engine", "noise")
+                 "report_dir", "claims_dir", "engine", "noise", "uncertain")
         try:
             state["settings"] = RunSettings.from_strings({n: setting(config, n) for n in names})
         except FlowcheckError as e:
@@ -115,7 +122,8 @@ class ClaimItem(pytest.Item):
     def runtest(self):
         from .testing import assert_claim
         result = _session_result(self.config)
-        assert_claim(_verdict(result, *self.case), result)
+        assert_claim(_verdict(result, *self.case), result,
+                     uncertain=run_settings(self.config).uncertain)
 
     def repr_failure(self, excinfo, style=None):
         from .testing import ClaimFailed
@@ -127,9 +135,48 @@ class ClaimItem(pytest.Item):
         return self.path, None, f"claim {self.case[0]} on {self.case[1]}"
 
 
+class BaselineItem(ClaimItem):
+    """One (claim, task) verdict against the model's recorded baseline (``flowcheck.baselines``):
+    float noise never fails it, a moved verdict does, a changed claim says so."""
+
+    def runtest(self):
+        from . import baselines
+        from .testing import ClaimFailed
+        result = _session_result(self.config)
+        verdict = _verdict(result, *self.case)
+        folder, model = _baselines_folder(self.config), run_settings(self.config).model
+        if _updating(self.config):
+            baselines.record(folder, model, verdict)
+            return
+        found = baselines.check(folder, model, verdict)
+        if not found.ok:
+            raise ClaimFailed(found.message(model))
+
+    def reportinfo(self):
+        return self.path, None, f"baseline of {self.case[0]} on {self.case[1]}"
+
+
+def _baselines_folder(config) -> Path:
+    return Path(config.rootpath) / setting(config, "baselines")
+
+
+def _updating(config) -> bool:
+    return bool(config.getoption("flowcheck_update_baselines")
+                or getattr(config.option, "update_snapshots", False))
+
+
+def _has_baselines(config) -> bool:
+    """Baseline items are collected when recording, or when the model has baselines."""
+    from .baselines import path_for
+    if _updating(config):
+        return True
+    return path_for(_baselines_folder(config), run_settings(config).model, "x", "y").parent.is_dir()
+
+
 class BuiltinClaims(pytest.Collector):
     """The claims as a collector of their own (node ids ``flowcheck::test_claim[...]``); the
-    model's expected findings are strict expected failures."""
+    model's expected findings are strict expected failures. With baselines (recorded or being
+    recorded) also ``flowcheck::test_baseline[...]`` per case."""
 
     def collect(self):
         items = []
@@ -139,6 +186,9 @@ class BuiltinClaims(pytest.Collector):
             if entry:
                 item.add_marker(pytest.mark.xfail(strict=True, reason=entry["reason"]))
             items.append(item)
+        if _has_baselines(self.config):
+            items += [BaselineItem.from_parent(self, name=f"test_baseline[{c}-{t}]", case=(c, t))
+                      for c, t in _cases(self.config)]
         return items
 
 

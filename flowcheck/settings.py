@@ -40,6 +40,7 @@ class RunSettings:
     claims_dir: str | None = None
     engine: str = "fast"
     noise: str | None = None
+    uncertain: str = "fail"  # what the gate does with an uncertain verdict: fail | allow
 
     @classmethod
     def from_strings(cls, values: dict, prefix: str = "--flowcheck-") -> "RunSettings":
@@ -62,12 +63,18 @@ class RunSettings:
         tasks = tuple(check_tasks(t.strip() for t in tasks.split(","))) if tasks else None
         if v.get("noise"):
             parse_noise(v["noise"])
+        from .claims.judge import UNCERTAIN_POLICIES
+        uncertain = v.get("uncertain") or "fail"
+        if uncertain not in UNCERTAIN_POLICIES:
+            raise UsageError(f"{opt('uncertain')} must be one of {', '.join(UNCERTAIN_POLICIES)}, "
+                             f"got {uncertain!r} (fail: an uncertain verdict fails the gate; allow: "
+                             "it is reported but does not)")
         return cls(model=v.get("model") or "reference", dataset=v.get("dataset"),
                    device=v.get("device") or "cpu", dtype=dtype,
                    max_samples=_positive_int(opt("max_samples"), v.get("max_samples")),
                    tasks=tasks, window=_positive_int(opt("window"), v.get("window")),
                    report_dir=v.get("report_dir") or "reports/pytest", claims_dir=v.get("claims_dir"),
-                   engine=engine, noise=v.get("noise"))
+                   engine=engine, noise=v.get("noise"), uncertain=uncertain)
 
     def run_kwargs(self, tasks=None, claims=None) -> dict:
         """Keyword arguments of ``run_suite`` (``tasks``/``claims``: a session's selection)."""

@@ -14,9 +14,11 @@ Without noise ranges (a plain dict), the range is the number +- ``VERDICT_NOISE`
 most float noise moves a verdict number whose statistic has no discrete step, so the
 absolute tolerance is ``ATOL = STEP + VERDICT_NOISE``. Discrete statistics (the layer of a
 curve's strongest drop on a flat curve) can jump under noise; only their noise ranges
-cover that. ``holds`` and ``status`` may differ only where noise can move a margin across
-0; the verdict's top-level numbers may belong to any condition that noise could make the
-binding (smallest-margin) one.
+cover that. A condition's ``holds`` may differ only where noise can move its margin across
+0, its ``status`` (and the verdict's) only where noise can move an interval bound across
+the threshold; the verdict's top-level numbers may belong to any condition that noise could
+make the binding one. ``samples_needed`` is derived from the compared numbers and is not
+compared itself.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import re
 
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from .claims.judge import status_can_flip
+from .claims.judge import reachable_statuses, status_can_flip
 from .noise import NOISE_PP
 from .report.verdicts import DIGITS
 
@@ -85,6 +87,10 @@ def _condition_mismatches(new: dict, stored: dict, rng: dict | None, path: str) 
                      for i, (x, y) in enumerate(zip(a, b)))
         elif key == "holds":
             ok = a == b or bool(rng and rng["margin"][0] < 0 <= rng["margin"][1])
+        elif key == "status":
+            ok = a == b or (rng is not None and b in _reachable(new, rng))
+        elif key == "samples_needed":
+            ok = True  # derived from observed and ci95, which are compared
         else:
             ok = close(a, b)
         if not ok:
@@ -92,11 +98,26 @@ def _condition_mismatches(new: dict, stored: dict, rng: dict | None, path: str) 
     return out
 
 
+def claim_changed(new: dict, stored: dict) -> str | None:
+    """'claim changed: <id> v1 -> v2 ...' when both record a claim version and they differ."""
+    if not (isinstance(new, dict) and isinstance(stored, dict)):
+        return None
+    if "version" in new and "version" in stored and new["version"] != stored["version"]:
+        return (f"claim changed: {new.get('claim', '?')} v{stored['version']} -> v{new['version']} "
+                "(the spec is not the one the snapshot measured; not a regression of the model); "
+                "re-record with --snapshot-update")
+    return None
+
+
 def verdict_mismatches(new: dict, stored: dict, noise: dict | None = None) -> list[str]:
     """What differs between a new verdict dict and a stored one beyond noise (empty: match).
+    A different claim version is one mismatch, "claim changed" (nothing else is compared).
 
     ``noise``: {condition: {"observed": [lo, hi], "margin": [lo, hi], "ci95": [[lo, hi],
     [lo, hi]]}} of the new verdict (``report.verdicts.noise_ranges``)."""
+    changed = claim_changed(new, stored)
+    if changed:
+        return [changed]
     if not (isinstance(new, dict) and isinstance(stored, dict) and "conditions" in new
             and "conditions" in stored and new["conditions"].keys() == stored["conditions"].keys()):
         return mismatches(new, stored)
@@ -107,7 +128,8 @@ def verdict_mismatches(new: dict, stored: dict, noise: dict | None = None) -> li
         out += _condition_mismatches(conds_new[name], conds_old[name], noise.get(name),
                                      f"conditions.{name}.")
     for key in sorted(set(new) | set(stored)):
-        if key in ("conditions", "observed", "threshold", "margin", "ci95", "status"):
+        if key in ("conditions", "observed", "threshold", "margin", "ci95", "status",
+                   "samples_needed"):
             continue
         if not close(new.get(key), stored.get(key)):
             out.append(f"{key}: {new.get(key)!r} vs {stored.get(key)!r}")
@@ -117,10 +139,21 @@ def verdict_mismatches(new: dict, stored: dict, noise: dict | None = None) -> li
     return out
 
 
+def _reachable(condition: dict, rng: dict) -> set[str]:
+    """The statuses float noise can give a condition (its interval widened to contain the
+    observed value, as the judge does)."""
+    (lo_lo, lo_hi), (hi_lo, hi_hi) = rng["ci95"]
+    ob_lo, ob_hi = rng["observed"]
+    return reachable_statuses(condition["op"], condition["threshold"],
+                              (min(lo_lo, ob_lo), min(lo_hi, ob_hi)),
+                              (max(hi_lo, ob_lo), max(hi_hi, ob_hi)))
+
+
 def _status_can_flip(new: dict, noise: dict) -> bool:
     if not noise or set(noise) != set(new["conditions"]):
         return False
-    return status_can_flip(new.get("status"), [r["margin"] for r in noise.values()])
+    conds = new["conditions"]
+    return status_can_flip(new.get("status"), [_reachable(conds[c], noise[c]) for c in conds])
 
 
 def _binding_mismatches(new: dict, stored: dict, noise: dict) -> list[str]:
@@ -129,11 +162,14 @@ def _binding_mismatches(new: dict, stored: dict, noise: dict) -> list[str]:
     conds = new["conditions"]
     if not conds:
         return [f"{k}: {new.get(k)!r} vs {v!r}" for k, v in top.items() if not close(new.get(k), v)]
-    if noise and set(noise) == set(conds):
-        lowest_high = min(r["margin"][1] for r in noise.values())
-        candidates = [c for c in conds if noise[c]["margin"][0] <= lowest_high]
-    else:
-        candidates = [min(conds, key=lambda c: conds[c]["margin"])]
+    status = new.get("status")
+    if noise and set(noise) == set(conds):  # any condition noise could make the deciding one
+        able = [c for c in conds if status in _reachable(conds[c], noise[c])] or list(conds)
+        lowest_high = min(noise[c]["margin"][1] for c in able)
+        candidates = [c for c in able if noise[c]["margin"][0] <= lowest_high]
+    else:  # the deciding one: lowest margin among the conditions with the verdict's status
+        deciding = [c for c in conds if conds[c].get("status", status) == status] or list(conds)
+        candidates = [min(deciding, key=lambda c: conds[c]["margin"])]
     for c in candidates:
         mine = {k: conds[c].get(k) for k in top}
         if not _condition_mismatches(mine, top, noise.get(c) if noise else None, ""):
@@ -156,10 +192,19 @@ def verdict_snapshot(model_name: str, noise: dict | None = None):
             return str(super().dirname(test_location=test_location)) + f"/{_slug(model_name)}"
 
         def matches(self, *, serialized_data, snapshot_data) -> bool:
+            return not self._mismatches(serialized_data, snapshot_data)
+
+        def diff_lines(self, serialized_data, snapshot_data):
+            """What moved beyond noise (or "claim changed") first, then syrupy's diff."""
+            yield from self._mismatches(serialized_data, snapshot_data) or []
+            yield from super().diff_lines(serialized_data, snapshot_data)
+
+        @staticmethod
+        def _mismatches(serialized_data, snapshot_data) -> list[str] | None:
             try:
                 new, stored = json.loads(serialized_data), json.loads(snapshot_data)
             except (TypeError, ValueError):
-                return serialized_data == snapshot_data
-            return not verdict_mismatches(new, stored, noise)
+                return None if serialized_data == snapshot_data else ["not JSON"]
+            return verdict_mismatches(new, stored, noise)
 
     return VerdictSnapshot

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .claims.judge import POOLED, judge_all
+from .claims.judge import BOOTSTRAP_SEED, N_BOOTSTRAP, POOLED, judge_all
 from .claims.spec import LIBRARY, load_claims
 from .errors import DataError, RunFolderError
 from .run_folder import RunFolder, evidence_from_rows
@@ -29,6 +29,10 @@ class SuiteResult:
     @property
     def all_hold(self) -> bool:
         return all(v.passed for v in self.verdicts)
+
+    def gate(self, uncertain: str = "fail") -> bool:
+        """Every verdict passes the CI gate (``Verdict.gate``: uncertain fails unless 'allow')."""
+        return all(v.gate(uncertain) for v in self.verdicts)
 
 
 def _claim_dirs(claims_dir) -> list[Path]:
@@ -100,6 +104,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "flowcheck_version": __version__, "random_weights": random_weights(model),
             "self_checks": {c.name: "passed" for c in checks},
             "adapter": handle.adapter.record(),
+            "bootstrap": {"seed": BOOTSTRAP_SEED, "resamples": N_BOOTSTRAP},
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     folder = RunFolder(out)
     with folder.locked():  # one writer at a time; released when the run is written
@@ -146,6 +151,9 @@ class StoredRun:
         """Verdicts of the run's claims on its evidence (or on ``evidence`` in its place),
         with the noise ranges of ``self.noise`` unless ``noise=`` says otherwise."""
         kw.setdefault("noise", self.noise)
+        boot = self.meta.get("bootstrap") or {}  # the recorded seed (runs before it: the default)
+        kw.setdefault("seed", int(boot.get("seed", BOOTSTRAP_SEED)))
+        kw.setdefault("n_bootstrap", int(boot.get("resamples", N_BOOTSTRAP)))
         return judge_all(self.specs, evidence if evidence is not None else self.evidence,
                          self.meta["family"], tasks=sorted(self.counts), **kw)
 

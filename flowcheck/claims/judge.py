@@ -2,7 +2,21 @@
 
 Pure numpy. Evidence rows are samples (the correctly answered ones); each curve key
 (a flow, or 'lens:lower' / 'lens:capitalised') holds one row per sample and one column
-per layer. A statistic is computed on the mean curves; its CI comes from resampling rows.
+per layer. A statistic is computed on the mean curves; its CI comes from resampling rows
+(``N_BOOTSTRAP`` resamples drawn with the fixed seed ``BOOTSTRAP_SEED``).
+
+The decision rule. Each condition's *interval* is the bootstrap 95% percentile interval,
+widened to contain the observed value (the bootstrap of a minimum is biased low, so its
+percentile interval can miss the value it is about). A condition
+
+- ``holds`` when every value in its interval meets ``op threshold``,
+- ``fails`` when no value in it does,
+- is ``uncertain`` when the interval straddles the threshold.
+
+A claim ``fails`` when any condition fails, is ``uncertain`` when none fails and some are
+uncertain (with ``samples_needed``: about how many samples would shrink the interval off
+the threshold, from its width and 1/sqrt(n)), and ``holds`` when every condition holds.
+``inconclusive``: no usable sample or region.
 """
 from __future__ import annotations
 
@@ -15,8 +29,9 @@ from .statistics import STATISTICS, Noise
 
 POOLED = "all"
 N_BOOTSTRAP = 1000
+BOOTSTRAP_SEED = 0  # fixed: the same evidence always gets the same intervals (run.json records it)
 _CHUNK = 100  # resamples whose mean curves are computed in one array operation
-STATUSES = ("holds", "fails", "inconclusive")
+STATUSES = ("holds", "fails", "uncertain", "inconclusive")
 
 
 @dataclass
@@ -39,9 +54,11 @@ class ConditionResult:
     observed: float
     op: str
     threshold: float
-    margin: float  # > 0: holds by that much; < 0: fails by that much
-    ci: tuple[float, float]
-    holds: bool
+    margin: float  # > 0: the observed value meets the threshold by that much; < 0: misses it
+    ci: tuple[float, float]  # bootstrap 95% interval, widened to contain ``observed``
+    holds: bool  # the observed value meets the threshold (margin >= 0)
+    status: str = ""  # holds | fails | uncertain: where the whole interval lies (module doc)
+    samples_needed: int | None = None  # uncertain: about how many samples would settle it
 
 
 @dataclass(frozen=True)
@@ -55,17 +72,97 @@ class NoiseRange:
 
 
 NOT_APPLICABLE = "not applicable"
+UNCERTAIN_POLICIES = ("fail", "allow")  # what a CI gate does with an uncertain verdict
 
 
-def status_can_flip(status: str, margin_ranges) -> bool:
-    """Noise could flip a verdict whose conditions' margins can take these (lo, hi) ranges:
-    it holds and some margin could drop below 0, or it fails and every margin could reach 0."""
-    margin_ranges = list(margin_ranges)
-    if status == "holds":
-        return any(lo < 0 for lo, _ in margin_ranges)
-    if status == "fails":
-        return bool(margin_ranges) and all(hi >= 0 for _, hi in margin_ranges)
-    return False
+def condition_status(op: str, threshold: float, lo: float, hi: float) -> str:
+    """Where the interval [lo, hi] lies: every value meets ``op threshold`` (holds), none
+    does (fails), or it straddles the threshold (uncertain)."""
+    meets = (lambda x: x <= threshold) if op == "<=" else (lambda x: x >= threshold)
+    if meets(lo) and meets(hi):
+        return "holds"
+    if not meets(lo) and not meets(hi):
+        return "fails"
+    return "uncertain"
+
+
+def combine(statuses) -> str:
+    """A claim's status from its conditions': fails if any fails, else uncertain if any is,
+    else holds."""
+    statuses = set(statuses)
+    return "fails" if "fails" in statuses else "uncertain" if "uncertain" in statuses else "holds"
+
+
+Z_95, Z_POWER = 1.959964, 0.841621  # two-sided 95% interval; 80% power
+
+
+def samples_needed(n: int, observed: float, op: str, threshold: float,
+                   ci: tuple[float, float]) -> int | None:
+    """About how many samples a new run needs for its interval to clear the threshold with
+    80% probability, if the effect is what was observed: the half-width h towards the
+    threshold shrinks as 1/sqrt(n), so n * (h / distance)^2 * ((z_.975 + z_.80) / z_.975)^2
+    (the usual power calculation). None when the observed value sits on the threshold."""
+    distance = abs(observed - threshold)
+    if distance <= 1e-12:
+        return None
+    meets = observed <= threshold if op == "<=" else observed >= threshold
+    towards_high = (op == "<=") == meets  # the bound on the threshold's side is the upper one
+    half = (ci[1] - observed) if towards_high else (observed - ci[0])
+    need = n * (half / distance) ** 2 * ((Z_95 + Z_POWER) / Z_95) ** 2
+    return max(n + 1, int(np.ceil(need)))
+
+
+def reachable_statuses(op: str, threshold: float, lo_range, hi_range) -> set[str]:
+    """The statuses a condition can take when its interval's bounds move within these
+    (lo, hi) ranges (float noise)."""
+    out = set()
+    if op == "<=":
+        if hi_range[0] <= threshold:
+            out.add("holds")
+        if lo_range[1] > threshold:
+            out.add("fails")
+        if lo_range[0] <= threshold < hi_range[1]:
+            out.add("uncertain")
+    else:
+        if lo_range[1] >= threshold:
+            out.add("holds")
+        if hi_range[0] < threshold:
+            out.add("fails")
+        if lo_range[0] < threshold <= hi_range[1]:
+            out.add("uncertain")
+    return out
+
+
+def reachable_verdicts(per_condition) -> set[str]:
+    """The claim statuses reachable when each condition can take any of its reachable
+    statuses (``per_condition``: one set per condition)."""
+    per_condition = [s for s in per_condition if s]
+    if not per_condition:
+        return set()
+    out = set()
+    if any("fails" in s for s in per_condition):
+        out.add("fails")
+    if all("holds" in s for s in per_condition):
+        out.add("holds")
+    if all(s - {"fails"} for s in per_condition) and any("uncertain" in s for s in per_condition):
+        out.add("uncertain")
+    return out
+
+
+def status_can_flip(status: str, per_condition) -> bool:
+    """Float noise could give this verdict another status (``per_condition``: the reachable
+    statuses of each condition, ``reachable_statuses``)."""
+    if status not in ("holds", "fails", "uncertain"):
+        return False
+    return bool(reachable_verdicts(per_condition) - {status})
+
+
+def interval_ranges(noise_range: "NoiseRange") -> tuple[tuple[float, float], tuple[float, float]]:
+    """The (lo, hi) ranges of a condition interval's two bounds under float noise (the
+    bootstrap bounds' ranges widened, as the interval is, to contain the observed value)."""
+    (lo_lo, lo_hi), (hi_lo, hi_hi) = noise_range.ci
+    ob_lo, ob_hi = noise_range.observed
+    return (min(lo_lo, ob_lo), min(lo_hi, ob_hi)), (max(hi_lo, ob_lo), max(hi_hi, ob_hi))
 
 
 @dataclass(frozen=True)
@@ -73,26 +170,41 @@ class Verdict:
     claim: str
     version: int
     task: str
-    status: str  # holds | fails | inconclusive | not applicable (the family is not in applies_to)
+    status: str  # holds | fails | uncertain | inconclusive | not applicable (family not in applies_to)
     n: int
-    observed: float | None  # of the binding condition (smallest margin)
+    observed: float | None  # of the binding condition (the deciding one with the smallest margin)
     threshold: float | None
     margin: float | None
     ci: tuple[float, float] | None
     conditions: tuple[ConditionResult, ...] = ()
     reason: str = ""
     noise: dict | None = None  # condition name -> NoiseRange (when judged with noise=)
+    samples_needed: int | None = None  # uncertain: about how many samples would settle it
 
     @property
     def within_noise(self) -> bool:
-        """Float noise alone could flip this verdict (``status_can_flip``)."""
-        return bool(self.noise) and status_can_flip(self.status,
-                                                    [r.margin for r in self.noise.values()])
+        """Float noise alone could give this verdict another status (``status_can_flip``)."""
+        if not self.noise:
+            return False
+        ops = {c.name: (c.op, c.threshold) for c in self.conditions}
+        return status_can_flip(self.status, [reachable_statuses(*ops[name], *interval_ranges(r))
+                                             for name, r in self.noise.items() if name in ops])
 
     @property
     def passed(self) -> bool:
         """Does not fail a run: it holds, or the claim does not apply to the model's family."""
         return self.status in ("holds", NOT_APPLICABLE)
+
+    def gate(self, uncertain: str = "fail") -> bool:
+        """Passes a CI gate: ``passed``, or uncertain when ``uncertain='allow'``."""
+        return self.passed or (uncertain == "allow" and self.status == "uncertain")
+
+    @property
+    def binding(self) -> ConditionResult | None:
+        """The condition that decides the status: among those with the verdict's status, the
+        one with the smallest margin."""
+        deciding = [c for c in self.conditions if c.status == self.status] or list(self.conditions)
+        return min(deciding, key=lambda c: c.margin) if deciding else None
 
 
 def _margin(observed: float, op: str, threshold: float) -> float:
@@ -109,7 +221,8 @@ def _margin_range(lo: float, hi: float, op: str, threshold: float) -> tuple[floa
 
 
 def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
-          n_bootstrap: int = N_BOOTSTRAP, seed: int = 0, noise: Noise | None = None) -> Verdict:
+          n_bootstrap: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED,
+          noise: Noise | None = None) -> Verdict:
     """One verdict for ``spec`` on the rows of ``task`` ('all' pools every task).
 
     ``noise``: also compute, per condition, the range every number can take when the
@@ -153,19 +266,26 @@ def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
         t = thresholds[c.name]
         lo, hi = np.percentile(boot[:, i, 0], [2.5, 97.5])
         value, low, high = observed[i]
+        lo, hi = float(min(lo, value)), float(max(hi, value))  # the interval contains the value
         m = _margin(value, c.op, t)
+        state = condition_status(c.op, t, lo, hi)
+        need = samples_needed(n, value, c.op, t, (lo, hi)) if state == "uncertain" else None
         results.append(ConditionResult(c.name, c.statistic, float(value), c.op, t, float(m),
-                                       (float(lo), float(hi)), m >= 0))
+                                       (lo, hi), m >= 0, state, need))
         if noise is not None:  # order statistics are monotone: bounds of each resample bound them
             lo_range = tuple(float(x) for x in np.percentile(boot[:, i, 1:], 2.5, axis=0))
             hi_range = tuple(float(x) for x in np.percentile(boot[:, i, 1:], 97.5, axis=0))
             spread[c.name] = NoiseRange((float(low), float(high)),
                                         _margin_range(low, high, c.op, t), (lo_range, hi_range))
-    binding = min(results, key=lambda r: r.margin)
-    status = "holds" if all(r.holds for r in results) else "fails"
+    status = combine(r.status for r in results)
+    binding = min((r for r in results if r.status == status), key=lambda r: r.margin)
+    need = None
+    if status == "uncertain":
+        needs = [r.samples_needed for r in results if r.status == "uncertain"]
+        need = None if None in needs else max(needs)
     return Verdict(spec.id, spec.version, task, status, n, binding.observed, binding.threshold,
                    binding.margin, binding.ci, tuple(results),
-                   noise=spread if noise is not None else None)
+                   noise=spread if noise is not None else None, samples_needed=need)
 
 
 def judge_all(specs, evidence: Evidence, family: str, tasks=None, **kw) -> list[Verdict]:

@@ -25,6 +25,7 @@ from . import (
     init,
     ls,
     matrix,
+    power,
     report,
     run,
     sensitivity,
@@ -35,8 +36,8 @@ from .args import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, MODEL_HELP
 
 __all__ = ["main", "build_parser", "run_command", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE",
            "EXIT_INTERNAL", "MODEL_HELP"]
-COMMANDS = (run, report, compare, matrix, sensitivity, ls, validate, sweep, bench, data, fixtures, init,
-            expect)
+COMMANDS = (run, report, compare, matrix, sensitivity, power, ls, validate, sweep, bench, data,
+            fixtures, init, expect)
 
 
 def build_parser() -> argparse.ArgumentParser:

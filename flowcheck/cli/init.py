@@ -12,6 +12,12 @@ SETTINGS = """[pytest]
 flowcheck_collect = true
 flowcheck_model = {model}
 flowcheck_report_dir = {report_dir}
+# a model's known findings (`flowcheck expect RUN_DIR --out flowcheck-expectations/<model>.yaml`)
+flowcheck_expectations = flowcheck-expectations
+# a model's recorded verdicts (`pytest --snapshot-update` or `--flowcheck-update-baselines`)
+flowcheck_baselines = flowcheck-baselines
+# an uncertain verdict (95% interval straddles the threshold): fail | allow
+flowcheck_uncertain = fail
 """
 
 
@@ -35,5 +41,6 @@ def cmd(args) -> int:
         return EXIT_USAGE
     ini.write_text(text)
     print(f"wrote {ini}: `pytest` now runs every built-in claim on {args.model} "
-          f"(reports in {args.report_dir}); `pytest -k <claim>` runs one")
+          f"(reports in {args.report_dir}); `pytest -k <claim>` runs one; "
+          "`pytest --flowcheck-update-baselines` records the model's baselines")
     return EXIT_OK

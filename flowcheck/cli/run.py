@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..knockout.configs import ENGINES
 from .args import ATTENTION, add_dataset, add_device, add_model, claims_arg, command, int_arg
-from .report import print_verdicts
+from .report import add_uncertain, print_verdicts
 
 EXAMPLES = ["flowcheck run --model reference --out reports/ref",
             "flowcheck run --model /models/llava-1.5-7b-hf --max-samples 100 --device cuda "
@@ -42,6 +42,7 @@ def add_parser(sub) -> None:
     add_device(r)
     r.add_argument("--out", type=Path, default=Path("reports/latest"), help="run folder")
     r.add_argument("--json", action="store_true", help="print the verdicts JSON on stdout")
+    add_uncertain(r)
     r.set_defaults(func=cmd)
 
 
@@ -52,8 +53,9 @@ def cmd(args) -> int:
         "model": args.model, "dataset": args.dataset, "device": args.device, "dtype": args.dtype,
         "max_samples": args.max_samples, "tasks": ",".join(args.tasks) if args.tasks else None,
         "window": args.window, "report_dir": str(args.out), "engine": args.engine, "noise": args.noise,
-        "claims_dir": str(args.claims_dir) if args.claims_dir else None}, prefix="--")
+        "claims_dir": str(args.claims_dir) if args.claims_dir else None,
+        "uncertain": args.uncertain}, prefix="--")
     result = run_suite(**settings.run_kwargs(claims=args.claims), family=args.family, attn=args.attn,
                        threads=args.threads, prompt=args.prompt, preprocess=args.preprocess,
                        allow_pickle=args.allow_pickle)
-    return print_verdicts(result, args.json)
+    return print_verdicts(result, args.json, settings.uncertain)

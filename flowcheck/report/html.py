@@ -8,7 +8,7 @@ from pathlib import Path
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}
 th{background:#f3f3f3}.holds{background:#e5f5e0}.FAILS{background:#fde0dd}
-.INCONCLUSIVE{background:#fff3cd}
+.INCONCLUSIVE{background:#fff3cd}.UNCERTAIN{background:#fff3cd}
 .warn{background:#fde0dd;border-left:4px solid #c00;padding:.5em 1em;margin:1em 0}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}"""
 
@@ -16,7 +16,7 @@ img{max-width:100%;border:1px solid #eee;margin:.5em 0}"""
 def _row(cells, tag="td") -> str:
     out = []
     for c in cells:
-        cls = next((k for k in ("holds", "FAILS", "INCONCLUSIVE") if c.startswith(k)), "")
+        cls = next((k for k in ("holds", "FAILS", "UNCERTAIN", "INCONCLUSIVE") if c.startswith(k)), "")
         out.append(f'<{tag} class="{cls}">{html.escape(c)}</{tag}>' if cls else
                    f"<{tag}>{html.escape(c)}</{tag}>")
     return "<tr>" + "".join(out) + "</tr>"

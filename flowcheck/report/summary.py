@@ -1,16 +1,29 @@
 """Markdown summary of a run: pooled verdicts, per-task verdict matrix, sample counts."""
 from __future__ import annotations
 
-from ..claims.judge import POOLED
+from ..claims.judge import BOOTSTRAP_SEED, N_BOOTSTRAP, POOLED
 from .flags import MIN_CORRECT, flag_names, flags, task_counts
 
-MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "INCONCLUSIVE",
+MARK = {"holds": "holds", "fails": "FAILS", "uncertain": "UNCERTAIN", "inconclusive": "INCONCLUSIVE",
         "not applicable": "not applicable"}
 
 
-def mark(v) -> str:
-    """The verdict word, flagged when float noise alone could flip it."""
-    return MARK[v.status] + (" (within float noise)" if v.within_noise else "")
+def settle_note(v, short: bool = False) -> str:
+    """How many samples would likely settle an uncertain verdict."""
+    if v.status != "uncertain":
+        return ""
+    if v.samples_needed is None:
+        return " (on the threshold)" if short else \
+            " (observed on the threshold: more samples alone will not settle it)"
+    return f" (n~{v.samples_needed})" if short else \
+        f" (about {v.samples_needed} samples would likely settle it)"
+
+
+def mark(v, short: bool = False) -> str:
+    """The verdict word (uncertain: with the samples that would likely settle it), flagged
+    when float noise alone could flip it."""
+    return (MARK[v.status] + settle_note(v, short)
+            + (" (within float noise)" if v.within_noise else ""))
 
 
 def _num(x, fmt="{:+.3g}") -> str:
@@ -20,7 +33,7 @@ def _num(x, fmt="{:+.3g}") -> str:
 def binding_condition(v) -> str:
     if not v.conditions:
         return v.reason or "-"
-    c = min(v.conditions, key=lambda c: c.margin)
+    c = v.binding
     return f"{c.name} ({c.statistic} {c.op} {c.threshold:g})"
 
 
@@ -52,6 +65,17 @@ def _accuracy_lines(counts: dict) -> list[str]:
     return lines
 
 
+def _uncertain_count(verdicts) -> str:
+    n = sum(v.status == "uncertain" for v in verdicts)
+    return f"; {n} uncertain (the interval straddles the threshold)" if n else ""
+
+
+def _bootstrap_line(meta: dict) -> str:
+    b = meta.get("bootstrap") or {}
+    return (f"- intervals: bootstrap 95% percentile, {b.get('resamples', N_BOOTSTRAP)} resamples, "
+            f"seed {b.get('seed', BOOTSTRAP_SEED)}")
+
+
 def render_summary(meta: dict, verdicts, counts: dict) -> str:
     tasks = sorted({v.task for v in verdicts if v.task != POOLED})
     pooled = [v for v in verdicts if v.task == POOLED]
@@ -68,9 +92,10 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
              f"{sum(c['n'] for c in counts.values())}, answered correctly (used): "
              f"{sum(c['n_correct'] for c in counts.values())}",
              f"- result: {sum(v.status == 'holds' for v in applicable)}/{len(applicable)} claims hold "
-             f"(pooled over tasks)" + (f"; {len(pooled) - len(applicable)} not applicable to this "
-                                       "family" if len(applicable) < len(pooled) else ""),
-             *_layout_lines(meta), *_accuracy_lines(counts),
+             f"(pooled over tasks)" + _uncertain_count(applicable)
+             + (f"; {len(pooled) - len(applicable)} not applicable to this family"
+                if len(applicable) < len(pooled) else ""),
+             _bootstrap_line(meta), *_layout_lines(meta), *_accuracy_lines(counts),
              "", "## Verdicts, pooled over task types", "",
              "| claim | verdict | binding condition | observed | margin | 95% CI | n |",
              "|---|---|---|---|---|---|---|"]
@@ -87,13 +112,19 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
         cells = []
         for t in tasks:
             v = by.get((claim, t))
-            cells.append("-" if v is None else f"{mark(v)} ({_num(v.margin)})"
-                         if v.margin is not None else mark(v))
+            cells.append("-" if v is None else f"{mark(v, short=True)} ({_num(v.margin)})"
+                         if v.margin is not None else mark(v, short=True))
         lines.append(f"| {claim} | " + " | ".join(cells) + " |")
-    lines += ["", "Margins are signed: positive = the condition holds by that much, negative = it "
+    lines += ["", "n~N after UNCERTAIN: about N correctly answered samples would likely settle it "
+              "(80% power if the effect is what was observed).", "",
+              "Margins are signed: positive = the condition holds by that much, negative = it "
               "fails by that much (percent for knockout drops, probability for the lens, depth "
-              "fraction for layer positions). A claim holds when all its conditions hold; "
-              "inconclusive (no usable sample or region) counts as a failure; \"not applicable\" "
+              "fraction for layer positions). A condition holds when its whole 95% interval meets "
+              "the threshold, fails when none of it does, and is uncertain when the interval "
+              "straddles the threshold; a claim holds when all its conditions hold, fails when "
+              "any fails, and is otherwise uncertain (a CI gate fails on uncertain unless told "
+              "`--uncertain allow`). Inconclusive (no usable sample or region) counts as a "
+              "failure; \"not applicable\" "
               "(the claim's applies_to does not list the model's family) does not. \"Within float "
               "noise\": float noise of the size measured between runs that should agree "
               "(threads, attention kernel, engine, machine) could flip that verdict. Flags: \"few "

@@ -22,11 +22,12 @@ def _round(x):
 def verdict_to_dict(v: Verdict) -> dict:
     return {"status": v.status, "n": v.n, "observed": _round(v.observed),
             "threshold": _round(v.threshold), "margin": _round(v.margin), "ci95": _round(v.ci),
-            "reason": v.reason,
+            "reason": v.reason, "samples_needed": v.samples_needed,
             "conditions": {c.name: {"statistic": c.statistic, "observed": _round(c.observed),
                                     "op": c.op, "threshold": _round(c.threshold),
                                     "margin": _round(c.margin), "ci95": _round(c.ci),
-                                    "holds": c.holds} for c in v.conditions}}
+                                    "holds": c.holds, "status": c.status,
+                                    "samples_needed": c.samples_needed} for c in v.conditions}}
 
 
 def noise_ranges(v: Verdict) -> dict | None:
@@ -53,7 +54,9 @@ def dumps(data: dict) -> str:
 
 def verdict_from_dict(claim: str, version: int, task: str, d: dict) -> Verdict:
     conds = tuple(ConditionResult(name, c["statistic"], c["observed"], c["op"], c["threshold"],
-                                  c["margin"], tuple(c["ci95"]), c["holds"])
+                                  c["margin"], tuple(c["ci95"]), c["holds"], c.get("status", ""),
+                                  c.get("samples_needed"))
                   for name, c in sorted(d["conditions"].items()))
     return Verdict(claim, version, task, d["status"], d["n"], d["observed"], d["threshold"],
-                   d["margin"], tuple(d["ci95"]) if d["ci95"] else None, conds, d["reason"])
+                   d["margin"], tuple(d["ci95"]) if d["ci95"] else None, conds, d["reason"],
+                   samples_needed=d.get("samples_needed"))

@@ -1,15 +1,17 @@
 """The paper's claims on the model under test (``--flowcheck-model``, default: reference).
 
-Two tests per (claim, task): the verdict's rounded JSON matches this model's committed
-snapshot (numbers within a tolerance; never marked as expected to fail), and the claim
-holds. The cases a model does not pass are in its expectations file
+Two tests per (claim, task): the verdict's rounded JSON (with the claim id and version)
+matches this model's committed snapshot (numbers within a tolerance; never marked as
+expected to fail; a snapshot of another claim version fails as "claim changed"), and the
+claim holds. The cases a model does not pass are in its expectations file
 (``tests/claims/expectations/<model>.yaml``, written by ``flowcheck expect`` from the model's
 committed run): strict expected failures, so the suite says so the day one starts to hold.
 """
 import pytest
 
+from flowcheck.baselines import baseline_data
 from flowcheck.pytest_plugin import explain, setting
-from flowcheck.report.verdicts import noise_ranges, verdict_to_dict
+from flowcheck.report.verdicts import noise_ranges
 from flowcheck.snapshot import verdict_snapshot
 
 pytestmark = pytest.mark.slow  # the full claim suite on the model under test
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.slow  # the full claim suite on the model under test
 def test_verdict_matches_snapshot(flowcheck_verdict, request, snapshot):
     model = setting(request.config, "model")
     extension = verdict_snapshot(model, noise_ranges(flowcheck_verdict))  # float noise never fails
-    assert verdict_to_dict(flowcheck_verdict) == snapshot(extension_class=extension)
+    assert baseline_data(flowcheck_verdict) == snapshot(extension_class=extension)
 
 
 def test_claim_holds(flowcheck_verdict, flowcheck_expectation, request):

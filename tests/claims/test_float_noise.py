@@ -11,9 +11,9 @@ import json
 
 import pytest
 
+from flowcheck.baselines import baseline_data
 from flowcheck.noise import NOISE_LENS, NOISE_PP, what_noise_changes
 from flowcheck.paths import REPO_ROOT
-from flowcheck.report.verdicts import verdict_to_dict
 from flowcheck.suite import load_run
 
 pytestmark = pytest.mark.slow  # re-judges three committed runs 7 times each (about 60 s)
@@ -57,7 +57,7 @@ def test_the_committed_run_is_what_the_snapshots_hold():
     """So the test above covers the snapshots the suite compares with (the one that failed
     on another machine among them)."""
     run = load_run(RUNS / "natural")
-    verdicts = {(v.claim, v.task): verdict_to_dict(v) for v in run.judge()}
+    verdicts = {(v.claim, v.task): baseline_data(v) for v in run.judge()}
     files = sorted(SNAPSHOTS.glob("*.json"))
     assert len(files) == len(verdicts)
     for path in files:

@@ -174,5 +174,5 @@ def test_compare_is_a_ci_gate_and_writes_an_overlay_page(tmp_path):
     page = tmp_path / "compare.html"
     assert main(["compare", natural, paper, "--html", str(page)]) == 1
     text = page.read_text()
-    assert "Verdicts that changed (44)" in text and "Answered correctly" in text
+    assert "Verdicts that changed (47)" in text and "Answered correctly" in text
     assert text.count("<img") == 6  # one overlay per flow

@@ -27,7 +27,7 @@ def test_the_builtin_claims_run_and_k_selects_what_is_measured(pytester):
     assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 3
     result.stdout.fnmatch_lines(["*flowcheck verdicts*"])
     if outcomes.get("failed"):  # a failing claim shows its verdict, not a traceback into flowcheck
-        result.stdout.fnmatch_lines(["*on ChooseAttr: fails (n=*", "*margin*95% CI*"])
+        result.stdout.fnmatch_lines(["*on ChooseAttr: * (n=*", "*margin*95% CI*"])
         assert "pytest_plugin.py" not in result.stdout.str()
 
 
@@ -89,3 +89,38 @@ def test_claim(flowcheck_verdict):
     assert bad_ini.ret == 4
     bad_ini.stderr.fnmatch_lines(["*--flowcheck-dtype must be one of float32, float16, bfloat16, "
                                   "got 'int8'*"])
+
+
+def test_baselines_are_recorded_then_compared_and_a_changed_claim_says_so(pytester):
+    from flowcheck.cli import main
+    main(["init", "--dir", str(pytester.path), "--report-dir", "run"])
+    args = ["--flowcheck-max-samples", "2", "--flowcheck-tasks", "ChooseAttr"]
+    pytester.runpytest(*args, "-k", "last_to_last_negligible", "--flowcheck-update-baselines")
+    folder = pytester.path / "flowcheck-baselines" / "reference"
+    assert sorted(p.name for p in folder.iterdir()) == ["last_to_last_negligible-ChooseAttr.json",
+                                                       "last_to_last_negligible-all.json"]
+    stored = json.loads((folder / "last_to_last_negligible-all.json").read_text())
+    assert stored["claim"] == "last_to_last_negligible" and stored["version"] == 1
+    only = "last_to_last_negligible and test_baseline"
+    again = pytester.runpytest(*args, "-k", only)  # the same model: float noise at most
+    again.assert_outcomes(passed=2, deselected=30)
+    moved = dict(stored)
+    moved["conditions"] = {name: {**c, "observed": c["observed"] + 50}
+                           for name, c in stored["conditions"].items()}
+    (folder / "last_to_last_negligible-all.json").write_text(json.dumps(moved))
+    result = pytester.runpytest(*args, "-k", only)
+    result.assert_outcomes(passed=1, failed=1, deselected=30)
+    result.stdout.fnmatch_lines(["*moved from the baseline*", "*observed*"])
+    (folder / "last_to_last_negligible-all.json").write_text(json.dumps({**stored, "version": 0}))
+    result = pytester.runpytest(*args, "-k", only)
+    result.stdout.fnmatch_lines(["*claim changed: last_to_last_negligible v0 -> v1*not a regression*"])
+
+
+def test_no_baseline_items_until_a_baseline_is_recorded(pytester):
+    from flowcheck.cli import main
+    main(["init", "--dir", str(pytester.path)])
+    result = pytester.runpytest("--collect-only", "-q", "--flowcheck-tasks", "ChooseAttr")
+    result.stdout.fnmatch_lines(["16 tests collected*"])
+    (pytester.path / "flowcheck-baselines" / "reference").mkdir(parents=True)
+    result = pytester.runpytest("--collect-only", "-q", "--flowcheck-tasks", "ChooseAttr")
+    result.stdout.fnmatch_lines(["*test_baseline[[]stage_order-all[]]*", "32 tests collected*"])

@@ -54,23 +54,35 @@ def test_a_discrete_jump_matches_only_inside_its_noise_range():
     assert verdict_mismatches(new, stored, _ranges((0.273, 0.364)))  # noise does not
 
 
-def test_holds_and_status_may_differ_only_where_noise_moves_a_margin_across_zero():
-    stored = _verdict(-9.977, 0.091)   # later: fails by 0.009
-    new = _verdict(-9.977, 0.182)      # later: holds
+def test_holds_may_differ_only_where_noise_moves_a_margin_across_zero():
+    stored = _verdict(-9.977, 0.091)   # later: the observed value misses by 0.009
+    new = _verdict(-9.977, 0.182)      # later: the observed value meets it
     assert any("holds" in m for m in verdict_mismatches(new, stored, _ranges((0.182, 0.273))))
     assert not verdict_mismatches(new, stored, _ranges((0.091, 0.182)))
-    held = _verdict(5.0, 0.182, status="holds")
-    failed = _verdict(5.0, 0.091, status="fails")
-    ranges = _ranges((0.091, 0.182)) | {"related_middle_drop": {
-        "observed": [-15.0, -15.0], "margin": [5.0, 5.0], "ci95": [[-16, -16], [-14, -14]]}}
-    held["conditions"]["related_middle_drop"].update(observed=-15.0, ci95=[-16, -14])
-    failed["conditions"]["related_middle_drop"].update(observed=-15.0, ci95=[-16, -14])
-    for v in (held, failed):
-        v.update(observed=0.091 if v is failed else 0.182, threshold=0.1,
-                 margin=v["conditions"]["later"]["margin"], ci95=[-0.5, 0.2])
-    assert not verdict_mismatches(held, failed, ranges)
-    ranges["later"]["margin"] = [0.082, 0.082]  # now noise cannot reach 'fails'
-    assert any(m.startswith("status") for m in verdict_mismatches(held, failed, ranges))
+
+
+def _two_conditions(later_lo: float, status: str) -> dict:
+    """related_middle_drop holds far from its threshold; 'later' (>= 0.1) holds when its
+    interval's lower bound is >= 0.1 and is uncertain below."""
+    v = _verdict(5.0, 0.2, status=status)
+    v["conditions"]["related_middle_drop"].update(observed=-15.0, ci95=[-16, -14], holds=True,
+                                                  status="holds")
+    v["conditions"]["later"].update(ci95=[later_lo, 0.3], status=status)
+    binding = v["conditions"]["later"]
+    v.update(observed=0.2, threshold=0.1, margin=binding["margin"], ci95=binding["ci95"])
+    return v
+
+
+def test_status_may_differ_only_where_noise_moves_an_interval_bound_across_the_threshold():
+    held, unsure = _two_conditions(0.1005, "holds"), _two_conditions(0.099, "uncertain")
+    ranges = {"related_middle_drop": {"observed": [-15.0, -15.0], "margin": [5.0, 5.0],
+                                      "ci95": [[-16, -16], [-14, -14]]},
+              "later": {"observed": [0.2, 0.2], "margin": [0.1, 0.1],
+                        "ci95": [[0.0985, 0.101], [0.3, 0.3]]}}
+    assert not verdict_mismatches(held, unsure, ranges)  # noise reaches both sides of 0.1
+    ranges["later"]["ci95"][0] = [0.1004, 0.101]  # now it cannot make the interval straddle
+    moved = verdict_mismatches(held, unsure, ranges)
+    assert any(m.startswith("status") for m in moved) and any("later.status" in m for m in moved)
 
 
 def test_a_moved_curve_still_fails_with_noise_ranges():

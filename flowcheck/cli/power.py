@@ -1,0 +1,42 @@
+"""flowcheck power: at what effect size each claim's verdict turns from fails through
+uncertain to holds, per samples per task, from two stored runs (no model, no training)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .args import EXIT_OK, claims_arg, command
+
+EXAMPLES = ["flowcheck power reports/reference/paper-route reports/reference/natural",
+            "flowcheck power EFFECT_RUN NOISE_RUN --n 10,30 --claims question_to_last_middle"]
+
+
+def add_parser(sub) -> None:
+    p = command(sub, "power", "effect size at which each claim's verdict turns from fails through "
+                "uncertain to holds, per n (re-judged from two run folders; no model)", EXAMPLES)
+    p.add_argument("effect_run", type=Path, metavar="EFFECT_RUN",
+                   help="a run whose per-sample curves carry the effect (e.g. the paper-route control)")
+    p.add_argument("noise_run", type=Path, metavar="NOISE_RUN",
+                   help="a run of the same dataset whose per-sample spread is mixed in (e.g. natural)")
+    p.add_argument("--n", type=lambda t: [int(x) for x in t.split(",")], default=[10, 30, 100],
+                   help="samples per task type, comma-separated (default: 10,30,100)")
+    p.add_argument("--claims", type=claims_arg, default=None,
+                   help="knockout claim ids (default: the main knockout claims)")
+    p.add_argument("--draws", type=int, default=5, help="random draws of samples per n (median; default 5)")
+    p.add_argument("--out", type=Path, default=None, help="write the markdown table here too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd)
+
+
+def cmd(args) -> int:
+    import sys
+
+    from ..report.power import POWER_CLAIMS, power_table, render_power
+    rows = power_table(args.effect_run, args.noise_run, args.claims or POWER_CLAIMS, args.n,
+                       args.draws, progress=lambda c, n: print(f"  {c} n={n}", file=sys.stderr))
+    text = render_power(rows)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    print(json.dumps(rows, sort_keys=True) if args.json else text)
+    return EXIT_OK

@@ -1,0 +1,44 @@
+"""What a gate does with an uncertain verdict: fail by default, skip (pytest) or pass when
+configured with uncertain=allow; a bad setting is one usage error."""
+import pytest
+
+from flowcheck.claims.judge import ConditionResult, Verdict
+from flowcheck.errors import UsageError
+from flowcheck.settings import RunSettings
+from flowcheck.suite import SuiteResult
+from flowcheck.testing import ClaimFailed, assert_claim, claim_message
+
+
+def _verdict(status="uncertain", need=240):
+    c = ConditionResult("middle_drop", "min_mean", -23.0, "<=", -20.0, 3.0, (-30.0, -16.0), True,
+                        status, need)
+    return Verdict("question_to_last_middle", 1, "all", status, 60, -23.0, -20.0, 3.0, (-30.0, -16.0),
+                   (c,), samples_needed=need)
+
+
+def test_an_uncertain_verdict_fails_by_default_and_says_how_many_samples_would_settle_it():
+    with pytest.raises(ClaimFailed) as e:
+        assert_claim(_verdict())
+    assert "uncertain" in str(e.value) and "about 240 samples would likely settle it" in str(e.value)
+    assert "??   middle_drop" in claim_message(_verdict())
+
+
+def test_allow_turns_an_uncertain_verdict_into_a_skip_under_pytest():
+    with pytest.raises(pytest.skip.Exception) as e:
+        assert_claim(_verdict(), uncertain="allow")
+    assert "question_to_last_middle" in str(e.value)
+    with pytest.raises(ClaimFailed):  # allow never lets a failing verdict through
+        assert_claim(_verdict("fails", None), uncertain="allow")
+
+
+def test_the_suite_gate_counts_uncertain_as_failing_unless_allowed():
+    result = SuiteResult(None, [_verdict("holds", None), _verdict()], {}, {})
+    assert not result.all_hold and not result.gate() and result.gate("allow")
+    assert not SuiteResult(None, [_verdict("fails", None)], {}, {}).gate("allow")
+
+
+def test_a_bad_uncertain_setting_is_a_usage_error_naming_the_option():
+    assert RunSettings.from_strings({"uncertain": "allow"}).uncertain == "allow"
+    assert RunSettings.from_strings({}).uncertain == "fail"
+    with pytest.raises(UsageError, match="--flowcheck-uncertain must be one of fail, allow, got 'maybe'"):
+        RunSettings.from_strings({"uncertain": "maybe"})
