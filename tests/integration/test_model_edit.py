@@ -45,3 +45,25 @@ def test_compare_runs_and_knockouts_inside_silenced_layers_have_no_effect(runs):
     for r in ok:
         for flow in ("question->last", "image->last", "last->last"):
             assert abs(r["changes"][flow][5]) < 1e-4 and abs(r["changes"][flow][6]) < 1e-4
+
+
+def test_a_broken_model_does_not_look_healthy(tmp_path):
+    """Silence the layers that carry question->last on paper-route, then run 20 per task:
+    accuracy falls to about a fifth, and on the few samples left the claim is not 'holds'
+    (it was, on its observed margin, before the decision rule: -8.1 with [-32.5, +30] around
+    0); the report leads with accuracy and flags the verdicts as resting on few samples of a
+    model near chance."""
+    edit = subprocess.run([sys.executable, str(ROOT / "examples" / "zero_middle_attention.py"),
+                           "--model", "paper-route", "--first", "6", "--last", "8",
+                           "--out", str(tmp_path / "edited")], capture_output=True, text=True)
+    assert edit.returncode == 0, edit.stderr
+    proc = cli("run", "--model", str(tmp_path / "edited"), "--max-samples", "20", "--out",
+               str(tmp_path / "run"), "--claims", "question_to_last_middle", "--json")
+    assert proc.returncode == 1, proc.stderr  # not a pass
+    pooled = json.loads(proc.stdout)["question_to_last_middle"]["tasks"]["all"]
+    assert pooled["status"] != "holds", pooled
+    if pooled["status"] == "uncertain":
+        assert pooled["ci95"][0] <= pooled["threshold"] <= pooled["ci95"][1]
+    summary = (tmp_path / "run" / "summary.md").read_text()
+    assert summary.index("Answered correctly") < summary.index("Verdicts, pooled")
+    assert "few samples" in summary and "near chance" in summary
