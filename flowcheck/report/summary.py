@@ -123,7 +123,7 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
               "the threshold, fails when none of it does, and is uncertain when the interval "
               "straddles the threshold; a claim holds when all its conditions hold, fails when "
               "any fails, and is otherwise uncertain (a CI gate fails on uncertain unless told "
-              "`--uncertain allow`). Inconclusive (no usable sample or region) counts as a "
+              "--uncertain allow). Inconclusive (no usable sample or region) counts as a "
               "failure; \"not applicable\" "
               "(the claim's applies_to does not list the model's family) does not. \"Within float "
               "noise\": float noise of the size measured between runs that should agree "
