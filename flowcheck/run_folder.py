@@ -66,6 +66,18 @@ class RunFolder:
     def results_path(self) -> Path:
         return self.path / self.RESULTS
 
+    def results_path_for(self, shard=None) -> Path:
+        """The store a process appends to: ``results.jsonl``, or one file per shard
+        (``results-shard-<i>-of-<n>.jsonl``) when the run is split over processes."""
+        if shard is None or shard.count == 1:
+            return self.results_path
+        return self.path / f"results-{shard.label}.jsonl"
+
+    def result_files(self) -> list[Path]:
+        """Every store of the folder: ``results.jsonl`` first, then the shards' in order."""
+        files = [self.results_path] if self.results_path.is_file() else []
+        return files + sorted(self.path.glob("results-shard-*.jsonl"))
+
     # run.json ---------------------------------------------------------------------------
     def is_run(self) -> bool:
         return (self.path / self.META).is_file()
@@ -88,44 +100,80 @@ class RunFolder:
                           "writable --out") from e
 
     @contextmanager
-    def locked(self):
+    def locked(self, shard=None, wait_s: float = 0.0, for_shard: bool = False):
         """Hold the folder (``lock``) for the block; given up after it unless this process
         already held it before."""
         self._make()
-        key = self.path.resolve()
+        key = self._lock_key(shard)
         held = key in _HELD
-        self.lock()
+        self.lock(shard, wait_s, for_shard)
         try:
             yield self
         finally:
             if not held:
                 _release(key)
 
-    def lock(self) -> None:
+    def _lock_file(self, shard=None) -> Path:
+        return self.path / (".lock" if shard is None or shard.count == 1 else f".lock-{shard.label}")
+
+    def _lock_key(self, shard=None):
+        return self._lock_file(shard).resolve()
+
+    def lock(self, shard=None, wait_s: float = 0.0, for_shard: bool = False) -> None:
         """Hold the folder for this process (an OS file lock on ``.lock``, released when the
-        process ends, also when it is killed); another process writing it is refused."""
-        key = self.path.resolve()
+        process ends, also when it is killed); another process writing it is refused (after
+        waiting up to ``wait_s`` seconds: shards take the folder lock only briefly). A shard
+        holds its own ``.lock-shard-<i>-of-<n>`` while it measures; the folder lock is refused
+        while a shard measures, so a whole run never measures beside the shards
+        (``for_shard``: a shard taking the folder lock briefly, to write run.json or judge)."""
+        key = self._lock_key(shard)
         if key in _HELD:
             return
         try:
             import fcntl
         except ImportError:  # no POSIX file locks (Windows): nothing to hold
             return
-        f = open(self.path / ".lock", "a+")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            f.close()
-            raise RunFolderError(
-                f"{self.path} is being written by another flowcheck process ({holder}); wait for it "
-                "to finish or pass another --out (a killed process leaves no lock behind)") from None
+        f = open(self._lock_file(shard), "a+")
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                f.close()
+                raise RunFolderError(
+                    f"{self.path} is being written by another flowcheck process ({holder}); wait for "
+                    "it to finish or pass another --out (a killed process leaves no lock behind)") from None
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         f.flush()
         _HELD[key] = f
+        if (shard is None or shard.count == 1) and not for_shard:
+            self._refuse_beside_measuring_shards()
+
+    def _refuse_beside_measuring_shards(self) -> None:
+        """A shard that holds its lock is measuring: a whole run must not measure beside it."""
+        import fcntl
+        held_by_me = set(_HELD)
+        for path in sorted(self.path.glob(".lock-shard-*")):
+            if path.resolve() in held_by_me:
+                continue
+            with open(path, "a+") as g:
+                try:
+                    fcntl.flock(g, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    g.seek(0)
+                    holder = g.read().strip() or "another process"
+                    _release(self._lock_key())
+                    raise RunFolderError(
+                        f"{self.path} is being measured by {path.name[len('.lock-'):]} ({holder}); "
+                        "wait for the shards to finish or pass another --out") from None
 
     def create(self, meta: dict) -> "RunFolder":
         """Create the folder and write ``meta``; refuse one that holds another model's or
@@ -158,15 +206,14 @@ class RunFolder:
 
     # results.jsonl ----------------------------------------------------------------------
     def rows(self) -> list[dict]:
-        """Every stored sample line (a torn last line from a kill is ignored)."""
-        if not self.results_path.is_file():
-            return []
+        """Every stored sample line of every store (a torn line from a kill is ignored)."""
         out = []
-        for line in self.results_path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+        for path in self.result_files():
+            for line in path.read_text().splitlines():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
         return out
 
     def latest_rows(self, plan=None, question_ids=None, meta: dict | None = None,

@@ -79,9 +79,10 @@ def covers(row: dict, plan: RunPlan, key: dict) -> bool:
                                         and set(plan.lens_variants) <= set(row["lens"]))))
 
 
-def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
-    """One sample's stored row: clean answer, and (if correct) the relative change of
-    p(answer) for every (flow, window) config and the lens curves of each variant."""
+def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bool = False) -> dict:
+    """One sample's stored row: clean answer, and (if correct, or ``always``: for timing) the
+    relative change of p(answer) for every (flow, window) config and the lens curves of each
+    variant."""
     from .knockout.clean import clean_run
     from .knockout.configs import engine_probabilities
     from .knockout.flows import parse_flow
@@ -96,7 +97,7 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
     notes = {k: v for k, v in enc.notes.items() if k != "canvas"}  # e.g. object_cut_off
     if notes:
         row["layout_notes"] = notes
-    if not clean.correct:
+    if not (clean.correct or always):
         return row
     probabilities = engine_probabilities(plan.engine)
     usable = [c for c in configs if enc.regions.group(parse_flow(c.flow).src)]
@@ -112,9 +113,10 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs) -> dict:
     return row
 
 
-def execute(handle, samples, plan: RunPlan, folder, progress: bool = True) -> dict:
-    """Measure every sample not yet stored for ``plan`` in ``folder`` (a ``RunFolder``) and
-    append each row as soon as it is measured; returns counts {measured, reused}."""
+def execute(handle, samples, plan: RunPlan, folder, progress: bool = True, shard=None) -> dict:
+    """Measure every sample not yet stored for ``plan`` in ``folder`` (a ``RunFolder``, any of
+    its stores) and append each row as soon as it is measured, to the shard's own store when
+    ``shard`` is one of several (``sharding.Shard``); returns counts {measured, reused}."""
     from .knockout.attention import text_attn_implementation
     from .knockout.configs import plan_configs
 
@@ -125,8 +127,10 @@ def execute(handle, samples, plan: RunPlan, folder, progress: bool = True) -> di
     it = todo
     if progress and todo:
         from tqdm import tqdm
-        it = tqdm(todo, desc=f"flowcheck ({plan.engine} engine)", unit="sample", dynamic_ncols=True)
-    path = folder.results_path
+        where = f", shard {shard}" if shard is not None and shard.count > 1 else ""
+        it = tqdm(todo, desc=f"flowcheck ({plan.engine} engine{where})", unit="sample",
+                  dynamic_ncols=True, position=shard.index if shard is not None else 0)
+    path = folder.results_path_for(shard)
     if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
         with open(path, "a") as store:  # a line torn by a kill: end it, never extend it
             store.write("\n")

@@ -21,6 +21,7 @@ class SuiteResult:
     verdicts: list
     counts: dict
     meta: dict
+    pending: str = ""  # a shard's result while other shards still measure: what is left
 
     def pooled(self) -> list:
         """The verdicts pooled over task types (one per claim)."""
@@ -56,8 +57,13 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
               out: Path = Path("reports/latest"), device: str = "cpu", dtype: str = "float32",
               family: str | None = None, progress: bool = True, attn: str | None = None,
               threads: int | None = None, noise=None, prompt: str | None = None,
-              preprocess: str = "paper", allow_pickle: bool = False) -> SuiteResult:
+              preprocess: str = "paper", allow_pickle: bool = False, shard=None) -> SuiteResult:
     """Measure what the selected claims need (resuming ``out``), then judge and render.
+
+    ``shard``: "i/n", a ``sharding.Shard``, or None (the launcher's RANK/WORLD_SIZE or SLURM
+    array, else the whole run): this process measures its share of the samples into its own
+    store; the shard that finds every sample stored judges and writes the report, the others
+    return a result with ``pending`` set.
 
     ``attn``: the attention implementation to load (default: sdpa for the fast engine,
     eager for the exact one); ``threads``: torch CPU threads (default: torch's own);
@@ -66,15 +72,19 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     name (default: the checkpoint's), ``preprocess``: 'paper' or 'checkpoint' (the adapter's);
     ``allow_pickle``: read pickle weights (they can run code; default: safetensors only)."""
     from .data.dataset import dataset_fingerprint
+    from .environment import environment
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
     from .models.loading import check_device, model_family, random_weights, resolve_model_path
     from .noise import parse_noise
     from .paths import EVAL_SPLIT, portable_path
     from .runner import DEFAULT_ATTN
+    from .sharding import local_device, resolve_shard
     from .windows import check_k, check_k_value
     if k is not None:
         check_k_value(k)
+    shard = resolve_shard(shard)
+    device = local_device(device)
     specs = load_claims(_claim_dirs(claims_dir), claims)
     plan = RunPlan.for_claims(specs, k, engine)
     bound = parse_noise(noise)  # everything a user gave is checked before the model loads
@@ -105,13 +115,49 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "self_checks": {c.name: "passed" for c in checks},
             "adapter": handle.adapter.record(),
             "bootstrap": {"seed": BOOTSTRAP_SEED, "resamples": N_BOOTSTRAP},
+            "environment": environment(device), "shards": shard.count,
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     folder = RunFolder(out)
+    if shard.count > 1:
+        return _run_shard(handle, samples, plan, folder, meta, shard, progress, t0)
     with folder.locked():  # one writer at a time; released when the run is written
         folder.create(meta)
         counts = execute(handle, samples, plan, folder, progress=progress)
         meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
         meta["layout_notes"] = layout_notes(folder.latest_rows().values())
+        folder.write_meta(meta)
+        return judge_run(folder.path)
+
+
+def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0) -> SuiteResult:
+    """One shard of a split run: write run.json (briefly holding the folder), measure this
+    shard's samples under its own lock, and judge when every sample of the run is stored."""
+    from .knockout.configs import plan_configs
+    from .planning import sample_costs
+    from .sharding import deal
+    wait = 600.0  # the folder lock is held briefly by each shard; a whole run holds it long
+    with folder.locked(wait_s=wait, for_shard=True):
+        folder.create(meta)
+    configs = plan_configs(plan.flows, handle.n_layers, meta["k"])
+    costs = sample_costs(handle, samples, configs)  # the same on every shard
+    weights = {q: seq * (fe if plan.engine == "fast" else 1 + len(configs))
+               for q, (seq, _, fe) in costs.items()}
+    mine = deal(weights, shard.count)
+    share = [s for s in samples if mine[s.row["question_id"]] == shard.index]
+    with folder.locked(shard=shard):
+        counts = execute(handle, share, plan, folder, progress=progress, shard=shard)
+    stored = folder.latest_rows()
+    missing = [q for q in meta["question_ids"] if q not in stored]
+    if missing:
+        note = (f"shard {shard} measured {counts['measured']} samples ({counts['reused']} stored "
+                f"before); {len(missing)} of the run's {len(meta['question_ids'])} samples are "
+                "still being measured by other shards: the shard that finishes last writes the "
+                f"report (or run `flowcheck report {folder.path}` when all are done)")
+        return SuiteResult(folder.path, [], {}, meta, pending=note)
+    with folder.locked(wait_s=wait, for_shard=True):
+        meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts,
+                            "by": f"the last shard ({shard})"}
+        meta["layout_notes"] = layout_notes(stored.values())
         folder.write_meta(meta)
         return judge_run(folder.path)
 

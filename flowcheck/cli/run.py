@@ -43,6 +43,15 @@ def add_parser(sub) -> None:
     r.add_argument("--out", type=Path, default=Path("reports/latest"), help="run folder")
     r.add_argument("--json", action="store_true", help="print the verdicts JSON on stdout")
     add_uncertain(r)
+    r.add_argument("--shard", default=None, metavar="I/N",
+                   help="measure shard I of N (0-based) into the same --out; default: the launcher's "
+                        "RANK/WORLD_SIZE (torchrun, accelerate) or SLURM array, else the whole run")
+    r.add_argument("--dry-run", action="store_true",
+                   help="print the plan (samples, token counts, configs, forward-equivalents) without "
+                        "loading weights, and exit")
+    r.add_argument("--calibrate", type=int_arg("--calibrate"), default=0, metavar="N",
+                   help="with --dry-run: load the model and time N samples on --device to project the "
+                        "run's wall time and peak memory")
     r.set_defaults(func=cmd)
 
 
@@ -55,7 +64,24 @@ def cmd(args) -> int:
         "window": args.window, "report_dir": str(args.out), "engine": args.engine, "noise": args.noise,
         "claims_dir": str(args.claims_dir) if args.claims_dir else None,
         "uncertain": args.uncertain}, prefix="--")
+    if args.dry_run or args.calibrate:
+        return dry_run(args, settings)
     result = run_suite(**settings.run_kwargs(claims=args.claims), family=args.family, attn=args.attn,
                        threads=args.threads, prompt=args.prompt, preprocess=args.preprocess,
-                       allow_pickle=args.allow_pickle)
+                       allow_pickle=args.allow_pickle, shard=args.shard)
     return print_verdicts(result, args.json, settings.uncertain)
+
+
+def dry_run(args, settings) -> int:
+    """``--dry-run``: the plan, without weights (``--calibrate N``: timed on the device)."""
+    import json
+
+    from ..planning import plan_run, render_plan
+    kw = settings.run_kwargs(claims=args.claims)
+    plan = plan_run(model=kw["model"], dataset=kw["dataset"], tasks=kw["tasks"], claims=kw["claims"],
+                    claims_dir=kw["claims_dir"], max_samples=kw["max_samples"], engine=kw["engine"],
+                    k=kw["k"], family=args.family, prompt=args.prompt, preprocess=args.preprocess,
+                    calibrate_n=args.calibrate, device=kw["device"], dtype=kw["dtype"], attn=args.attn)
+    print(json.dumps(plan.to_dict(), indent=1, sort_keys=True) if args.json
+          else render_plan(plan, kw["engine"]))
+    return 0

@@ -93,6 +93,19 @@ class ModelHandle:
         return self.adapter.layout(self.processor, self.model, int(sample.row["image_w"]),
                                    int(sample.row["image_h"]))
 
+    def token_layout(self, sample) -> tuple[int, int, list[int]]:
+        """(sequence length, image tokens, question positions) of a sample without reading or
+        processing its image: the prompt's tokens with the image token expanded to the
+        layout's count (what ``encode`` produces; used to plan and to balance shards)."""
+        template = self.adapter.prompt
+        prompt = template.format(sample.question)
+        raw = self.tokenizer(prompt, add_special_tokens=not template.has_bos)["input_ids"]
+        n_image = self.layout(sample).n_tokens
+        i = raw.index(self.image_token_id)
+        ids = raw[:i] + [self.image_token_id] * n_image + raw[i + 1:]
+        question = self._question_positions(prompt, template, sample.question, ids, n_image)
+        return len(ids), n_image, question
+
     def encode(self, sample) -> Encoded:
         """Prompt + image -> inputs, with image / question / last / related / other groups."""
         template = self.adapter.prompt
@@ -186,6 +199,17 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
     while e > s and text[e - 1].isspace():
         e -= 1
     return s, e
+
+
+def load_skeleton_handle(name_or_path: str | Path, **adapter_options) -> ModelHandle:
+    """A handle on the model without its weights (meta device: config, processor, adapter and
+    token layouts only; nothing can run), for ``flowcheck run --dry-run``."""
+    from .loading import default_prompt, load_skeleton
+    from .prompts import PROMPTS
+    model, processor = load_skeleton(name_or_path)
+    prompt = adapter_options.pop("prompt", None) or default_prompt(name_or_path, processor.tokenizer)
+    adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **adapter_options)
+    return ModelHandle(model, processor, name=str(name_or_path), adapter=adapter)
 
 
 def load_handle(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",

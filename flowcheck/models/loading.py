@@ -61,26 +61,46 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
     the folder (``trust_remote_code=False``), weights from safetensors unless ``allow_pickle``:
     the class is the one its family's adapter names for the config's architecture."""
     import torch
-    from transformers import AutoProcessor
 
     from .adapters import adapter_class
 
     path = resolve_model_path(name_or_path)
     model_class = adapter_class(architecture(path)).model_class()
     check_weights_format(path, allow_pickle)
+    processor = load_processor(path)
+    model = model_class.from_pretrained(
+        path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
+        use_safetensors=not allow_pickle, attn_implementation=attn_implementation).to(device)
+    model.eval()
+    return model, processor
+
+
+def load_processor(path: Path):
+    """The folder's stock transformers processor (offline, no code from the folder)."""
+    from transformers import AutoProcessor
     try:
-        processor = AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+        return AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
     except ValueError as e:
         if "trust_remote_code" not in str(e):
             raise
         raise ModelError(f"the processor of {str(path)!r} needs code from the model folder, which "
                          "flowcheck never runs; use a folder saved with the stock transformers "
                          "processor (processor.save_pretrained)") from None
-    model = model_class.from_pretrained(
-        path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
-        use_safetensors=not allow_pickle, attn_implementation=attn_implementation).to(device)
-    model.eval()
-    return model, processor
+
+
+def load_skeleton(name_or_path: str | Path):
+    """(model without weights, processor): the model class built from ``config.json`` on
+    torch's meta device (no memory, nothing read but the config), for planning a run."""
+    import torch
+    from transformers import AutoConfig
+
+    from .adapters import adapter_class
+    path = resolve_model_path(name_or_path)
+    model_class = adapter_class(architecture(path)).model_class()
+    config = AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    with torch.device("meta"):
+        model = model_class(config)
+    return model.eval(), load_processor(path)
 
 
 def default_prompt(name_or_path: str | Path, tokenizer) -> str:
