@@ -50,12 +50,16 @@ def pytest_addoption(parser):
         group.addoption(f"--flowcheck-{name.replace('_', '-')}", dest=f"flowcheck_{name}",
                         default=None, help=f"{help_} (ini: {ini})")
         parser.addini(ini, help=help_, default=default)
+    group.addoption("--flowcheck-require-gpu", action="store_true", default=False,
+                    help="a GPU runner: tests marked flowcheck_gpu fail, not skip, when no CUDA GPU "
+                         "is visible (and the session fails when none is selected)")
     group.addoption("--flowcheck-update-baselines", action="store_true", default=False,
                     help="record the model's verdicts as its baselines (as --snapshot-update does)")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "flowcheck_gpu: needs a GPU (skipped when --flowcheck-device is cpu)")
+    config.addinivalue_line("markers", "flowcheck_gpu(n=1): needs n visible CUDA GPUs (skipped without "
+                            "them; failed under --flowcheck-require-gpu)")
     config.stash[_STATE_KEY] = {"result": None, "selected": None, "settings": None}
     run_settings(config)  # a bad value is one usage error now, before collection
 
@@ -242,9 +246,38 @@ def pytest_collection_finish(session):
             selected.add(spec.params["flowcheck_case"])
         if isinstance(item, ClaimItem):
             selected.add(item.case)
-        if item.get_closest_marker("flowcheck_gpu") and setting(config, "device") == "cpu":
-            item.add_marker(pytest.mark.skip(reason="flowcheck_gpu test and --flowcheck-device is cpu"))
+    gpu_items = [item for item in items if item.get_closest_marker("flowcheck_gpu")]
+    for item in gpu_items:
+        missing = _gpus_missing(item.get_closest_marker("flowcheck_gpu"))
+        if missing and config.getoption("flowcheck_require_gpu"):
+            item.stash[_GPU_MISSING] = f"--flowcheck-require-gpu: {missing}"
+        elif missing:
+            item.add_marker(pytest.mark.skip(reason=missing))
+    if config.getoption("flowcheck_require_gpu") and not gpu_items:
+        raise pytest.UsageError("--flowcheck-require-gpu: no test marked flowcheck_gpu was selected; "
+                                "run the GPU lane (pytest -m flowcheck_gpu) or drop the switch")
     config.stash[_STATE_KEY]["selected"] = selected
+
+
+def _gpus_missing(marker) -> str:
+    """Why a flowcheck_gpu test cannot run here ('' when it can)."""
+    import torch
+    need = int(marker.kwargs.get("n", marker.args[0] if marker.args else 1))
+    have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if have >= need:
+        return ""
+    return (f"needs {need} CUDA GPU{'s' if need > 1 else ''}, {have} visible (torch {torch.__version__}, "
+            f"CUDA build: {torch.version.cuda or 'none'})")
+
+
+_GPU_MISSING = pytest.StashKey[str]()
+
+
+def pytest_runtest_setup(item):
+    """A GPU runner without a visible GPU fails every GPU test loudly, before its fixtures."""
+    missing = item.stash.get(_GPU_MISSING, "")
+    if missing:
+        pytest.fail(missing, pytrace=False)
 
 
 def pytest_report_header(config):

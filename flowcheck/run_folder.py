@@ -266,10 +266,14 @@ def evidence_from_rows(rows: dict, plan, n_layers: int, lens_variant: str | None
         c = counts.setdefault(r["task"], {"n": 0, "n_correct": 0})
         c["n"] += 1
         c["n_correct"] += bool(r["correct"])
+        if r.get("non_finite"):
+            c["non_finite"] = c.get("non_finite", 0) + 1
         answers.setdefault(r["task"], Counter())[str(r.get("answer", "")).strip().lower()] += 1
     for task, c in counts.items():  # the accuracy of always giving the most common answer
         c["majority"] = round(answers[task].most_common(1)[0][1] / c["n"], 4)
-    ok = [rows[q] for q in sorted(rows) if rows[q]["correct"]]  # store order never matters
+    # a sample with a non-finite number (overflow, NaN) is left out of every curve, never
+    # averaged in; run.json and the summary list it (suite.non_finite)
+    ok = [rows[q] for q in sorted(rows) if rows[q]["correct"] and not rows[q].get("non_finite")]
     nan = np.full(n_layers, np.nan)
     curves = {f: np.array([r["changes"][f] if r["changes"][f] is not None else nan for r in ok],
                           dtype=float).reshape(len(ok), n_layers) for f in plan.flows}

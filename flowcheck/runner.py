@@ -9,6 +9,7 @@ plan. Reading the store back is ``run_folder.RunFolder``'s; nothing here judges.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 
@@ -97,12 +98,20 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bo
     notes = {k: v for k, v in enc.notes.items() if k != "canvas"}  # e.g. object_cut_off
     if notes:
         row["layout_notes"] = notes
+    bad: list[dict] = []  # non-finite numbers (overflow / NaN): recorded, never averaged in
+    if not math.isfinite(clean.p_base):
+        bad.append({"what": "clean", "value": str(clean.p_base)})
+        row["non_finite"] = bad
+        return row
     if not (clean.correct or always):
         return row
     probabilities = engine_probabilities(plan.engine)
     usable = [c for c in configs if enc.regions.group(parse_flow(c.flow).src)]
     p = probabilities(handle, enc, clean, usable) if usable else []
     for cfg, pk in zip(usable, p):
+        if not math.isfinite(pk):
+            bad.append({"what": cfg.flow, "centre": cfg.centre,
+                        "layers": [cfg.layers.start, cfg.layers.stop - 1], "value": str(pk)})
         row["changes"].setdefault(cfg.flow, []).append(relative_change(pk, clean.p_base))
     for flow in plan.flows:  # a flow whose source region is empty: not measured
         row["changes"].setdefault(flow, None)
@@ -110,6 +119,17 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bo
     for variant in plan.lens_variants:
         lens = logit_lens(handle, clean, tokens, variant)
         row["lens"][variant] = {t: lens.probs[t] for t in ("lower", "capitalised")}
+        bad += [{"what": f"lens:{variant}:{t}", "layer": i, "value": str(x)}
+                for t in ("lower", "capitalised") for i, x in enumerate(lens.probs[t])
+                if not math.isfinite(x)]
+    if bad:
+        row["non_finite"] = bad
+        for key, values in row["changes"].items():  # JSON has no NaN/inf: store them as None
+            if values is not None:
+                row["changes"][key] = [v if math.isfinite(v) else None for v in values]
+        for variant, probs in row["lens"].items():
+            row["lens"][variant] = {t: [x if math.isfinite(x) else None for x in xs]
+                                    for t, xs in probs.items()}
     return row
 
 

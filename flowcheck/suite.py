@@ -124,7 +124,8 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
         folder.create(meta)
         counts = execute(handle, samples, plan, folder, progress=progress)
         meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
-        meta["layout_notes"] = layout_notes(folder.latest_rows().values())
+        rows = folder.latest_rows().values()
+        meta["layout_notes"], meta["non_finite"] = layout_notes(rows), non_finite(rows)
         folder.write_meta(meta)
         return judge_run(folder.path)
 
@@ -157,9 +158,15 @@ def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0) -> Suit
     with folder.locked(wait_s=wait, for_shard=True):
         meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts,
                             "by": f"the last shard ({shard})"}
-        meta["layout_notes"] = layout_notes(stored.values())
+        meta["layout_notes"], meta["non_finite"] = layout_notes(stored.values()), non_finite(stored.values())
         folder.write_meta(meta)
         return judge_run(folder.path)
+
+
+def non_finite(rows) -> dict:
+    """{question_id: [where]} of samples with a non-finite number (overflow or NaN: which
+    flow and window centre, lens layer, or the clean run); they are left out of the verdicts."""
+    return {r["question_id"]: r["non_finite"] for r in rows if r.get("non_finite")}
 
 
 def layout_notes(rows) -> dict:

@@ -45,6 +45,15 @@ def _layout_lines(meta: dict) -> list[str]:
     if notes.get("object_cut_off"):
         lines.append(f"- {len(notes['object_cut_off'])} samples lost their question's object to the "
                      "image preprocessing (no related image token); their related flows are not measured")
+    bad = meta.get("non_finite") or {}
+    if bad:
+        where = "; ".join(f"{q}: " + ", ".join(
+            e["what"] + (f" centre {e['centre']}" if "centre" in e else "")
+            + (f" layer {e['layer']}" if "layer" in e else "") for e in entries[:3])
+            for q, entries in list(bad.items())[:5])
+        lines.append(f"- **{len(bad)} samples gave non-finite numbers (overflow or NaN, dtype "
+                     f"{meta.get('dtype')}) and are left out of every verdict**: {where}"
+                     + (" ..." if len(bad) > 5 else "") + " (all in run.json `non_finite`)")
     if notes.get("original_code_differs"):
         lines.append(f"- {len(notes['original_code_differs'])} samples get another tile layout from the "
                      "original LLaVA-NeXT code than from transformers (pinpoint tie-break)")

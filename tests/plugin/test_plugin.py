@@ -52,7 +52,35 @@ def test_on_gpu():
 """)
     result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*flowcheck_gpu test and --flowcheck-device is cpu*"])
+    result.stdout.fnmatch_lines(["*needs 1 CUDA GPU, 0 visible (torch *, CUDA build: none)*"])
+
+
+def test_a_gpu_runner_without_a_gpu_fails_loudly(pytester):
+    pytester.makepyfile(test_g="""
+import pytest
+
+@pytest.fixture
+def on_gpu():
+    raise AssertionError("fixtures of a GPU test must not run either")
+
+@pytest.mark.flowcheck_gpu
+def test_on_gpu(on_gpu):
+    pass
+
+@pytest.mark.flowcheck_gpu(n=2)
+def test_on_two():
+    pass
+
+def test_cpu():
+    pass
+""")
+    result = pytester.runpytest("--flowcheck-require-gpu")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*--flowcheck-require-gpu: needs 1 CUDA GPU, 0 visible*",
+                                 "*--flowcheck-require-gpu: needs 2 CUDA GPUs, 0 visible*"])
+    assert "fixtures of a GPU test must not run" not in result.stdout.str()
+    none = pytester.runpytest("--flowcheck-require-gpu", "-k", "test_cpu")
+    assert none.ret == 4 and "no test marked flowcheck_gpu was selected" in none.stderr.str()
 
 
 def test_the_plugin_can_be_enabled_explicitly_by_its_module_name(pytester):
