@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.flowcheck-installed
 
-.PHONY: demo sensitivity power noise test test-fast setup clean-venv
+.PHONY: demo sensitivity power gpu-check noise test test-fast setup clean-venv
 
 $(STAMP): pyproject.toml requirements/cpu-lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ sensitivity: $(STAMP)
 power: $(STAMP)
 	$(FC) power reports/reference/paper-route reports/reference/natural \
 	  --out reports/reference/power.md > /dev/null
+
+# The GPU lane on a machine with a CUDA GPU (and a CUDA build of torch: README, Running on a
+# GPU): GPU tests + full-width engine benchmarks, figures in reports/gpu-check/gpu-check.json.
+gpu-check: $(STAMP)
+	$(FC) gpu-check --out reports/gpu-check
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check flowcheck tests examples

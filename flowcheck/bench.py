@@ -43,23 +43,45 @@ def run_engine(handle, samples, configs, engine: str):
     return out
 
 
+# The paper's full protocol: the six GQA task files, about 5.5k rows (issue of the GPU lane;
+# the exact count depends on the files), every flow at every window centre.
+PAPER_ROWS = 5500
+
+
 def compare_engines(handle, samples, flows=CORE_FLOWS, k: int | None = None) -> dict:
-    """Time exact and fast engines on all (flow, centre) configs of every sample."""
+    """Time exact and fast engines on all (flow, centre) configs of every sample (on a GPU
+    with CUDA synchronisation and its peak allocated memory), and project the paper's full
+    protocol (``PAPER_ROWS`` samples, every one counted as answered correctly) from it."""
     import torch
 
     from .knockout.attention import text_attn_implementation
     from .knockout.configs import plan_configs
     configs = plan_configs(flows, handle.n_layers, k)
-    run_engine(handle, samples[:1], configs[:1], "fast")  # warm-up (lazy inits)
-    timings, results, rss = {}, {}, {}
+    cuda = handle.device.type == "cuda"
+    run_engine(handle, samples[:1], configs[:1], "fast")  # warm-up (lazy inits, kernels)
+    timings, results, rss, gpu_peak = {}, {}, {}, {}
     for engine in ("fast", "exact"):
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
         with peak_rss() as peak:
             t0 = time.perf_counter()
             results[engine] = run_engine(handle, samples, configs, engine)
+            if cuda:
+                torch.cuda.synchronize()
             timings[engine] = time.perf_counter() - t0
         rss[engine] = peak["mb"]
+        if cuda:
+            gpu_peak[engine] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     diff = max(abs(a - b) for pe, pf in zip(results["exact"], results["fast"]) for a, b in zip(pe, pf))
+    per_sample = {e: timings[e] / len(samples) for e in timings}
+    extra = {"gpu": torch.cuda.get_device_name(handle.device), "peak_gpu_mb_fast": gpu_peak["fast"],
+             "peak_gpu_mb_exact": gpu_peak["exact"]} if cuda else {}
     return {
+        **extra, "projected_for": f"{PAPER_ROWS} samples (the paper's GQA files) x {len(flows)} flows "
+                                  f"x {handle.n_layers} window centres, on this device",
+        "projected_hours_fast": round(per_sample["fast"] * PAPER_ROWS / 3600, 2),
+        "projected_hours_exact": round(per_sample["exact"] * PAPER_ROWS / 3600, 2),
         "model": handle.name, "n_samples": len(samples), "n_layers": handle.n_layers,
         "seq_len": handle.encode(samples[0]).seq_len, "flows": list(flows),
         "n_configs": len(configs) * len(samples), "exact_s": round(timings["exact"], 3),

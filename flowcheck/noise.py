@@ -26,6 +26,14 @@ from .errors import UsageError
 NOISE_PP = 2e-3
 NOISE_LENS = 2e-5
 
+# Half precision moves the knockout numbers far more. Measured on this project's CPU (no GPU
+# was available): the paper-route model, 12 correctly answered samples x 72 configs, fast vs
+# exact engine in the same dtype: float16 0.50 pp, bfloat16 5.35 pp (exact engine in the
+# dtype vs float32: 0.57 pp and 4.73 pp). The bound is twice the largest, as for float32;
+# a run in half precision uses it unless --noise says otherwise. GPU kernels differ:
+# measure yours with two runs and `flowcheck compare --noise`.
+DTYPE_NOISE_PP = {"float32": NOISE_PP, "float16": 1.0, "bfloat16": 11.0}
+
 _VERDICT_NUMBERS = ("observed", "margin", "ci_lo", "ci_hi")
 
 

@@ -88,6 +88,10 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     specs = load_claims(_claim_dirs(claims_dir), claims)
     plan = RunPlan.for_claims(specs, k, engine)
     bound = parse_noise(noise)  # everything a user gave is checked before the model loads
+    if noise is None and dtype != "float32":  # half precision: its own measured bound
+        from .noise import DTYPE_NOISE_PP
+        noise = (DTYPE_NOISE_PP[dtype], bound.lens)
+        bound = parse_noise(noise)
     check_device(device)
     samples = select_samples(dataset, tasks, max_samples)
     family = family or model_family(model)

@@ -22,6 +22,7 @@ from . import (
     data,
     expect,
     fixtures,
+    gpu_check,
     init,
     ls,
     matrix,
@@ -37,7 +38,7 @@ from .args import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, MODEL_HELP
 __all__ = ["main", "build_parser", "run_command", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE",
            "EXIT_INTERNAL", "MODEL_HELP"]
 COMMANDS = (run, report, compare, matrix, sensitivity, power, ls, validate, sweep, bench, data,
-            fixtures, init, expect)
+            fixtures, init, expect, gpu_check)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,12 @@ def add_parser(sub) -> None:
     p = command(sub, "bench", "exact vs fast knockout engine, side by side", EXAMPLES)
     add_model(p)
     p.add_argument("--layout", default=None,
-                   help="use a random-weight model with this real layout instead of --model")
+                   help="use a random-weight model with this real layout instead of --model: llava15, "
+                        "llava-next, or a checkpoint fixture's name (llava-1.5-7b, ...)")
+    p.add_argument("--real-width", action="store_true",
+                   help="with a checkpoint fixture's --layout: the real checkpoint's widths (a GPU job)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda (timed with synchronisation)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     p.add_argument("--samples-per-task", type=int_arg("--samples-per-task"), default=1)
     p.add_argument("--tasks", type=tasks_arg, default=None, help="comma-separated task types")
     p.add_argument("--flows", default=None,
@@ -52,12 +57,16 @@ def cmd(args) -> int:
     flows = [parse_flow(f.strip()).name for f in args.flows.split(",")] if args.flows else list(CORE_FLOWS)
     if args.threads:
         torch.set_num_threads(args.threads)
+    from ..models.loading import check_device
+    check_device(args.device)
     if args.layout:
         from ..models.layouts import build_layout_handle
-        handle = build_layout_handle(args.layout, attn_implementation=args.attn)
+        handle = build_layout_handle(args.layout, attn_implementation=args.attn, device=args.device,
+                                     dtype=args.dtype, real_width=args.real_width)
     else:
         from ..models.handle import load_handle
-        handle = load_handle(args.model, attn_implementation=args.attn)
+        handle = load_handle(args.model, attn_implementation=args.attn, device=args.device,
+                             dtype=args.dtype)
     samples = dataset.load(EVAL_SPLIT, tasks=args.tasks, max_per_task=args.samples_per_task)
     if args.image_size:
         samples = [place_on_canvas(s, *args.image_size) for s in samples]

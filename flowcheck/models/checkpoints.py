@@ -44,6 +44,7 @@ class CheckpointShape:
     text_intermediate: int = 128
     vision_layers: int = 24  # CLIP ViT-L/14-336 depth, kept
     vision_hidden: int = 32  # shrunk (real 1024)
+    vision_intermediate: int = 64  # shrunk (real 4096)
     vision_heads: int = 2
     image_size: int = 336
     patch_size: int = 14
@@ -66,6 +67,19 @@ CHECKPOINTS = Registry("checkpoint fixture", {s.name: s for s in (
                     text_heads=8, kv_heads=2, rope_theta=500000.0, max_positions=8192,
                     pinpoints=tuple(map(tuple, NEXT_PINPOINTS))),
 )}, hint="flowcheck fixtures --list shows them")
+
+
+_CLIP_L = dict(vision_hidden=1024, vision_intermediate=4096, vision_heads=16)
+# The real checkpoints' widths (config.json of each): with these a fixture has the real
+# model's size and memory (only the vocabulary stays the fixture tokenizer's), for the GPU lane.
+REAL_WIDTHS = {
+    "llava-1.5-7b": dict(text_hidden=4096, text_intermediate=11008, text_heads=32, kv_heads=32, **_CLIP_L),
+    "llava-1.5-13b": dict(text_hidden=5120, text_intermediate=13824, text_heads=40, kv_heads=40, **_CLIP_L),
+    "llava-v1.6-vicuna-7b": dict(text_hidden=4096, text_intermediate=11008, text_heads=32, kv_heads=32,
+                                 **_CLIP_L),
+    "llama3-llava-next-8b": dict(text_hidden=4096, text_intermediate=14336, text_heads=32, kv_heads=8,
+                                 **_CLIP_L),
+}
 
 
 def build_tokenizer(shape: CheckpointShape):
@@ -96,7 +110,7 @@ def build_processor(shape: CheckpointShape, tokenizer=None):
 def build_config(shape: CheckpointShape, tokenizer):
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaNextConfig
     vision = CLIPVisionConfig(
-        hidden_size=shape.vision_hidden, intermediate_size=2 * shape.vision_hidden,
+        hidden_size=shape.vision_hidden, intermediate_size=shape.vision_intermediate,
         num_hidden_layers=shape.vision_layers, num_attention_heads=shape.vision_heads,
         image_size=shape.image_size, patch_size=shape.patch_size,
         projection_dim=shape.vision_hidden, hidden_act="quick_gelu")
@@ -125,14 +139,28 @@ def build_model(shape: CheckpointShape, tokenizer, seed: int = 0):
     return cls(build_config(shape, tokenizer)).eval()
 
 
-def build_handle(name: str, seed: int = 0, attn_implementation: str = "eager", **changes):
-    """A ``ModelHandle`` on a fixture built in memory (``changes``: e.g. ``text_layers=4``)."""
+def build_handle(name: str, seed: int = 0, attn_implementation: str = "eager", device: str = "cpu",
+                 dtype: str = "float32", real_width: bool = False, **changes):
+    """A ``ModelHandle`` on a fixture built in memory (``changes``: e.g. ``text_layers=4``;
+    ``real_width``: the real checkpoint's widths, ``REAL_WIDTHS``), built directly on
+    ``device`` in ``dtype`` (a 7B model at real width is never materialised on the CPU)."""
+    import torch
+
     from .adapters import adapter_for
     from .handle import ModelHandle
     from .prompts import PROMPTS
-    shape = replace(CHECKPOINTS.get_or_raise(name), **changes)
+    shape = CHECKPOINTS.get_or_raise(name)
+    shape = replace(shape, **{**(REAL_WIDTHS[name] if real_width else {}), **changes})
     processor = build_processor(shape)
-    model = build_model(shape, processor.tokenizer, seed)
+    if device == "cpu" and dtype == "float32":
+        model = build_model(shape, processor.tokenizer, seed)
+    else:
+        from transformers import LlavaForConditionalGeneration, LlavaNextForConditionalGeneration
+        cls = LlavaNextForConditionalGeneration if shape.pinpoints else LlavaForConditionalGeneration
+        torch.manual_seed(seed)
+        with torch.device(device):
+            model = cls._from_config(build_config(shape, processor.tokenizer),
+                                     dtype=getattr(torch, dtype)).eval()
     model.set_attn_implementation(attn_implementation)
     adapter = adapter_for(model, prompt=PROMPTS[shape.prompt])
     return ModelHandle(model, processor, name=f"random-{shape.name}", adapter=adapter)

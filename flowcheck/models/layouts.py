@@ -7,6 +7,7 @@ Its outputs mean nothing; it is for timing and for engine agreement only.
 """
 from __future__ import annotations
 
+from ..errors import UsageError
 from ..registry import Registry
 from .tiny import ReferenceSpec
 
@@ -16,9 +17,18 @@ LLAVA15_LAYOUT = ReferenceSpec(image_size=336, patch_size=14, vision_layers=1, v
 LAYOUTS = Registry("layout", {"llava15": LLAVA15_LAYOUT, "llava-next": "llava-v1.6-vicuna-7b"})
 
 
-def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementation: str = "eager"):
+def build_layout_handle(layout: str = "llava15", seed: int = 0, attn_implementation: str = "eager",
+                        device: str = "cpu", dtype: str = "float32", real_width: bool = False):
     """``llava15``: the reference architecture at llava-1.5's sequence layout; ``llava-next``:
-    the llava-v1.6-vicuna-7b checkpoint fixture (anyres, 32 layers, random weights)."""
+    the llava-v1.6-vicuna-7b checkpoint fixture (anyres, 32 layers, random weights); a
+    checkpoint fixture's name (``flowcheck fixtures``), at the real widths with ``real_width``."""
+    from .checkpoints import CHECKPOINTS
+    if layout in CHECKPOINTS:
+        from .checkpoints import build_handle
+        return build_handle(layout, seed, attn_implementation, device, dtype, real_width)
+    if device != "cpu" or dtype != "float32" or real_width:
+        raise UsageError(f"layout {layout!r} is CPU float32 only; for a GPU or --real-width pass a "
+                         f"checkpoint fixture's name: {', '.join(CHECKPOINTS)}")
     from .adapters.llava import LlavaAdapter
     from .handle import ModelHandle
     from .prompts import PROMPTS

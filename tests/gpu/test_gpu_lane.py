@@ -1,0 +1,107 @@
+"""The GPU lane (``pytest -m flowcheck_gpu``; on a GPU runner add ``--flowcheck-require-gpu``).
+
+- The trained paper-route model in float16 and bfloat16: the fast and the exact engine agree
+  within the bound measured for the dtype (``noise.DTYPE_NOISE_PP``). The same test runs on
+  the CPU in the ordinary suite (where the bound was measured) and on CUDA in the GPU lane.
+- Random models with the paper checkpoints' real widths and depths (``REAL_WIDTHS``), built
+  on the GPU from their configs: every knockout number finite in both engines, and the gap
+  between them, the time and the peak memory recorded (random weights give p(answer) near
+  1/vocabulary, where a relative change is no measure of agreement: the bound is asserted on
+  the trained model above).
+
+Where ``FLOWCHECK_GPU_FIGURES`` names a file, each test appends its figures to it as one JSON
+line (``flowcheck gpu-check`` collects them).
+"""
+import json
+import math
+import os
+import time
+
+import pytest
+
+from flowcheck.noise import DTYPE_NOISE_PP
+
+CENTRES = 3  # window centres per flow on the GPU: first, middle, last (all six flows)
+
+
+def engine_gap(handle, samples, configs) -> dict:
+    """Largest |fast - exact| in percentage points of the relative change of p(answer), over
+    the samples the model answers correctly (asserting every number finite)."""
+    from flowcheck.knockout.clean import clean_run
+    from flowcheck.knockout.configs import engine_probabilities
+    from flowcheck.metrics import relative_change
+    worst, values, n = 0.0, 0, 0
+    for s in samples:
+        enc = handle.encode(s)
+        clean = clean_run(handle, enc, s.answer)
+        if not clean.correct and "random" not in handle.name:
+            continue
+        fast = engine_probabilities("fast")(handle, enc, clean, configs)
+        exact = engine_probabilities("exact")(handle, enc, clean, configs)
+        for a, b in zip(fast, exact):
+            assert math.isfinite(a) and math.isfinite(b), (s.row["question_id"], a, b)
+            worst = max(worst, abs(relative_change(a, clean.p_base) - relative_change(b, clean.p_base)))
+            values += 1
+        n += 1
+    return {"max_abs_diff_pp": worst, "values": values, "samples": n}
+
+
+def record(figures: dict) -> None:
+    path = os.environ.get("FLOWCHECK_GPU_FIGURES")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(figures, sort_keys=True) + "\n")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.flowcheck_gpu)])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_fast_equals_exact_in_half_precision(dtype, device):
+    from flowcheck.knockout.configs import plan_configs
+    from flowcheck.knockout.flows import CORE_FLOWS
+    from flowcheck.models.handle import load_handle
+    from flowcheck.suite import select_samples
+    handle = load_handle("paper-route", device=device, dtype=dtype, attn_implementation="eager")
+    per_task = 1 if device == "cpu" else 10
+    samples = select_samples(None, tasks=["ChooseAttr", "QueryAttr"], max_samples=per_task)
+    gap = engine_gap(handle, samples, plan_configs(CORE_FLOWS, handle.n_layers, 3))
+    record({"test": "half_precision_engines_agree", "model": "paper-route", "device": device,
+            "dtype": dtype, **gap, "bound_pp": DTYPE_NOISE_PP[dtype]})
+    assert gap["values"] == 72 * gap["samples"] and gap["samples"] >= per_task  # most answered
+    assert gap["max_abs_diff_pp"] <= DTYPE_NOISE_PP[dtype], gap
+
+
+def gpu_configs(n_layers: int):
+    from flowcheck.knockout.configs import plan_configs
+    from flowcheck.knockout.flows import CORE_FLOWS
+    keep = {0, n_layers // 2, n_layers - 1}
+    return [c for c in plan_configs(CORE_FLOWS, n_layers) if c.centre in keep]
+
+
+@pytest.mark.flowcheck_gpu
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["llava-1.5-7b", "llava-1.5-13b", "llava-v1.6-vicuna-7b",
+                                  "llama3-llava-next-8b"])
+def test_real_width_engines_agree_on_cuda(name, dtype):
+    import torch
+
+    from flowcheck.data.dataset import place_on_canvas
+    from flowcheck.models.checkpoints import build_handle
+    from flowcheck.suite import select_samples
+    torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    handle = build_handle(name, device="cuda", dtype=dtype, real_width=True)
+    built = time.perf_counter() - t0
+    samples = select_samples(None, tasks=["ChooseAttr"], max_samples=1)
+    if "next" in name:
+        samples = [place_on_canvas(s, 500, 375) for s in samples]  # about 2,340 image tokens
+    t0 = time.perf_counter()
+    gap = engine_gap(handle, samples, gpu_configs(handle.n_layers))
+    torch.cuda.synchronize()
+    figures = {"test": "real_width_engines_agree", "checkpoint": name, "dtype": dtype, **gap,
+               "build_s": round(built, 1), "measure_s": round(time.perf_counter() - t0, 2),
+               "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
+               "gpu": torch.cuda.get_device_name(), "bound_pp": DTYPE_NOISE_PP[dtype]}
+    record(figures)
+    del handle
+    torch.cuda.empty_cache()
+    assert gap["values"] == 6 * 3  # every number finite (engine_gap asserts it per value)
