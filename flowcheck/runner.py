@@ -80,7 +80,8 @@ def covers(row: dict, plan: RunPlan, key: dict) -> bool:
                                         and set(plan.lens_variants) <= set(row["lens"]))))
 
 
-def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bool = False) -> dict:
+def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bool = False,
+                   batch_size: int | None = None) -> dict:
     """One sample's stored row: clean answer, and (if correct, or ``always``: for timing) the
     relative change of p(answer) for every (flow, window) config and the lens curves of each
     variant."""
@@ -107,7 +108,7 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bo
         return row
     probabilities = engine_probabilities(plan.engine)
     usable = [c for c in configs if enc.regions.group(parse_flow(c.flow).src)]
-    p = probabilities(handle, enc, clean, usable) if usable else []
+    p = probabilities(handle, enc, clean, usable, batch_size=batch_size) if usable else []
     for cfg, pk in zip(usable, p):
         if not math.isfinite(pk):
             bad.append({"what": cfg.flow, "centre": cfg.centre,
@@ -133,7 +134,8 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bo
     return row
 
 
-def execute(handle, samples, plan: RunPlan, folder, progress: bool = True, shard=None) -> dict:
+def execute(handle, samples, plan: RunPlan, folder, progress: bool = True, shard=None,
+            batch_size: int | None = None) -> dict:
     """Measure every sample not yet stored for ``plan`` in ``folder`` (a ``RunFolder``, any of
     its stores) and append each row as soon as it is measured, to the shard's own store when
     ``shard`` is one of several (``sharding.Shard``); returns counts {measured, reused}."""
@@ -156,7 +158,8 @@ def execute(handle, samples, plan: RunPlan, folder, progress: bool = True, shard
             store.write("\n")
     with open(path, "a") as store:
         for s in it:
-            store.write(json.dumps(measure_sample(handle, s, plan, key, configs), sort_keys=True) + "\n")
+            row = measure_sample(handle, s, plan, key, configs, batch_size=batch_size)
+            store.write(json.dumps(row, sort_keys=True) + "\n")
             store.flush()
             os.fsync(store.fileno())
     return {"measured": len(todo), "reused": len(samples) - len(todo)}

@@ -57,11 +57,14 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
               out: Path = Path("reports/latest"), device: str = "cpu", dtype: str = "float32",
               family: str | None = None, progress: bool = True, attn: str | None = None,
               threads: int | None = None, noise=None, prompt: str | None = None,
-              preprocess: str = "paper", allow_pickle: bool = False, shard=None) -> SuiteResult:
+              preprocess: str = "paper", allow_pickle: bool = False, shard=None,
+              batch_size: int | None = None) -> SuiteResult:
     """Measure what the selected claims need (resuming ``out``), then judge and render.
 
-    ``shard``: "i/n", a ``sharding.Shard``, or None (the launcher's RANK/WORLD_SIZE or SLURM
-    array, else the whole run): this process measures its share of the samples into its own
+    ``batch_size``: knockout configs per forward (exact engine default 1, fast engine default
+    a whole group; results equal within float rounding). ``shard``: "i/n", a
+    ``sharding.Shard``, or None (the launcher's RANK/WORLD_SIZE or SLURM array, else the
+    whole run): this process measures its share of the samples into its own
     store; the shard that finds every sample stored judges and writes the report, the others
     return a result with ``pending`` set.
 
@@ -123,10 +126,10 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     folder = RunFolder(out)
     if shard.count > 1:
-        return _run_shard(handle, samples, plan, folder, meta, shard, progress, t0)
+        return _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, batch_size)
     with folder.locked():  # one writer at a time; released when the run is written
         folder.create(meta)
-        counts = execute(handle, samples, plan, folder, progress=progress)
+        counts = execute(handle, samples, plan, folder, progress=progress, batch_size=batch_size)
         meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
         rows = folder.latest_rows().values()
         meta["layout_notes"], meta["non_finite"] = layout_notes(rows), non_finite(rows)
@@ -134,7 +137,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
         return judge_run(folder.path)
 
 
-def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0) -> SuiteResult:
+def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, batch_size=None) -> SuiteResult:
     """One shard of a split run: write run.json (briefly holding the folder), measure this
     shard's samples under its own lock, and judge when every sample of the run is stored."""
     from .knockout.configs import plan_configs
@@ -150,7 +153,8 @@ def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0) -> Suit
     mine = deal(weights, shard.count)
     share = [s for s in samples if mine[s.row["question_id"]] == shard.index]
     with folder.locked(shard=shard):
-        counts = execute(handle, share, plan, folder, progress=progress, shard=shard)
+        counts = execute(handle, share, plan, folder, progress=progress, shard=shard,
+                         batch_size=batch_size)
     stored = folder.latest_rows()
     missing = [q for q in meta["question_ids"] if q not in stored]
     if missing:

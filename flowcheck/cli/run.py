@@ -43,6 +43,9 @@ def add_parser(sub) -> None:
     r.add_argument("--out", type=Path, default=Path("reports/latest"), help="run folder")
     r.add_argument("--json", action="store_true", help="print the verdicts JSON on stdout")
     add_uncertain(r)
+    r.add_argument("--batch-size", type=int_arg("--batch-size"), default=None, metavar="B",
+                   help="knockout configs per forward (default: exact engine 1, fast engine a whole "
+                        "group); results equal within float rounding, throughput differs")
     r.add_argument("--shard", default=None, metavar="I/N",
                    help="measure shard I of N (0-based) into the same --out; default: the launcher's "
                         "RANK/WORLD_SIZE (torchrun, accelerate) or SLURM array, else the whole run")
@@ -68,7 +71,7 @@ def cmd(args) -> int:
         return dry_run(args, settings)
     result = run_suite(**settings.run_kwargs(claims=args.claims), family=args.family, attn=args.attn,
                        threads=args.threads, prompt=args.prompt, preprocess=args.preprocess,
-                       allow_pickle=args.allow_pickle, shard=args.shard)
+                       allow_pickle=args.allow_pickle, shard=args.shard, batch_size=args.batch_size)
     return print_verdicts(result, args.json, settings.uncertain)
 
 

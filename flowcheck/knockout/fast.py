@@ -31,15 +31,19 @@ class PrefixCache:
         return torch.cat([k, key_states], dim=2), torch.cat([v, value_states], dim=2)
 
 
-def fast_probabilities(handle, enc, clean, configs) -> list[float]:
-    """p(t*) at the last position for each config, grouped by first changed position."""
+def fast_probabilities(handle, enc, clean, configs, batch_size: int | None = None) -> list[float]:
+    """p(t*) at the last position for each config, grouped by first changed position;
+    ``batch_size``: at most that many configs per pass (default: a whole group at once)."""
     groups: dict[int, list[int]] = {}
     for i, cfg in enumerate(configs):
         groups.setdefault(first_dst(enc.regions, cfg.flow), []).append(i)
     out = [0.0] * len(configs)
     for d0, idx in groups.items():
-        for i, p in zip(idx, _suffix_pass(handle, enc, clean, d0, [configs[i] for i in idx])):
-            out[i] = p
+        step = batch_size or len(idx)
+        for start in range(0, len(idx), step):
+            part = idx[start:start + step]
+            for i, p in zip(part, _suffix_pass(handle, enc, clean, d0, [configs[i] for i in part])):
+                out[i] = p
     return out
 
 

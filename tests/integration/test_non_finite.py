@@ -14,8 +14,8 @@ def test_a_nan_in_one_config_is_reported_and_the_sample_left_out(tmp_path, monke
     def with_a_nan(engine):
         probabilities = real(engine)
 
-        def run(handle, enc, clean, cfgs):
-            p = probabilities(handle, enc, clean, cfgs)
+        def run(handle, enc, clean, cfgs, **kw):
+            p = probabilities(handle, enc, clean, cfgs, **kw)
             if not poisoned:  # the first sample that gets knockouts: one config overflows
                 poisoned["at"] = (cfgs[5].flow, cfgs[5].centre)
                 p[5] = math.nan
