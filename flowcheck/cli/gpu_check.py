@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .args import EXIT_FAIL, EXIT_OK, EXIT_USAGE, command
 
-EXAMPLES = ["flowcheck gpu-check --out reports/gpu-check", "make gpu-check"]
+EXAMPLES = ["flowcheck gpu-check --out reports/gpu-check", "flowcheck gpu-check --dtype bfloat16"]
 BENCHES = [("llava-1.5-7b", None), ("llava-v1.6-vicuna-7b", (500, 375))]
 
 
