@@ -58,11 +58,12 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
               family: str | None = None, progress: bool = True, attn: str | None = None,
               threads: int | None = None, noise=None, prompt: str | None = None,
               preprocess: str = "paper", allow_pickle: bool = False, shard=None,
-              batch_size: int | None = None) -> SuiteResult:
+              batch_size: int | None = None, device_map: str | None = None) -> SuiteResult:
     """Measure what the selected claims need (resuming ``out``), then judge and render.
 
     ``batch_size``: knockout configs per forward (exact engine default 1, fast engine default
-    a whole group; results equal within float rounding). ``shard``: "i/n", a
+    a whole group; results equal within float rounding). ``device_map``: 'auto' spreads a
+    model larger than one GPU over the visible GPUs (accelerate). ``shard``: "i/n", a
     ``sharding.Shard``, or None (the launcher's RANK/WORLD_SIZE or SLURM array, else the
     whole run): this process measures its share of the samples into its own
     store; the shard that finds every sample stored judges and writes the report, the others
@@ -104,7 +105,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
     handle = load_handle(model, device=device, dtype=dtype, attn_implementation=attn, prompt=prompt,
-                         preprocess=preprocess, allow_pickle=allow_pickle)
+                         preprocess=preprocess, allow_pickle=allow_pickle, device_map=device_map)
     window = check_k(store_key(plan, handle.n_layers, handle=handle)["k"], handle.n_layers)  # before folder
     checks = run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
     from .models.fingerprint import weights_fingerprint
@@ -122,7 +123,9 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "self_checks": {c.name: "passed" for c in checks},
             "adapter": handle.adapter.record(),
             "bootstrap": {"seed": BOOTSTRAP_SEED, "resamples": N_BOOTSTRAP},
-            "environment": environment(device), "shards": shard.count,
+            "environment": environment(str(handle.device)), "shards": shard.count,
+            "device_map": None if device_map is None else sorted({str(handle.layer_device(i))
+                                                                  for i in range(handle.n_layers)}),
             "noise": None if noise is None else {"pp": bound.pp, "lens": bound.lens}}
     folder = RunFolder(out)
     if shard.count > 1:

@@ -46,6 +46,9 @@ def add_parser(sub) -> None:
     r.add_argument("--batch-size", type=int_arg("--batch-size"), default=None, metavar="B",
                    help="knockout configs per forward (default: exact engine 1, fast engine a whole "
                         "group); results equal within float rounding, throughput differs")
+    r.add_argument("--device-map", default=None, choices=["auto"],
+                   help="spread a model larger than one GPU over the visible GPUs (needs accelerate: "
+                        "pip install 'flowcheck[multi-gpu]'); --device is then ignored")
     r.add_argument("--shard", default=None, metavar="I/N",
                    help="measure shard I of N (0-based) into the same --out; default: the launcher's "
                         "RANK/WORLD_SIZE (torchrun, accelerate) or SLURM array, else the whole run")
@@ -71,7 +74,8 @@ def cmd(args) -> int:
         return dry_run(args, settings)
     result = run_suite(**settings.run_kwargs(claims=args.claims), family=args.family, attn=args.attn,
                        threads=args.threads, prompt=args.prompt, preprocess=args.preprocess,
-                       allow_pickle=args.allow_pickle, shard=args.shard, batch_size=args.batch_size)
+                       allow_pickle=args.allow_pickle, shard=args.shard, batch_size=args.batch_size,
+                       device_map=args.device_map)
     return print_verdicts(result, args.json, settings.uncertain)
 
 

@@ -55,7 +55,8 @@ def clean_run(handle, enc, answer: str | None = None, max_new_tokens: int = 10) 
         answer_id=answer_id, answer_text=text,
         correct=answer is not None and is_correct(text, answer),
         p_base=float(probs[answer_id]), logits_last=logits,
-        layer_inputs=inputs, last_outputs=torch.stack(last_out),
+        layer_inputs=inputs,  # each on its layer's device (a device map spreads them)
+        last_outputs=torch.stack([t.to(handle.head_device) for t in last_out]),
         keys=[cache.layers[i].keys for i in range(len(layers))],
         values=[cache.layers[i].values for i in range(len(layers))])
 

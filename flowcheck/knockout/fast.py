@@ -96,19 +96,21 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
     with torch.no_grad():
         cos, sin = handle.rotary(clean.layer_inputs[0][:, :1].expand(1, n, hidden), position_ids=pos)
         for layer_idx in range(starts[0], n_layers):
+            dev = handle.layer_device(layer_idx)  # a device map puts layers on several devices
+            x = x.to(dev)
             joining = sum(1 for s in starts if s == layer_idx)
             if joining:  # configs whose window starts here: the clean last row of this layer
                 x = torch.cat([x, clean.layer_inputs[layer_idx][:, d0:].expand(1, joining, -1)], dim=1)
             m = x.shape[1]
             blocked = row_edges[:m] & in_window[:m, layer_idx, None]  # (m, seq)
             allowed = torch.cat([~blocked[:, :d0], own[:m, :m] & ~blocked[:, d0:]], dim=1)
-            allowed = allowed[None, None]  # (1, 1, m, d0 + m)
+            allowed = allowed[None, None].to(dev)  # (1, 1, m, d0 + m)
             mask = _layer_mask(allowed, impl, x.dtype)
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], 1)
-            out = layers[layer_idx](x, attention_mask=mask, position_ids=pos[:, :m], cache=cache,
-                                       position_embeddings=(cos[:, :m], sin[:, :m]))
+            out = layers[layer_idx](x, attention_mask=mask, position_ids=pos[:, :m].to(dev), cache=cache,
+                                       position_embeddings=(cos[:, :m].to(dev), sin[:, :m].to(dev)))
             x = out[0] if isinstance(out, tuple) else out
-        logits = handle.unembed(handle.final_norm(x[0]))  # (n, vocab)
+        logits = handle.unembed(handle.final_norm(x[0].to(handle.head_device)))  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
     return _unsort(p, order)
 
@@ -128,19 +130,21 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
     with torch.no_grad():
         cos_sin = handle.rotary(clean.layer_inputs[0][:, d0:], position_ids=pos)
         for layer_idx in range(starts[0], n_layers):
+            dev = handle.layer_device(layer_idx)  # a device map puts layers on several devices
+            x = x.to(dev)
             joining = sum(1 for s in starts if s == layer_idx)
             if joining:  # configs whose window starts here: clean input of this layer
                 start_x = clean.layer_inputs[layer_idx][:, d0:].expand(joining, -1, -1)
                 x = torch.cat([x, start_x])
                 n_active += joining
             blocked = row_edges[:n_active] & in_window[:n_active, layer_idx, None, None]
-            allowed = (causal[None] & ~blocked)[:, None]  # (n, 1, S, seq)
+            allowed = (causal[None] & ~blocked)[:, None].to(dev)  # (n, 1, S, seq)
             mask = _layer_mask(allowed, impl, x.dtype)
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0],
                                 n_active)
-            out = layers[layer_idx](x, attention_mask=mask, position_ids=pos, cache=cache,
-                                       position_embeddings=cos_sin)
+            out = layers[layer_idx](x, attention_mask=mask, position_ids=pos.to(dev), cache=cache,
+                                       position_embeddings=tuple(t.to(dev) for t in cos_sin))
             x = out[0] if isinstance(out, tuple) else out
-        logits = handle.unembed(handle.final_norm(x[:, -1]))  # (n, vocab)
+        logits = handle.unembed(handle.final_norm(x[:, -1].to(handle.head_device)))  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
     return _unsort(p, order)

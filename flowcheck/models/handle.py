@@ -64,7 +64,17 @@ class ModelHandle:
 
     @property
     def device(self):
+        """Where the inputs go (the first parameter's device; with a device map, the embeddings')."""
         return next(self.model.parameters()).device
+
+    def layer_device(self, index: int):
+        """The device of decoder layer ``index`` (one device unless loaded with a device map)."""
+        return next(self.layers[index].parameters()).device
+
+    @property
+    def head_device(self):
+        """The device of the final norm and unembedding."""
+        return next(self.final_norm.parameters()).device
 
     @property
     def tokenizer(self):
@@ -82,7 +92,8 @@ class ModelHandle:
         """(1, seq, hidden) token embeddings with the image features at the image positions,
         as the model merges them (in order, one feature per image token)."""
         import torch
-        emb = self.adapter.embed(self.model)(enc.input_ids).clone()  # (1, seq, hidden)
+        embed = self.adapter.embed(self.model)
+        emb = embed(enc.input_ids.to(next(embed.parameters()).device)).clone()  # (1, seq, hidden)
         pos = torch.tensor(enc.regions.image, device=emb.device)
         emb[0, pos] = enc.image_features.to(emb.dtype)
         return emb
@@ -214,12 +225,13 @@ def load_skeleton_handle(name_or_path: str | Path, **adapter_options) -> ModelHa
 
 def load_handle(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
                 attn_implementation: str = "eager", allow_pickle: bool = False,
-                **adapter_options) -> ModelHandle:
+                device_map: str | dict | None = None, **adapter_options) -> ModelHandle:
     """Load a model folder (offline) and wrap it with its family's adapter. ``adapter_options``:
     ``prompt`` (a template name, default: the checkpoint's), ``preprocess`` ('paper')."""
     from .loading import default_prompt, load_model
     from .prompts import PROMPTS
-    model, processor = load_model(name_or_path, device, dtype, attn_implementation, allow_pickle)
+    model, processor = load_model(name_or_path, device, dtype, attn_implementation, allow_pickle,
+                                  device_map)
     prompt = adapter_options.pop("prompt", None) or default_prompt(name_or_path, processor.tokenizer)
     adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **adapter_options)
     return ModelHandle(model, processor, name=str(name_or_path), adapter=adapter)

@@ -56,7 +56,8 @@ def check_weights_format(path: Path, allow_pickle: bool = False) -> None:
 
 
 def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
-               attn_implementation: str = "eager", allow_pickle: bool = False):
+               attn_implementation: str = "eager", allow_pickle: bool = False,
+               device_map: str | dict | None = None):
     """(model, processor) from a local folder, no network (``local_files_only``), no code from
     the folder (``trust_remote_code=False``), weights from safetensors unless ``allow_pickle``:
     the class is the one its family's adapter names for the config's architecture."""
@@ -68,9 +69,20 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
     model_class = adapter_class(architecture(path)).model_class()
     check_weights_format(path, allow_pickle)
     processor = load_processor(path)
-    model = model_class.from_pretrained(
-        path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
-        use_safetensors=not allow_pickle, attn_implementation=attn_implementation).to(device)
+    if device_map is not None:  # a model larger than one GPU: accelerate places the layers
+        try:
+            import accelerate  # noqa: F401
+        except ImportError:
+            raise UsageError("--device-map needs the accelerate package: pip install "
+                             "'flowcheck[multi-gpu]' (or pip install accelerate)") from None
+        model = model_class.from_pretrained(
+            path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
+            use_safetensors=not allow_pickle, attn_implementation=attn_implementation,
+            device_map=device_map)
+    else:
+        model = model_class.from_pretrained(
+            path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
+            use_safetensors=not allow_pickle, attn_implementation=attn_implementation).to(device)
     model.eval()
     return model, processor
 
