@@ -182,6 +182,21 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "model"
 
 
+def why(assertion, noise: dict | None = None) -> str:
+    """What made a syrupy assertion with ``verdict_snapshot`` fail ("claim changed: ...", or
+    the numbers that moved beyond noise): its last comparison, for the assert message
+    (``assert data == snap, why(snap, noise)`` with the extension's noise ranges; syrupy's
+    own diff shows every line)."""
+    result = assertion.executions.get(assertion.num_executions - 1)
+    if result is None or result.recalled_data is None:
+        return "no snapshot recorded for this model yet: record it with --snapshot-update"
+    try:
+        new, stored = json.loads(result.asserted_data), json.loads(result.recalled_data)
+    except (TypeError, ValueError):
+        return "the snapshot is not a verdict"
+    return "; ".join(verdict_mismatches(new, stored, noise)) or "matches"
+
+
 def verdict_snapshot(model_name: str, noise: dict | None = None):
     """An extension class that stores snapshots under ``__snapshots__/<model>/`` and compares
     a verdict with ``verdict_mismatches`` given the new verdict's noise ranges."""
@@ -193,11 +208,6 @@ def verdict_snapshot(model_name: str, noise: dict | None = None):
 
         def matches(self, *, serialized_data, snapshot_data) -> bool:
             return not self._mismatches(serialized_data, snapshot_data)
-
-        def diff_lines(self, serialized_data, snapshot_data):
-            """What moved beyond noise (or "claim changed") first, then syrupy's diff."""
-            yield from self._mismatches(serialized_data, snapshot_data) or []
-            yield from super().diff_lines(serialized_data, snapshot_data)
 
         @staticmethod
         def _mismatches(serialized_data, snapshot_data) -> list[str] | None:

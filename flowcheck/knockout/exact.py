@@ -42,7 +42,12 @@ def exact_probabilities(handle, enc, clean, configs, batch_size: int | None = No
         with torch.no_grad(), knockout(handle.model, blocked):
             logits = handle.model(inputs_embeds=embeds.expand(n, -1, -1),
                                   attention_mask=enc.attention_mask.expand(n, -1),
-                                  position_ids=enc.position_ids.expand(n, -1)).logits[:, -1]  # (n, vocab)
+                                  position_ids=_batched(enc.position_ids, n)).logits[:, -1]  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
         out.extend(float(x) for x in p)
     return out
+
+
+def _batched(position_ids, n: int):
+    """(1, seq) -> (n, seq); M-RoPE (3, 1, seq) -> (3, n, seq)."""
+    return position_ids.expand(*position_ids.shape[:-2], n, position_ids.shape[-1])

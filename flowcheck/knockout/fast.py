@@ -90,7 +90,8 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
     order, starts, row_edges, in_window = _rows_by_start(handle, enc, configs, d0)
     row_edges = row_edges[:, 0]  # (n, seq): the last row's edges
     own = torch.eye(n, dtype=torch.bool, device=handle.device)  # row i sees its own row only
-    pos = enc.position_ids[:, d0:].expand(1, n)  # every row sits at the last position
+    last = enc.position_ids[..., d0:]  # (1, 1) or (3, 1, 1) for M-RoPE
+    pos = last.expand(*last.shape[:-1], n)  # every row sits at the last position
     hidden = clean.layer_inputs[0].shape[-1]
     x = clean.layer_inputs[0].new_zeros((1, 0, hidden))
     with torch.no_grad():
@@ -107,7 +108,7 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
             allowed = allowed[None, None].to(dev)  # (1, 1, m, d0 + m)
             mask = _layer_mask(allowed, impl, x.dtype)
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], 1)
-            out = layers[layer_idx](x, attention_mask=mask, position_ids=pos[:, :m].to(dev), cache=cache,
+            out = layers[layer_idx](x, attention_mask=mask, position_ids=pos[..., :m].to(dev), cache=cache,
                                        position_embeddings=(cos[:, :m].to(dev), sin[:, :m].to(dev)))
             x = out[0] if isinstance(out, tuple) else out
         logits = handle.unembed(handle.final_norm(x[0].to(handle.head_device)))  # (n, vocab)
@@ -124,7 +125,7 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
     n_layers = len(layers)
     order, starts, row_edges, in_window = _rows_by_start(handle, enc, configs, d0)
     causal = causal_bool(seq - d0, seq, handle.device)  # (S, seq)
-    pos = enc.position_ids[:, d0:]  # (1, S)
+    pos = enc.position_ids[..., d0:]  # (1, S), or (3, 1, S) for M-RoPE
     x = clean.layer_inputs[0].new_zeros((0, seq - d0, clean.layer_inputs[0].shape[-1]))
     n_active = 0
     with torch.no_grad():

@@ -32,7 +32,7 @@ class CheckpointShape:
     name: str
     hf_id: str  # the real checkpoint this fixture stands for
     architecture: str
-    tokenizer: str  # 'vicuna' or 'llama3'
+    tokenizer: str  # 'vicuna', 'llama3' or 'qwen2'
     prompt: str  # the official code's conversation template
     text_layers: int
     text_heads: int  # real: 32 / 40 / 32 / 32
@@ -49,6 +49,8 @@ class CheckpointShape:
     image_size: int = 336
     patch_size: int = 14
     vision_feature_layer: int = -2
+    mrope_section: tuple = ()  # Qwen2-VL: rotary half-dims for (temporal, height, width)
+    tie_embeddings: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,6 +68,13 @@ CHECKPOINTS = Registry("checkpoint fixture", {s.name: s for s in (
                     "LlavaNextForConditionalGeneration", "llama3", "llava_llama_3", text_layers=32,
                     text_heads=8, kv_heads=2, rope_theta=500000.0, max_positions=8192,
                     pinpoints=tuple(map(tuple, NEXT_PINPOINTS))),
+    # Qwen2-VL-2B: 28 layers, 12 : 2 heads (kept as 6 : 1 at head dim 16, M-RoPE sections
+    # 16:24:24 kept as 2:3:3), rope base 1e6, tied embeddings; vision: 32 blocks, 14-px
+    # patches merged 2 x 2; the processor's own min/max pixels.
+    CheckpointShape("qwen2-vl-2b", "Qwen/Qwen2-VL-2B-Instruct", "Qwen2VLForConditionalGeneration",
+                    "qwen2", "qwen2_vl", text_layers=28, text_heads=6, kv_heads=1,
+                    rope_theta=1000000.0, max_positions=32768, text_hidden=96, text_intermediate=192,
+                    vision_layers=32, mrope_section=(2, 3, 3), tie_embeddings=True),
 )}, hint="flowcheck fixtures --list shows them")
 
 
@@ -83,13 +92,54 @@ REAL_WIDTHS = {
 
 
 def build_tokenizer(shape: CheckpointShape):
-    from .fixture_tokenizers import train_llama3_tokenizer, train_vicuna_tokenizer
-    return train_vicuna_tokenizer() if shape.tokenizer == "vicuna" else train_llama3_tokenizer()
+    from .fixture_tokenizers import train_llama3_tokenizer, train_qwen2_tokenizer, train_vicuna_tokenizer
+    return {"vicuna": train_vicuna_tokenizer, "llama3": train_llama3_tokenizer,
+            "qwen2": train_qwen2_tokenizer}[shape.tokenizer]()
+
+
+def _is_qwen(shape: CheckpointShape) -> bool:
+    return shape.architecture == "Qwen2VLForConditionalGeneration"
+
+
+def _qwen_processor(shape: CheckpointShape, tokenizer):
+    """Qwen2-VL's processor: dynamic resolution (multiples of 28 px), the real min/max pixels."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    from .adapters.qwen2_vl import image_only_processor
+    # Qwen2-VL-2B-Instruct's preprocessor_config: min_pixels 3136, max_pixels 12845056
+    ip = Qwen2VLImageProcessorPil(patch_size=shape.patch_size, merge_size=2, temporal_patch_size=2,
+                                  size={"shortest_edge": 3136, "longest_edge": 12845056},
+                                  image_mean=[0.48145466, 0.4578275, 0.40821073],
+                                  image_std=[0.26862954, 0.26130258, 0.27577711])
+    return image_only_processor(ip, tokenizer)
+
+
+def _qwen_config(shape: CheckpointShape, tokenizer):
+    from transformers import Qwen2VLConfig
+    ids = {name: tokenizer.convert_tokens_to_ids(tok) for name, tok in (
+        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
+        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
+    text = dict(vocab_size=len(tokenizer), hidden_size=shape.text_hidden,
+                intermediate_size=shape.text_intermediate, num_hidden_layers=shape.text_layers,
+                num_attention_heads=shape.text_heads, num_key_value_heads=shape.kv_heads,
+                max_position_embeddings=shape.max_positions, rms_norm_eps=1e-6,
+                rope_parameters={"rope_type": "default", "rope_theta": shape.rope_theta,
+                                 "mrope_section": list(shape.mrope_section)},
+                tie_word_embeddings=shape.tie_embeddings, pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
+    vision = dict(depth=shape.vision_layers, embed_dim=shape.vision_hidden, hidden_size=shape.text_hidden,
+                  num_heads=shape.vision_heads, mlp_ratio=4, patch_size=shape.patch_size,
+                  spatial_merge_size=2, temporal_patch_size=2, in_channels=3)
+    return Qwen2VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=shape.tie_embeddings,
+                         **ids)
 
 
 def build_processor(shape: CheckpointShape, tokenizer=None):
-    """The real checkpoint's processor kind: CLIP crop for LLaVA-1.5, anyres for LLaVA-NeXT."""
+    """The real checkpoint's processor kind: CLIP crop for LLaVA-1.5, anyres for LLaVA-NeXT,
+    dynamic resolution for Qwen2-VL."""
     tokenizer = tokenizer or build_tokenizer(shape)
+    if _is_qwen(shape):
+        return _qwen_processor(shape, tokenizer)
     common = dict(size={"shortest_edge": shape.image_size},
                   crop_size={"height": shape.image_size, "width": shape.image_size},
                   image_mean=CLIP_MEAN, image_std=CLIP_STD, do_center_crop=True)
@@ -108,6 +158,8 @@ def build_processor(shape: CheckpointShape, tokenizer=None):
 
 
 def build_config(shape: CheckpointShape, tokenizer):
+    if _is_qwen(shape):
+        return _qwen_config(shape, tokenizer)
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaNextConfig
     vision = CLIPVisionConfig(
         hidden_size=shape.vision_hidden, intermediate_size=shape.vision_intermediate,
@@ -133,10 +185,13 @@ def build_config(shape: CheckpointShape, tokenizer):
 def build_model(shape: CheckpointShape, tokenizer, seed: int = 0):
     """Randomly initialised, deterministic for a seed."""
     import torch
-    from transformers import LlavaForConditionalGeneration, LlavaNextForConditionalGeneration
     torch.manual_seed(seed)
-    cls = LlavaNextForConditionalGeneration if shape.pinpoints else LlavaForConditionalGeneration
-    return cls(build_config(shape, tokenizer)).eval()
+    return _model_class(shape)(build_config(shape, tokenizer)).eval()
+
+
+def _model_class(shape: CheckpointShape):
+    import transformers
+    return getattr(transformers, shape.architecture)
 
 
 def build_handle(name: str, seed: int = 0, attn_implementation: str = "eager", device: str = "cpu",
@@ -155,8 +210,7 @@ def build_handle(name: str, seed: int = 0, attn_implementation: str = "eager", d
     if device == "cpu" and dtype == "float32":
         model = build_model(shape, processor.tokenizer, seed)
     else:
-        from transformers import LlavaForConditionalGeneration, LlavaNextForConditionalGeneration
-        cls = LlavaNextForConditionalGeneration if shape.pinpoints else LlavaForConditionalGeneration
+        cls = _model_class(shape)
         torch.manual_seed(seed)
         with torch.device(device):
             model = cls._from_config(build_config(shape, processor.tokenizer),
@@ -175,6 +229,11 @@ def write_checkpoint(name: str, folder: str | Path, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
+    if _is_qwen(shape):  # saved as the stock class a Qwen2-VL folder names
+        config = folder / "processor_config.json"
+        data = json.loads(config.read_text())
+        data["processor_class"] = "Qwen2VLProcessor"
+        config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     record = {"random_weights": True, "stands_for": shape.hf_id, "seed": seed, "shape": shape.to_dict(),
               "note": "random weights: engine check only; no verdict on this model is a finding"}
     (folder / FIXTURE_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

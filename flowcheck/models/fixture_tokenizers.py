@@ -202,3 +202,52 @@ def train_llama3_tokenizer(vocab_size: int = 2000):
         extra_special_tokens={"image_token": IMAGE_TOKEN}, padding_side="left",
         model_input_names=["input_ids", "attention_mask"], clean_up_tokenization_spaces=False,
     )
+
+
+# Qwen2(-VL): byte-level BPE behind the Qwen2 split regex (single digits), no BOS, and its
+# special tokens in Qwen2-VL's id order after the base vocabulary.
+QWEN2_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+                 r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
+                  "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
+                  "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
+QWEN2_PROMPT = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+                "<|vision_start|><|image_pad|><|vision_end|>{question} \n" + _INSTRUCTION
+                + "<|im_end|>\n<|im_start|>assistant\n")
+
+
+def train_qwen2_tokenizer(vocab_size: int = 2000):
+    """A Qwen2-kind ``PreTrainedTokenizerFast`` (byte-level BPE, no BOS) with at most
+    ``vocab_size`` base tokens, then Qwen2-VL's 14 special tokens (``<|image_pad|>`` is the
+    image token); trained on the shared corpus plus the Qwen2-VL prompt's segments."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, processors, trainers
+    from tokenizers import pre_tokenizers as pre_tok
+    from transformers import PreTrainedTokenizerFast
+
+    pre = pre_tok.Sequence([
+        pre_tok.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
+        pre_tok.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
+    ])
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
+                                  initial_alphabet=pre_tok.ByteLevel.alphabet())
+    extra = [seg for q in _questions()[::5] for seg in _MARKERS.split(QWEN2_PROMPT.format(question=q))
+             if seg.strip()]
+    import json
+    tok.train_from_iterator(corpus() + extra, trainer=trainer)
+    model = json.loads(tok.to_str())["model"]
+    vocab = model["vocab"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=False))
+    tok.pre_tokenizer = pre
+    tok.decoder = decoders.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)
+    tok.post_processor = processors.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=True)
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in QWEN2_SPECIALS])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
+                              "vision_bos_token": "<|vision_start|>", "vision_eos_token": "<|vision_end|>"},
+        padding_side="left", model_input_names=["input_ids", "attention_mask"],
+        clean_up_tokenization_spaces=False,
+    )

@@ -14,7 +14,7 @@ class Encoded:
     """One sample ready for the model: its inputs (batch 1) and its token groups."""
 
     inputs: dict  # the model's keyword inputs (input_ids (1, seq), attention_mask, pixel_values, ...)
-    position_ids: object  # (1, seq) rotary positions
+    position_ids: object  # (1, seq) rotary positions; (3, 1, seq) for M-RoPE (Qwen2-VL)
     image_features: object  # (n_image_tokens, hidden): what the model inserts at the image tokens
     regions: Regions
     notes: dict = field(default_factory=dict)  # facts worth recording (e.g. an object cut off)
@@ -156,7 +156,7 @@ class ModelHandle:
         notes = dict(layout.notes)
         if boxes and not related:
             notes["object_cut_off"] = True
-        return Encoded(inputs, self.adapter.position_ids(inputs), features, regions, notes)
+        return Encoded(inputs, self.adapter.position_ids(inputs, self.model), features, regions, notes)
 
     def _check_tokens(self, sample, ids, question: list[int], n_image: int) -> None:
         """Refuse a prompt the model cannot read as meant: words its tokenizer does not know, or

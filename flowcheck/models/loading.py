@@ -88,10 +88,20 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
 
 
 def load_processor(path: Path):
-    """The folder's stock transformers processor (offline, no code from the folder)."""
+    """The folder's stock transformers processor (offline, no code from the folder). A Qwen2-VL
+    processor also loads a video processor, which needs torchvision; without it flowcheck
+    builds the same processor for images only (``adapters.qwen2_vl.image_only_processor``)."""
     from transformers import AutoProcessor
     try:
         return AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    except (OSError, ImportError, AttributeError) as e:
+        if architecture(path) != "Qwen2VLForConditionalGeneration":
+            raise
+        from .adapters.qwen2_vl import load_image_only_processor
+        try:
+            return load_image_only_processor(path)
+        except Exception:
+            raise e from None
     except ValueError as e:
         if "trust_remote_code" not in str(e):
             raise
@@ -121,7 +131,10 @@ def default_prompt(name_or_path: str | Path, tokenizer) -> str:
     path = resolve_model_path(name_or_path)
     if (path / CARD_FILE).is_file():
         return "plain"
-    return "llava_llama_3" if "<|start_header_id|>" in tokenizer.get_vocab() else "vicuna_v1"
+    vocab = tokenizer.get_vocab()
+    if "<|im_start|>" in vocab:
+        return "qwen2_vl"
+    return "llava_llama_3" if "<|start_header_id|>" in vocab else "vicuna_v1"
 
 
 def check_device(device: str) -> str:

@@ -12,15 +12,16 @@ import pytest
 from flowcheck.baselines import baseline_data
 from flowcheck.pytest_plugin import explain, setting
 from flowcheck.report.verdicts import noise_ranges
-from flowcheck.snapshot import verdict_snapshot
+from flowcheck.snapshot import verdict_snapshot, why
 
 pytestmark = pytest.mark.slow  # the full claim suite on the model under test
 
 
 def test_verdict_matches_snapshot(flowcheck_verdict, request, snapshot):
     model = setting(request.config, "model")
-    extension = verdict_snapshot(model, noise_ranges(flowcheck_verdict))  # float noise never fails
-    assert baseline_data(flowcheck_verdict) == snapshot(extension_class=extension)
+    noise = noise_ranges(flowcheck_verdict)
+    stored = snapshot(extension_class=verdict_snapshot(model, noise))  # float noise never fails
+    assert baseline_data(flowcheck_verdict) == stored, why(stored, noise)  # "claim changed" / what moved
 
 
 def test_claim_holds(flowcheck_verdict, flowcheck_expectation, request):

@@ -139,12 +139,33 @@ def test_ls_models_json_lists_every_family():
         assert main(["ls", "models", "--json"]) == 0
     data = json.loads(out.getvalue())
     families = {f["family"]: f for f in data["families"]}
-    assert set(families) == {cls.family for cls in ADAPTERS.values()} == {"llava", "llava_next"}
+    assert set(families) == {cls.family for cls in ADAPTERS.values()} == {"llava", "llava_next", "qwen2_vl"}
     nxt = families["llava_next"]
     assert nxt["hf_class"] == "LlavaNextForConditionalGeneration" and "newline->question" in nxt["flows"]
     assert nxt["checkpoints"]["llava-hf/llama3-llava-next-8b-hf"]["prompt_template"] == "llava_llama_3"
     assert "newline" not in families["llava"]["token_groups"]
     assert set(families["llava"]["claims"].values()) == {"applies"}
+    qwen = families["qwen2_vl"]
+    assert qwen["hf_class"] == "Qwen2VLForConditionalGeneration"
+    assert qwen["checkpoints"]["Qwen/Qwen2-VL-2B-Instruct"] == {"prompt_template": "qwen2_vl", "layers": 28,
+                                                                "default_k": 7}
+    assert set(qwen["claims"].values()) == {"applies"}
+
+
+@pytest.mark.slow
+def test_a_qwen2_vl_fixture_runs_end_to_end_with_self_checks_passed(tmp_path):
+    """Written with the stock classes, loaded offline as a Qwen2-VL folder would be (its image
+    processor and tokenizer; without torchvision, without the video processor)."""
+    assert main(["fixtures", "--out", str(tmp_path / "fx"), "--checkpoint", "qwen2-vl-2b"]) == 0
+    folder = tmp_path / "fx" / "qwen2-vl-2b"
+    assert json.loads((folder / "processor_config.json").read_text())["processor_class"] == "Qwen2VLProcessor"
+    code = main(["run", "--model", str(folder), "--max-samples", "2", "--out", str(tmp_path / "run")])
+    assert code == 1  # random weights: nothing answered correctly, never a pass
+    meta = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert meta["family"] == "qwen2_vl" and meta["n_layers"] == 28
+    assert meta["adapter"] == {"family": "qwen2_vl", "prompt": "qwen2_vl", "preprocess": "paper"}
+    assert set(meta["self_checks"].values()) == {"passed"} and len(meta["self_checks"]) >= 5
+    assert meta["random_weights"]["stands_for"] == "Qwen/Qwen2-VL-2B-Instruct"
 
 
 @pytest.mark.slow

@@ -46,3 +46,19 @@ def test_a_moved_number_beyond_tolerance_fails_with_a_diff(pytester):
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*margin*"])
+
+
+def test_a_snapshot_of_another_claim_version_fails_as_claim_changed(pytester):
+    test = """
+from flowcheck.snapshot import verdict_snapshot, why
+
+def test_v(snapshot):
+    stored = snapshot(extension_class=verdict_snapshot("m"))
+    assert {"claim": "c", "version": VERSION, "status": "holds"} == stored, why(stored)
+"""
+    pytester.makepyfile(test_snap=test.replace("VERSION", "1"))
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    pytester.makepyfile(test_snap=test.replace("VERSION", "2"))
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*claim changed: c v1 -> v2*not a regression of the model*"])

@@ -88,8 +88,9 @@ class ModelAdapter:
         """(n_image_tokens, hidden): what the model puts at the image tokens of one image."""
         raise NotImplementedError
 
-    def position_ids(self, inputs: dict):
-        """(1, seq) rotary positions of the prompt: the token index for 1-D RoPE families."""
+    def position_ids(self, inputs: dict, model=None):
+        """Rotary positions of the prompt: (1, seq), the token index, for 1-D RoPE families
+        (a family with M-RoPE returns (3, 1, seq) from its ``model``)."""
         import torch
         return torch.arange(inputs["input_ids"].shape[1], device=inputs["input_ids"].device)[None]
 

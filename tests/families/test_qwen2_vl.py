@@ -1,0 +1,126 @@
+"""Qwen2-VL: dynamic resolution, 2 x 2 merged patches, 3-D M-RoPE positions.
+
+- fast == exact on the Qwen2-VL fixture (the fast engine takes the model's own M-RoPE
+  positions); and a guard: with positions forced 1-D (what a LLaVA-style adapter would
+  give) the fast engine no longer equals the exact one, so the property above can fail;
+- the related rule against the paper's mask method through the real Qwen2-VL image
+  processor (a red box mask resized and cut into 14-px patches, 2 x 2 per token);
+- the tokens: image tokens between <|vision_start|> and <|vision_end|>, the question found
+  through the chat template, ``last`` the final prompt position.
+"""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from flowcheck.data.dataset import place_on_canvas
+from flowcheck.knockout.clean import clean_run
+from flowcheck.knockout.configs import engine_probabilities, plan_configs
+from flowcheck.knockout.flows import CORE_FLOWS
+from flowcheck.metrics import relative_change
+from flowcheck.models.checkpoints import build_handle
+from flowcheck.noise import NOISE_PP
+from flowcheck.suite import select_samples
+
+
+@pytest.fixture(scope="module")
+def qwen():
+    """The fixture at 6 of its 28 layers (CPU time), q/k weights scaled so that attention,
+    and with it the rotary angle, matters (random init gives nearly uniform attention)."""
+    handle = build_handle("qwen2-vl-2b", text_layers=6, vision_layers=2)
+    with torch.no_grad():
+        for layer in handle.layers:
+            layer.self_attn.q_proj.weight.mul_(8)
+            layer.self_attn.k_proj.weight.mul_(8)
+    return handle
+
+
+def samples():
+    base = select_samples(None, tasks=["ChooseAttr", "QueryAttr"], max_samples=1)
+    return [place_on_canvas(base[0], 300, 200), place_on_canvas(base[1], 500, 375)]
+
+
+def changes(handle, enc, engine, configs):
+    clean = clean_run(handle, enc)
+    p = engine_probabilities(engine)(handle, enc, clean, configs)
+    return np.array(p), np.array([relative_change(x, clean.p_base) for x in p])
+
+
+def test_fast_equals_exact_with_the_models_own_3d_positions(qwen):
+    configs = plan_configs(CORE_FLOWS, qwen.n_layers, 3)
+    for s in samples():
+        enc = qwen.encode(s)
+        assert enc.position_ids.shape == (3, 1, enc.seq_len)
+        assert not torch.equal(enc.position_ids[0], enc.position_ids[2])  # rows and columns differ
+        (pf, rf), (pe, re_) = changes(qwen, enc, "fast", configs), changes(qwen, enc, "exact", configs)
+        assert np.abs(pf - pe).max() <= 1e-5 and np.abs(rf - re_).max() <= NOISE_PP
+
+
+def test_positions_forced_1d_break_fast_equals_exact(qwen):
+    """The guard: a wrong rotary angle raises no error, only moves the numbers."""
+    configs = plan_configs(CORE_FLOWS, qwen.n_layers, 3)
+    enc = qwen.encode(samples()[0])
+    flat = dataclasses.replace(enc, position_ids=torch.arange(enc.seq_len)[None])  # 1-D: wrong
+    _, exact = changes(qwen, enc, "exact", configs)  # the model computes its own positions
+    _, fast_1d = changes(qwen, flat, "fast", configs)
+    assert np.abs(fast_1d - exact).max() > 100 * NOISE_PP
+
+
+def test_tokens_image_between_vision_markers_question_and_last(qwen):
+    s = samples()[1]
+    enc = qwen.encode(s)
+    ids = enc.input_ids[0].tolist()
+    tok = qwen.tokenizer
+    image = list(enc.regions.image)
+    assert ids[image[0] - 1] == tok.convert_tokens_to_ids("<|vision_start|>")
+    assert ids[image[-1] + 1] == tok.convert_tokens_to_ids("<|vision_end|>")
+    assert image == list(range(image[0], image[-1] + 1))
+    assert len(image) == (500 // 28 + (500 % 28 >= 14)) * (375 // 28 + (375 % 28 >= 14))  # 18 x 13
+    assert tok.decode([ids[i] for i in enc.regions.question]).strip() == s.question
+    assert enc.regions.last == (len(ids) - 1,)
+    assert tok.decode(ids[-3:]) == "<|im_start|>assistant\n"  # last predicts the first answer token
+    assert qwen.token_layout(s) == (enc.seq_len, len(image), list(enc.regions.question))
+
+
+def _red_tokens(processor, w, h, boxes) -> set[int]:
+    """The mask method: the boxes drawn red on black, through the image processor with
+    nearest-neighbour resampling, no rescale or normalisation; a token is related when one
+    of its 2 x 2 patches holds a red pixel (the processor's own patch order)."""
+    mask = Image.new("RGB", (w, h), (0, 0, 0))
+    draw = ImageDraw.Draw(mask)
+    for x, y, bw, bh in boxes:
+        draw.rectangle([x, y, x + bw - 1, y + bh - 1], fill=(255, 0, 0))
+    ip = processor.image_processor
+    out = ip(mask, do_rescale=False, do_normalize=False, resample=Image.NEAREST, return_tensors="pt")
+    pv = out["pixel_values"]  # (patches, C * T * 14 * 14), 4 consecutive patches per token
+    merge = ip.merge_size ** 2
+    patches = pv.reshape(pv.shape[0] // merge, merge, 3, ip.temporal_patch_size, ip.patch_size, ip.patch_size)
+    red = (patches[:, :, 0] > 127.5).flatten(1).any(1)  # (tokens,)
+    return {int(i) for i in torch.nonzero(red)}
+
+
+def test_related_rule_equals_the_mask_method_through_the_qwen_processor(qwen):
+    rng = np.random.default_rng(0)
+    sizes = [(500, 375), (640, 480), (300, 200), (333, 500), (64, 64), (1000, 90)]
+    sizes += [(int(rng.integers(60, 900)), int(rng.integers(60, 900))) for _ in range(24)]
+    for w, h in sizes:
+        boxes = []
+        for _ in range(int(rng.integers(1, 4))):
+            bw, bh = int(rng.integers(1, max(2, w // 3))), int(rng.integers(1, max(2, h // 3)))
+            boxes.append((int(rng.integers(0, w - bw + 1)), int(rng.integers(0, h - bh + 1)), bw, bh))
+        layout = qwen.adapter.layout(qwen.processor, qwen.model, w, h)
+        rule = set(layout.related([(x, y, bw, bh) for x, y, bw, bh in boxes]))
+        assert rule == _red_tokens(qwen.processor, w, h, boxes), (w, h, boxes)
+
+
+def test_the_qwen2_tokenizer_is_of_the_qwen2_kind():
+    from flowcheck.models.fixture_tokenizers import QWEN2_SPECIALS, train_qwen2_tokenizer
+    tok = train_qwen2_tokenizer()
+    base = len(tok) - len(QWEN2_SPECIALS)
+    assert [tok.convert_tokens_to_ids(t) for t in QWEN2_SPECIALS] == list(range(base, len(tok)))
+    ids = tok("Is the circle red?")["input_ids"]
+    assert tok.convert_tokens_to_ids("<|endoftext|>") not in ids and ids[0] < base  # no BOS added
+    assert tok.image_token == "<|image_pad|>" and tok.decode(ids) == "Is the circle red?"
+    assert tok.tokenize("12")== ["1", "2"]  # Qwen2 splits digits one by one
