@@ -122,10 +122,10 @@ def corpus() -> list[str]:
 
 # --- training ---------------------------------------------------------------------------------------------
 
-def _train(tokenizer, trainer) -> tuple[dict[str, int], list[tuple[str, str]]]:
+def _train(tokenizer, trainer, extra=()) -> tuple[dict[str, int], list[tuple[str, str]]]:
     import json
 
-    tokenizer.train_from_iterator(corpus(), trainer=trainer)
+    tokenizer.train_from_iterator(corpus() + list(extra), trainer=trainer)
     model = json.loads(tokenizer.to_str())["model"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
     return model["vocab"], merges
@@ -169,23 +169,30 @@ def llama3_special_tokens() -> list[str]:
             *reserved[5:]]
 
 
-def train_llama3_tokenizer(vocab_size: int = 2000):
-    """A Llama-3-kind ``PreTrainedTokenizerFast`` (byte-level BPE) with at most ``vocab_size`` base
-    tokens, then the 256 Llama-3 special tokens, ``<image>`` and ``<pad>``; adds ``<|begin_of_text|>``."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, processors, trainers
+def _byte_level_bpe(pattern: str, vocab_size: int, extra=()):
+    """(pre-tokenizer, vocab, merges) of a byte-level BPE behind the split regex ``pattern``,
+    trained on the corpus (plus ``extra`` texts)."""
+    from tokenizers import Regex, Tokenizer, models, trainers
     from tokenizers import pre_tokenizers as pre_tok
-    from transformers import PreTrainedTokenizerFast
-
     pre = pre_tok.Sequence([
-        pre_tok.Split(Regex(LLAMA3_PATTERN), behavior="isolated", invert=False),
+        pre_tok.Split(Regex(pattern), behavior="isolated", invert=False),
         pre_tok.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
     ])
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
                                   initial_alphabet=pre_tok.ByteLevel.alphabet())
-    vocab, merges = _train(tok, trainer)
+    vocab, merges = _train(tok, trainer, extra)
+    return pre, vocab, merges
 
+
+def train_llama3_tokenizer(vocab_size: int = 2000):
+    """A Llama-3-kind ``PreTrainedTokenizerFast`` (byte-level BPE) with at most ``vocab_size`` base
+    tokens, then the 256 Llama-3 special tokens, ``<image>`` and ``<pad>``; adds ``<|begin_of_text|>``."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, processors
+    from transformers import PreTrainedTokenizerFast
+
+    pre, vocab, merges = _byte_level_bpe(LLAMA3_PATTERN, vocab_size)
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=True))
     tok.pre_tokenizer = pre
     tok.decoder = decoders.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
@@ -220,25 +227,12 @@ def train_qwen2_tokenizer(vocab_size: int = 2000):
     """A Qwen2-kind ``PreTrainedTokenizerFast`` (byte-level BPE, no BOS) with at most
     ``vocab_size`` base tokens, then Qwen2-VL's 14 special tokens (``<|image_pad|>`` is the
     image token); trained on the shared corpus plus the Qwen2-VL prompt's segments."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, processors, trainers
-    from tokenizers import pre_tokenizers as pre_tok
+    from tokenizers import AddedToken, Tokenizer, decoders, models, processors
     from transformers import PreTrainedTokenizerFast
 
-    pre = pre_tok.Sequence([
-        pre_tok.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
-        pre_tok.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
-    ])
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
-                                  initial_alphabet=pre_tok.ByteLevel.alphabet())
     extra = [seg for q in _questions()[::5] for seg in _MARKERS.split(QWEN2_PROMPT.format(question=q))
              if seg.strip()]
-    import json
-    tok.train_from_iterator(corpus() + extra, trainer=trainer)
-    model = json.loads(tok.to_str())["model"]
-    vocab = model["vocab"]
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    pre, vocab, merges = _byte_level_bpe(QWEN2_PATTERN, vocab_size, extra)
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=False))
     tok.pre_tokenizer = pre
     tok.decoder = decoders.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)
