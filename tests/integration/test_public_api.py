@@ -15,7 +15,7 @@ def test_run_returns_verdicts_and_assert_claim_explains_a_failure(tmp_path):
     with pytest.raises(ClaimFailed) as e:
         assert_claim(failing[0], result)
     message = str(e.value)
-    assert message.startswith(f"claim {failing[0].claim} v1 on {failing[0].task}: fails")
+    assert message.startswith(f"claim {failing[0].claim} v{failing[0].version} on {failing[0].task}: fails")
     assert "paper: Zhang et al. 2025" in message and "95% CI" in message and "-> margin" in message
     assert "evidence: " in message and message.rstrip().endswith(".png")
     assert isinstance(e.value, AssertionError)

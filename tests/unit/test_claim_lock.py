@@ -15,8 +15,9 @@ def test_an_edit_without_a_version_bump_is_caught():
     family, values = spec.thresholds[0]
     edited = replace(spec, thresholds=((family, tuple((n, v + 1) for n, v in values)),) + spec.thresholds[1:])
     [problem] = lock_problems([edited], read_lock())
-    assert "content changed but its version is still 1" in problem and "set version: 2" in problem
-    bumped = replace(edited, version=2)
+    v = spec.version
+    assert f"content changed but its version is still {v}" in problem and f"set version: {v + 1}" in problem
+    bumped = replace(edited, version=v + 1)
     assert "run `flowcheck validate --update-lock`" in lock_problems([bumped], read_lock())[0]
 
 
