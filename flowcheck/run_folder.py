@@ -74,9 +74,15 @@ class RunFolder:
         return self.path / f"results-{shard.label}.jsonl"
 
     def result_files(self) -> list[Path]:
-        """Every store of the folder: ``results.jsonl`` first, then the shards' in order."""
+        """Every store of the folder: ``results.jsonl`` first, then the shards' by (n, i). A
+        sample in several stores (re-measured under another split): the last one listed wins."""
+        import re
         files = [self.results_path] if self.results_path.is_file() else []
-        return files + sorted(self.path.glob("results-shard-*.jsonl"))
+
+        def order(p: Path):
+            m = re.search(r"shard-(\d+)-of-(\d+)", p.name)
+            return (int(m.group(2)), int(m.group(1))) if m else (0, 0)
+        return files + sorted(self.path.glob("results-shard-*.jsonl"), key=order)
 
     # run.json ---------------------------------------------------------------------------
     def is_run(self) -> bool:
@@ -135,20 +141,24 @@ class RunFolder:
             return
         f = open(self._lock_file(shard), "a+")
         deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    continue
-                f.seek(0)
-                holder = f.read().strip() or "another process"
-                f.close()
-                raise RunFolderError(
-                    f"{self.path} is being written by another flowcheck process ({holder}); wait for "
-                    "it to finish or pass another --out (a killed process leaves no lock behind)") from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() < deadline:
+                        time.sleep(0.2)
+                        continue
+                    f.seek(0)
+                    holder = f.read().strip() or "another process"
+                    raise RunFolderError(
+                        f"{self.path} is being written by another flowcheck process ({holder}); wait "
+                        "for it to finish or pass another --out (a killed process leaves no lock "
+                        "behind)") from None
+        except BaseException:
+            f.close()  # never leak the handle (refused, interrupted, or a lock error such as ENOLCK)
+            raise
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")

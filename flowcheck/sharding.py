@@ -1,9 +1,11 @@
 """Data-parallel shards of a run: which samples this process measures.
 
 A run is split by sample, never one sample's configs across processes. The shard comes from
-``--shard i/n`` (separate jobs, 0-based), or from the launcher's environment: ``RANK`` /
-``WORLD_SIZE`` (torchrun, accelerate launch), ``SLURM_ARRAY_TASK_ID`` /
-``SLURM_ARRAY_TASK_COUNT`` (a SLURM array). Samples are dealt so that every shard gets about
+``--shard i/n`` (separate jobs, 0-based; a SLURM array passes
+``--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``), or from the launcher's
+environment: ``RANK`` / ``WORLD_SIZE`` (torchrun, accelerate launch: processes launched
+together for one run). A SLURM array is never read from the environment: arrays are as often
+one job per model, each with its own run. Samples are dealt so that every shard gets about
 the same work: heaviest first (sequence length x forward-equivalents), each to the shard
 with the least so far. Every process computes the same deal from the same plan.
 """
@@ -59,12 +61,6 @@ def shard_from_env(env=None) -> Shard | None:
             raise UsageError(f"WORLD_SIZE={world} but RANK={env.get('RANK')!r}; launch with torchrun "
                              "or accelerate, or pass --shard i/n")
         return Shard(rank, world)
-    count, task = number("SLURM_ARRAY_TASK_COUNT"), number("SLURM_ARRAY_TASK_ID")
-    if count is not None and count > 1 and task is not None:
-        index = task - (number("SLURM_ARRAY_TASK_MIN") or 0)
-        if not 0 <= index < count:
-            raise UsageError(f"SLURM array task {task} is outside 0..{count - 1} after its minimum")
-        return Shard(index, count)
     return None
 
 

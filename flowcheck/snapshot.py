@@ -164,9 +164,11 @@ def _binding_mismatches(new: dict, stored: dict, noise: dict) -> list[str]:
         return [f"{k}: {new.get(k)!r} vs {v!r}" for k, v in top.items() if not close(new.get(k), v)]
     status = new.get("status")
     if noise and set(noise) == set(conds):  # any condition noise could make the deciding one
-        able = [c for c in conds if status in _reachable(conds[c], noise[c])] or list(conds)
-        lowest_high = min(noise[c]["margin"][1] for c in able)
-        candidates = [c for c in able if noise[c]["margin"][0] <= lowest_high]
+        candidates = []
+        for s in dict.fromkeys([status, stored.get("status")]):  # noise may flip the verdict itself
+            able = [c for c in conds if s in _reachable(conds[c], noise[c])] or list(conds)
+            lowest_high = min(noise[c]["margin"][1] for c in able)
+            candidates += [c for c in able if noise[c]["margin"][0] <= lowest_high and c not in candidates]
     else:  # the deciding one: lowest margin among the conditions with the verdict's status
         deciding = [c for c in conds if conds[c].get("status", status) == status] or list(conds)
         candidates = [min(deciding, key=lambda c: conds[c]["margin"])]

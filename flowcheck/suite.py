@@ -29,11 +29,13 @@ class SuiteResult:
 
     @property
     def all_hold(self) -> bool:
-        return all(v.passed for v in self.verdicts)
+        """Every claim holds (never while a split run is still being measured)."""
+        return not self.pending and all(v.passed for v in self.verdicts)
 
     def gate(self, uncertain: str = "fail") -> bool:
-        """Every verdict passes the CI gate (``Verdict.gate``: uncertain fails unless 'allow')."""
-        return all(v.gate(uncertain) for v in self.verdicts)
+        """Every verdict passes the CI gate (``Verdict.gate``: uncertain fails unless 'allow');
+        a shard's result while others still measure has no verdicts and passes nothing."""
+        return not self.pending and all(v.gate(uncertain) for v in self.verdicts)
 
 
 def _claim_dirs(claims_dir) -> list[Path]:
@@ -64,8 +66,8 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     ``batch_size``: knockout configs per forward (exact engine default 1, fast engine default
     a whole group; results equal within float rounding). ``device_map``: 'auto' spreads a
     model larger than one GPU over the visible GPUs (accelerate). ``shard``: "i/n", a
-    ``sharding.Shard``, or None (the launcher's RANK/WORLD_SIZE or SLURM array, else the
-    whole run): this process measures its share of the samples into its own
+    ``sharding.Shard``, or None (the launcher's RANK/WORLD_SIZE, else the whole run): this
+    process measures its share of the samples into its own
     store; the shard that finds every sample stored judges and writes the report, the others
     return a result with ``pending`` set.
 
@@ -147,15 +149,15 @@ def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, batch_s
     from .planning import sample_costs
     from .sharding import deal
     wait = 600.0  # the folder lock is held briefly by each shard; a whole run holds it long
-    with folder.locked(wait_s=wait, for_shard=True):
-        folder.create(meta)
-    configs = plan_configs(plan.flows, handle.n_layers, meta["k"])
-    costs = sample_costs(handle, samples, configs)  # the same on every shard
-    weights = {q: seq * (fe if plan.engine == "fast" else 1 + len(configs))
-               for q, (seq, _, fe) in costs.items()}
-    mine = deal(weights, shard.count)
-    share = [s for s in samples if mine[s.row["question_id"]] == shard.index]
-    with folder.locked(shard=shard):
+    with folder.locked(shard=shard, wait_s=5.0):  # first: a whole run now sees this shard
+        with folder.locked(wait_s=wait, for_shard=True):
+            folder.create(meta)
+        configs = plan_configs(plan.flows, handle.n_layers, meta["k"])
+        costs = sample_costs(handle, samples, configs)  # the same on every shard
+        weights = {q: seq * (fe if plan.engine == "fast" else 1 + len(configs))
+                   for q, (seq, _, fe) in costs.items()}
+        mine = deal(weights, shard.count)
+        share = [s for s in samples if mine[s.row["question_id"]] == shard.index]
         counts = execute(handle, share, plan, folder, progress=progress, shard=shard,
                          batch_size=batch_size)
     stored = folder.latest_rows()

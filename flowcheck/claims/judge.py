@@ -261,6 +261,9 @@ def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
         means = {k: np.nanmean(v[batch], axis=1) for k, v in rows.items()}  # (chunk, n_layers)
         boot += [statistics_on({k: m[b] for k, m in means.items()}) for b in range(len(batch))]
     boot = np.array(boot)  # (B, conditions, 3)
+    if not (np.isfinite(boot[:, :, 0]).all() and all(np.isfinite(o[0]) for o in observed)):
+        return _inconclusive(spec, task, n, "a statistic is not a finite number on these samples "
+                                            "(a curve of NaN or inf); no verdict is drawn from it")
     results, spread = [], {}
     for i, c in enumerate(spec.conditions):
         t = thresholds[c.name]

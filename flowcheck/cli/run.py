@@ -50,8 +50,9 @@ def add_parser(sub) -> None:
                    help="spread a model larger than one GPU over the visible GPUs (needs accelerate: "
                         "pip install 'flowcheck[multi-gpu]'); --device is then ignored")
     r.add_argument("--shard", default=None, metavar="I/N",
-                   help="measure shard I of N (0-based) into the same --out; default: the launcher's "
-                        "RANK/WORLD_SIZE (torchrun, accelerate) or SLURM array, else the whole run")
+                   help="measure shard I of N (0-based) into the same --out (a SLURM array: "
+                        "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); default: the launcher's "
+                        "RANK/WORLD_SIZE (torchrun, accelerate), else the whole run")
     r.add_argument("--dry-run", action="store_true",
                    help="print the plan (samples, token counts, configs, forward-equivalents) without "
                         "loading weights, and exit")

@@ -127,14 +127,14 @@ def load_skeleton(name_or_path: str | Path):
 
 def default_prompt(name_or_path: str | Path, tokenizer) -> str:
     """The prompt template the paper's code uses for this checkpoint: 'plain' for flowcheck's own
-    models, 'llava_llama_3' for a Llama-3 tokenizer, else 'vicuna_v1'."""
+    models, 'qwen2_vl' for a Qwen2-VL (by architecture), 'llava_llama_3' for a Llama-3
+    tokenizer, else 'vicuna_v1'."""
     path = resolve_model_path(name_or_path)
     if (path / CARD_FILE).is_file():
         return "plain"
-    vocab = tokenizer.get_vocab()
-    if "<|im_start|>" in vocab:
+    if architecture(path) == "Qwen2VLForConditionalGeneration":
         return "qwen2_vl"
-    return "llava_llama_3" if "<|start_header_id|>" in vocab else "vicuna_v1"
+    return "llava_llama_3" if "<|start_header_id|>" in tokenizer.get_vocab() else "vicuna_v1"
 
 
 def check_device(device: str) -> str:

@@ -18,7 +18,9 @@ MATRIX_JSON, MATRIX_MD = "matrix.json", "matrix.md"
 
 def _cell(entry: dict) -> dict:
     conds = entry.get("conditions") or {}
-    binding = min(conds, key=lambda c: conds[c]["margin"]) if conds else None
+    # the deciding condition, as Verdict.binding: smallest margin among those with the status
+    deciding = [c for c in conds if conds[c].get("status", entry["status"]) == entry["status"]] or list(conds)
+    binding = min(deciding, key=lambda c: conds[c]["margin"]) if deciding else None
     return {"status": entry["status"], "observed": entry.get("observed"),
             "margin": entry.get("margin"), "binding": binding, "n": entry.get("n")}
 

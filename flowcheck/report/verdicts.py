@@ -21,10 +21,10 @@ def _round(x):
 
 def verdict_to_dict(v: Verdict) -> dict:
     return {"status": v.status, "n": v.n, "observed": _round(v.observed),
-            "threshold": _round(v.threshold), "margin": _round(v.margin), "ci95": _round(v.ci),
+            "threshold": v.threshold, "margin": _round(v.margin), "ci95": _round(v.ci),
             "reason": v.reason, "samples_needed": v.samples_needed,
             "conditions": {c.name: {"statistic": c.statistic, "observed": _round(c.observed),
-                                    "op": c.op, "threshold": _round(c.threshold),
+                                    "op": c.op, "threshold": c.threshold,  # as the spec says
                                     "margin": _round(c.margin), "ci95": _round(c.ci),
                                     "holds": c.holds, "status": c.status,
                                     "samples_needed": c.samples_needed} for c in v.conditions}}

@@ -96,3 +96,25 @@ def test_a_moved_curve_still_fails_with_noise_ranges():
     moved = verdict_mismatches(new, stored, ranges)
     assert any("related_middle_drop.observed" in m for m in moved), moved
     assert not math.isclose(-0.5, -0.023, abs_tol=ATOL)
+
+
+def test_when_noise_flips_the_verdict_the_stored_binding_condition_is_still_accepted():
+    """Found in review: Y's interval sits on its threshold (noise can make it holds or
+    uncertain); stored uncertain (binding Y), new holds (binding Z). Noise alone: no failure."""
+    def cond(obs, ci, status):
+        return {"statistic": "s", "observed": obs, "op": ">=", "threshold": 0.0, "margin": obs,
+                "ci95": ci, "holds": obs >= 0, "status": status, "samples_needed": None}
+    z = cond(0.01, [0.005, 0.015], "holds")
+    new = {"status": "holds", "n": 50, "reason": "", "samples_needed": None, "observed": 0.01,
+           "threshold": 0.0, "margin": 0.01, "ci95": [0.005, 0.015],
+           "conditions": {"Y": cond(0.05, [0.001, 0.09], "holds"), "Z": z}}
+    stored = {"status": "uncertain", "n": 50, "reason": "", "samples_needed": 300, "observed": 0.05,
+              "threshold": 0.0, "margin": 0.05, "ci95": [0.0, 0.09],
+              "conditions": {"Y": cond(0.05, [0.0, 0.09], "uncertain"), "Z": z}}
+    noise = {"Z": {"observed": [0.0099, 0.0101], "margin": [0.0099, 0.0101],
+                   "ci95": [[0.0049, 0.0051], [0.0149, 0.0151]]},
+             "Y": {"observed": [0.0499, 0.0501], "margin": [0.0499, 0.0501],
+                   "ci95": [[-0.0005, 0.0015], [0.0899, 0.0901]]}}
+    assert not verdict_mismatches(new, stored, noise)
+    noise["Y"]["ci95"][0] = [0.0008, 0.0015]  # now noise cannot reach uncertain: a real change
+    assert verdict_mismatches(new, stored, noise)

@@ -42,3 +42,22 @@ def test_a_bad_uncertain_setting_is_a_usage_error_naming_the_option():
     assert RunSettings.from_strings({}).uncertain == "fail"
     with pytest.raises(UsageError, match="--flowcheck-uncertain must be one of fail, allow, got 'maybe'"):
         RunSettings.from_strings({"uncertain": "maybe"})
+
+
+def test_a_shard_still_waiting_for_others_passes_no_gate():
+    """Found in review: a pending shard result has no verdicts, and all([]) is True."""
+    pending = SuiteResult(None, [], {}, {}, pending="3 of 60 samples still being measured")
+    assert not pending.all_hold and not pending.gate() and not pending.gate("allow")
+
+
+def test_a_statistic_that_is_not_finite_is_inconclusive_not_fails():
+    import numpy as np
+
+    from flowcheck.claims.judge import Evidence, judge
+    from flowcheck.claims.spec import load_claims
+    spec = load_claims(ids=["last_to_last_negligible"])[0]
+    rows = np.full((10, 12), 1.0)
+    rows[:, 5] = np.inf
+    v = judge(spec, Evidence(12, np.array(["ChooseAttr"] * 10), {"last->last": rows}), "reference",
+              n_bootstrap=50)
+    assert v.status == "inconclusive" and "not a finite number" in v.reason
