@@ -11,22 +11,23 @@ the model: the spec is not the one the baseline measured. No pytest here: the pl
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .paths import slug
 from .report.verdicts import noise_ranges, verdict_to_dict
 
 MATCH, MISSING, CHANGED, CLAIM_CHANGED = "match", "missing", "changed", "claim changed"
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "model"
+def model_folder(folder: Path, model: str) -> Path:
+    """``<folder>/<model folder's name>``: where a model's baselines live."""
+    return Path(folder) / slug(Path(str(model).rstrip("/")).name)
 
 
 def path_for(folder: Path, model: str, claim: str, task: str) -> Path:
     """``<folder>/<model folder's name>/<claim>-<task>.json``."""
-    return Path(folder) / _slug(Path(str(model).rstrip("/")).name) / f"{_slug(claim)}-{_slug(task)}.json"
+    return model_folder(folder, model) / f"{slug(claim)}-{slug(task)}.json"
 
 
 def baseline_data(verdict) -> dict:
@@ -58,24 +59,20 @@ class Comparison:
             return (f"no baseline for {model} at {self.path}; record one with --snapshot-update "
                     "(or --flowcheck-update-baselines)")
         if self.outcome == CLAIM_CHANGED:
-            return (f"claim changed: {self.details[0]} (the spec is not the one the baseline at "
-                    f"{self.path} measured; this is not a regression of the model). Re-record "
-                    "with --snapshot-update")
+            return f"{self.details[0]} (baseline {self.path})"
         return (f"the verdict moved from the baseline at {self.path} beyond float noise:\n  "
                 + "\n  ".join(self.details))
 
 
 def check(folder: Path, model: str, verdict) -> Comparison:
-    """Compare a verdict with its baseline."""
-    from .snapshot import verdict_mismatches
+    """Compare a verdict with its baseline (the snapshot rule, ``snapshot.verdict_mismatches``)."""
+    from .snapshot import claim_changed, verdict_mismatches
     path = path_for(folder, model, verdict.claim, verdict.task)
     if not path.is_file():
         return Comparison(MISSING, path)
-    stored = json.loads(path.read_text())
-    if stored.get("version") != verdict.version:
-        return Comparison(CLAIM_CHANGED, path, (f"{verdict.claim} v{stored.get('version')} -> "
-                                                f"v{verdict.version}",))
-    new = verdict_to_dict(verdict)
-    old = {k: v for k, v in stored.items() if k not in ("claim", "version", "task")}
-    moved = verdict_mismatches(new, old, noise_ranges(verdict))
+    new, stored = baseline_data(verdict), json.loads(path.read_text())
+    changed = claim_changed(new, stored)
+    if changed:
+        return Comparison(CLAIM_CHANGED, path, (changed,))
+    moved = verdict_mismatches(new, stored, noise_ranges(verdict))
     return Comparison(CHANGED, path, tuple(moved)) if moved else Comparison(MATCH, path)

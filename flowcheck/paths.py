@@ -12,6 +12,12 @@ CONTROL_MODELS = {"paper-route": FIXTURES / "models" / "paper-route",
 EVAL_SPLIT = FIXTURES / "data" / "synthetic-eval"
 
 
+def slug(name: str) -> str:
+    """A name as one safe file or folder name (``my/model`` -> ``my_model``)."""
+    import re
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "model"
+
+
 def portable_path(path: Path) -> str:
     """Inside this checkout: relative to its root (a run folder stays valid in another clone);
     elsewhere: absolute."""

@@ -53,6 +53,12 @@ def fast_cost(seq_len: int, question: list[int], n_layers: int, configs) -> floa
     return total
 
 
+def sample_work(fast_fe: float, engine: str, n_configs: int) -> float:
+    """Forward-equivalents of one sample on ``engine``: the fast engine's (``sample_costs``),
+    or 1 clean + one full forward per config for the exact engine."""
+    return fast_fe if engine == "fast" else 1.0 + n_configs
+
+
 def sample_costs(handle, samples, configs) -> dict:
     """{question_id: (seq_len, n_image, fast-engine forward-equivalents incl. the clean one)}."""
     out = {}
@@ -75,7 +81,7 @@ def make_plan(handle, samples, flows, k: int | None, family: str) -> Plan:
     for s in samples:
         per_task[s.task] = per_task.get(s.task, 0) + 1
     fast = [c[2] for c in costs.values()]
-    exact = 1.0 + len(configs)
+    exact = sample_work(0.0, "exact", len(configs))
     return Plan(model=handle.name, family=family, n_layers=handle.n_layers, k=k, flows=tuple(flows),
                 n_samples=len(samples), per_task=dict(sorted(per_task.items())),
                 tokens={"min": min(seqs), "median": statistics.median(seqs), "max": max(seqs),
@@ -115,8 +121,8 @@ def calibrate(model, samples, plan: Plan, engine: str, n: int, device: str = "cp
     if cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
-    units = sum(plan.weights[s.row["question_id"]] if engine == "fast"
-                else plan.forward_equivalents["exact"]["per_sample"] for s in picked)
+    units = sum(sample_work(plan.weights[s.row["question_id"]], engine, plan.configs_per_sample)
+                for s in picked)
     per_unit = seconds / units
     total_units = plan.forward_equivalents[engine]["total"]
     peak = (torch.cuda.max_memory_allocated() if cuda

@@ -97,9 +97,9 @@ def _specs(config) -> list:
     """The claims of the session: the library, then ``--flowcheck-claims-dir`` (read once)."""
     state = config.stash[_STATE_KEY]
     if "specs" not in state:
-        from .claims.spec import LIBRARY, load_claims
-        extra = run_settings(config).claims_dir
-        state["specs"] = load_claims([LIBRARY] + ([Path(extra)] if extra else []))
+        from .claims.spec import load_claims
+        from .suite import _claim_dirs
+        state["specs"] = load_claims(_claim_dirs(run_settings(config).claims_dir))
     return state["specs"]
 
 
@@ -171,10 +171,10 @@ def _updating(config) -> bool:
 
 def _has_baselines(config) -> bool:
     """Baseline items are collected when recording, or when the model has baselines."""
-    from .baselines import path_for
+    from .baselines import model_folder
     if _updating(config):
         return True
-    return path_for(_baselines_folder(config), run_settings(config).model, "x", "y").parent.is_dir()
+    return model_folder(_baselines_folder(config), run_settings(config).model).is_dir()
 
 
 class BuiltinClaims(pytest.Collector):

@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
-from syrupy.extensions.json import JSONSnapshotExtension
-
-from .claims.judge import reachable_statuses, status_can_flip
+from .claims.judge import deciding, interval_ranges, reachable_statuses, status_can_flip
 from .noise import NOISE_PP
+from .paths import slug
 from .report.verdicts import DIGITS
 
 STEP = 10.0 ** -DIGITS
@@ -142,11 +140,8 @@ def verdict_mismatches(new: dict, stored: dict, noise: dict | None = None) -> li
 def _reachable(condition: dict, rng: dict) -> set[str]:
     """The statuses float noise can give a condition (its interval widened to contain the
     observed value, as the judge does)."""
-    (lo_lo, lo_hi), (hi_lo, hi_hi) = rng["ci95"]
-    ob_lo, ob_hi = rng["observed"]
     return reachable_statuses(condition["op"], condition["threshold"],
-                              (min(lo_lo, ob_lo), min(lo_hi, ob_hi)),
-                              (max(hi_lo, ob_lo), max(hi_hi, ob_hi)))
+                              *interval_ranges(rng["ci95"], rng["observed"]))
 
 
 def _status_can_flip(new: dict, noise: dict) -> bool:
@@ -169,19 +164,15 @@ def _binding_mismatches(new: dict, stored: dict, noise: dict) -> list[str]:
             able = [c for c in conds if s in _reachable(conds[c], noise[c])] or list(conds)
             lowest_high = min(noise[c]["margin"][1] for c in able)
             candidates += [c for c in able if noise[c]["margin"][0] <= lowest_high and c not in candidates]
-    else:  # the deciding one: lowest margin among the conditions with the verdict's status
-        deciding = [c for c in conds if conds[c].get("status", status) == status] or list(conds)
-        candidates = [min(deciding, key=lambda c: conds[c]["margin"])]
+    else:  # the deciding one (claims.judge.deciding)
+        candidates = [deciding({c: (d.get("status", status), d["margin"]) for c, d in conds.items()},
+                               status)]
     for c in candidates:
         mine = {k: conds[c].get(k) for k in top}
         if not _condition_mismatches(mine, top, noise.get(c) if noise else None, ""):
             return []
     return [f"binding condition ({', '.join(candidates)}): observed/threshold/margin/ci95 "
             f"{[new.get(k) for k in top]} vs {list(top.values())}"]
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "model"
 
 
 def why(assertion, noise: dict | None = None) -> str:
@@ -201,12 +192,14 @@ def why(assertion, noise: dict | None = None) -> str:
 
 def verdict_snapshot(model_name: str, noise: dict | None = None):
     """An extension class that stores snapshots under ``__snapshots__/<model>/`` and compares
-    a verdict with ``verdict_mismatches`` given the new verdict's noise ranges."""
+    a verdict with ``verdict_mismatches`` given the new verdict's noise ranges (syrupy is
+    imported here: the comparison rule above is also the baselines', which need no syrupy)."""
+    from syrupy.extensions.json import JSONSnapshotExtension
 
     class VerdictSnapshot(JSONSnapshotExtension):
         @classmethod
         def dirname(cls, *, test_location):
-            return str(super().dirname(test_location=test_location)) + f"/{_slug(model_name)}"
+            return str(super().dirname(test_location=test_location)) + f"/{slug(model_name)}"
 
         def matches(self, *, serialized_data, snapshot_data) -> bool:
             return not self._mismatches(serialized_data, snapshot_data)

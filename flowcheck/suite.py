@@ -135,18 +135,22 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     with folder.locked():  # one writer at a time; released when the run is written
         folder.create(meta)
         counts = execute(handle, samples, plan, folder, progress=progress, batch_size=batch_size)
-        meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts}
-        rows = folder.latest_rows().values()
-        meta["layout_notes"], meta["non_finite"] = layout_notes(rows), non_finite(rows)
-        folder.write_meta(meta)
-        return judge_run(folder.path)
+        return _finish(folder, meta, folder.latest_rows(), counts, t0)
+
+
+def _finish(folder, meta, rows: dict, counts: dict, t0: float, **timing) -> SuiteResult:
+    """Record timing and the rows' notes in run.json, then judge and render (folder held)."""
+    meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts, **timing}
+    meta["layout_notes"], meta["non_finite"] = layout_notes(rows.values()), non_finite(rows.values())
+    folder.write_meta(meta)
+    return judge_run(folder.path)
 
 
 def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, batch_size=None) -> SuiteResult:
     """One shard of a split run: write run.json (briefly holding the folder), measure this
     shard's samples under its own lock, and judge when every sample of the run is stored."""
     from .knockout.configs import plan_configs
-    from .planning import sample_costs
+    from .planning import sample_costs, sample_work
     from .sharding import deal
     wait = 600.0  # the folder lock is held briefly by each shard; a whole run holds it long
     with folder.locked(shard=shard, wait_s=5.0):  # first: a whole run now sees this shard
@@ -154,7 +158,7 @@ def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, batch_s
             folder.create(meta)
         configs = plan_configs(plan.flows, handle.n_layers, meta["k"])
         costs = sample_costs(handle, samples, configs)  # the same on every shard
-        weights = {q: seq * (fe if plan.engine == "fast" else 1 + len(configs))
+        weights = {q: seq * sample_work(fe, plan.engine, len(configs))
                    for q, (seq, _, fe) in costs.items()}
         mine = deal(weights, shard.count)
         share = [s for s in samples if mine[s.row["question_id"]] == shard.index]
@@ -169,11 +173,7 @@ def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, batch_s
                 f"report (or run `flowcheck report {folder.path}` when all are done)")
         return SuiteResult(folder.path, [], {}, meta, pending=note)
     with folder.locked(wait_s=wait, for_shard=True):
-        meta["timing_s"] = {"measure": round(time.perf_counter() - t0, 1), **counts,
-                            "by": f"the last shard ({shard})"}
-        meta["layout_notes"], meta["non_finite"] = layout_notes(stored.values()), non_finite(stored.values())
-        folder.write_meta(meta)
-        return judge_run(folder.path)
+        return _finish(folder, meta, stored, counts, t0, by=f"the last shard ({shard})")
 
 
 def non_finite(rows) -> dict:

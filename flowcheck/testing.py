@@ -81,6 +81,5 @@ def assert_claim(verdict, result=None, uncertain: str = "fail") -> None:
 
 
 def _claim_dirs(result) -> list:
-    from .claims.spec import LIBRARY
-    extra = (getattr(result, "meta", None) or {}).get("claims_dir")
-    return [LIBRARY] + ([Path(extra)] if extra else [])
+    from .suite import _claim_dirs
+    return _claim_dirs((getattr(result, "meta", None) or {}).get("claims_dir"))

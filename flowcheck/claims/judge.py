@@ -112,6 +112,16 @@ def samples_needed(n: int, observed: float, op: str, threshold: float,
     return max(n + 1, int(np.ceil(need)))
 
 
+def deciding(conditions: dict, status: str):
+    """The condition that decides a claim's status, from {name: (condition status, margin)}:
+    among those with ``status``, the smallest margin (all of them when none has it); None
+    when there are no conditions. One rule for verdicts, their dicts and the matrix."""
+    if not conditions:
+        return None
+    names = [n for n, (s, _) in conditions.items() if s == status] or list(conditions)
+    return min(names, key=lambda n: conditions[n][1])
+
+
 def reachable_statuses(op: str, threshold: float, lo_range, hi_range) -> set[str]:
     """The statuses a condition can take when its interval's bounds move within these
     (lo, hi) ranges (float noise)."""
@@ -157,11 +167,12 @@ def status_can_flip(status: str, per_condition) -> bool:
     return bool(reachable_verdicts(per_condition) - {status})
 
 
-def interval_ranges(noise_range: "NoiseRange") -> tuple[tuple[float, float], tuple[float, float]]:
-    """The (lo, hi) ranges of a condition interval's two bounds under float noise (the
-    bootstrap bounds' ranges widened, as the interval is, to contain the observed value)."""
-    (lo_lo, lo_hi), (hi_lo, hi_hi) = noise_range.ci
-    ob_lo, ob_hi = noise_range.observed
+def interval_ranges(ci_ranges, observed_range) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The (lo, hi) ranges of a condition interval's two bounds under float noise: the
+    bootstrap bounds' ranges ``ci_ranges`` ((lo_lo, lo_hi), (hi_lo, hi_hi)) widened, as the
+    interval is, to contain the observed value's range."""
+    (lo_lo, lo_hi), (hi_lo, hi_hi) = ci_ranges
+    ob_lo, ob_hi = observed_range
     return (min(lo_lo, ob_lo), min(lo_hi, ob_hi)), (max(hi_lo, ob_lo), max(hi_hi, ob_hi))
 
 
@@ -187,8 +198,9 @@ class Verdict:
         if not self.noise:
             return False
         ops = {c.name: (c.op, c.threshold) for c in self.conditions}
-        return status_can_flip(self.status, [reachable_statuses(*ops[name], *interval_ranges(r))
-                                             for name, r in self.noise.items() if name in ops])
+        return status_can_flip(self.status, [
+            reachable_statuses(*ops[name], *interval_ranges(r.ci, r.observed))
+            for name, r in self.noise.items() if name in ops])
 
     @property
     def passed(self) -> bool:
@@ -203,8 +215,9 @@ class Verdict:
     def binding(self) -> ConditionResult | None:
         """The condition that decides the status: among those with the verdict's status, the
         one with the smallest margin."""
-        deciding = [c for c in self.conditions if c.status == self.status] or list(self.conditions)
-        return min(deciding, key=lambda c: c.margin) if deciding else None
+        by_name = {c.name: c for c in self.conditions}
+        name = deciding({c.name: (c.status, c.margin) for c in self.conditions}, self.status)
+        return by_name.get(name)
 
 
 def _margin(observed: float, op: str, threshold: float) -> float:
@@ -281,7 +294,8 @@ def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
             spread[c.name] = NoiseRange((float(low), float(high)),
                                         _margin_range(low, high, c.op, t), (lo_range, hi_range))
     status = combine(r.status for r in results)
-    binding = min((r for r in results if r.status == status), key=lambda r: r.margin)
+    name = deciding({r.name: (r.status, r.margin) for r in results}, status)
+    binding = next(r for r in results if r.name == name)
     need = None
     if status == "uncertain":
         needs = [r.samples_needed for r in results if r.status == "uncertain"]

@@ -36,6 +36,22 @@ def tasks_arg(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def int_list(text: str) -> list[int]:
+    """'10,30,100' -> [10, 30, 100]."""
+    return [int(x) for x in text.split(",")]
+
+
+def print_table(args, rows: list, text: str) -> int:
+    """A table command's output: the markdown ``text`` (also written to ``--out``), or the
+    ``rows`` as JSON with ``--json``."""
+    import json
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    print(json.dumps(rows, sort_keys=True) if args.json else text)
+    return EXIT_OK
+
+
 def claims_arg(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 

@@ -2,10 +2,9 @@
 uncertain to holds, per samples per task, from two stored runs (no model, no training)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .args import EXIT_OK, claims_arg, command
+from .args import claims_arg, command, int_list, print_table
 
 EXAMPLES = ["flowcheck power reports/reference/paper-route reports/reference/natural",
             "flowcheck power EFFECT_RUN NOISE_RUN --n 10,30 --claims question_to_last_middle"]
@@ -18,7 +17,7 @@ def add_parser(sub) -> None:
                    help="a run whose per-sample curves carry the effect (e.g. the paper-route control)")
     p.add_argument("noise_run", type=Path, metavar="NOISE_RUN",
                    help="a run of the same dataset whose per-sample spread is mixed in (e.g. natural)")
-    p.add_argument("--n", type=lambda t: [int(x) for x in t.split(",")], default=[10, 30, 100],
+    p.add_argument("--n", type=int_list, default=[10, 30, 100],
                    help="samples per task type, comma-separated (default: 10,30,100)")
     p.add_argument("--claims", type=claims_arg, default=None,
                    help="knockout claim ids (default: the main knockout claims)")
@@ -34,9 +33,4 @@ def cmd(args) -> int:
     from ..report.power import POWER_CLAIMS, power_table, render_power
     rows = power_table(args.effect_run, args.noise_run, args.claims or POWER_CLAIMS, args.n,
                        args.draws, progress=lambda c, n: print(f"  {c} n={n}", file=sys.stderr))
-    text = render_power(rows)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    print(json.dumps(rows, sort_keys=True) if args.json else text)
-    return EXIT_OK
+    return print_table(args, rows, render_power(rows))

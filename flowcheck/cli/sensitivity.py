@@ -2,10 +2,9 @@
 re-judged from run folders (no model)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .args import EXIT_OK, claims_arg, command
+from .args import claims_arg, command, int_list, print_table
 
 EXAMPLES = ["flowcheck sensitivity reports/mine --n 10,30,100",
             "flowcheck sensitivity runs/k3 runs/k5 --claims question_to_last_middle --out sens.md"]
@@ -16,7 +15,7 @@ def add_parser(sub) -> None:
                 "from run folders (no model)", EXAMPLES)
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
                    help="run folders of `flowcheck run` (one model and one --window each)")
-    p.add_argument("--n", type=lambda t: [int(x) for x in t.split(",")], default=[10, 30, 100],
+    p.add_argument("--n", type=int_list, default=[10, 30, 100],
                    help="samples per task type to judge on, comma-separated (default: 10,30,100)")
     p.add_argument("--claims", type=claims_arg, default=None,
                    help="claim ids (default: the main knockout claims)")
@@ -28,9 +27,4 @@ def add_parser(sub) -> None:
 def cmd(args) -> int:
     from ..report.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
     rows = sensitivity(args.runs, args.claims or MAIN_CLAIMS, args.n)
-    text = render_sensitivity(rows)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    print(json.dumps(rows, sort_keys=True) if args.json else text)
-    return EXIT_OK
+    return print_table(args, rows, render_sensitivity(rows))

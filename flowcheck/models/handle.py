@@ -215,11 +215,17 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
 def load_skeleton_handle(name_or_path: str | Path, **adapter_options) -> ModelHandle:
     """A handle on the model without its weights (meta device: config, processor, adapter and
     token layouts only; nothing can run), for ``flowcheck run --dry-run``."""
-    from .loading import default_prompt, load_skeleton
+    from .loading import load_skeleton
+    return _wrap(name_or_path, *load_skeleton(name_or_path), adapter_options)
+
+
+def _wrap(name_or_path, model, processor, adapter_options: dict) -> ModelHandle:
+    """A handle with the family's adapter: the prompt template given, else the checkpoint's."""
+    from .loading import default_prompt
     from .prompts import PROMPTS
-    model, processor = load_skeleton(name_or_path)
-    prompt = adapter_options.pop("prompt", None) or default_prompt(name_or_path, processor.tokenizer)
-    adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **adapter_options)
+    options = dict(adapter_options)
+    prompt = options.pop("prompt", None) or default_prompt(name_or_path, processor.tokenizer)
+    adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **options)
     return ModelHandle(model, processor, name=str(name_or_path), adapter=adapter)
 
 
@@ -228,10 +234,7 @@ def load_handle(name_or_path: str | Path, device: str = "cpu", dtype: str = "flo
                 device_map: str | dict | None = None, **adapter_options) -> ModelHandle:
     """Load a model folder (offline) and wrap it with its family's adapter. ``adapter_options``:
     ``prompt`` (a template name, default: the checkpoint's), ``preprocess`` ('paper')."""
-    from .loading import default_prompt, load_model
-    from .prompts import PROMPTS
+    from .loading import load_model
     model, processor = load_model(name_or_path, device, dtype, attn_implementation, allow_pickle,
                                   device_map)
-    prompt = adapter_options.pop("prompt", None) or default_prompt(name_or_path, processor.tokenizer)
-    adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **adapter_options)
-    return ModelHandle(model, processor, name=str(name_or_path), adapter=adapter)
+    return _wrap(name_or_path, model, processor, adapter_options)

@@ -69,20 +69,19 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
     model_class = adapter_class(architecture(path)).model_class()
     check_weights_format(path, allow_pickle)
     processor = load_processor(path)
+    placement = {}
     if device_map is not None:  # a model larger than one GPU: accelerate places the layers
         try:
             import accelerate  # noqa: F401
         except ImportError:
             raise UsageError("--device-map needs the accelerate package: pip install "
                              "'flowcheck[multi-gpu]' (or pip install accelerate)") from None
-        model = model_class.from_pretrained(
-            path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
-            use_safetensors=not allow_pickle, attn_implementation=attn_implementation,
-            device_map=device_map)
-    else:
-        model = model_class.from_pretrained(
-            path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
-            use_safetensors=not allow_pickle, attn_implementation=attn_implementation).to(device)
+        placement = {"device_map": device_map}
+    model = model_class.from_pretrained(
+        path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
+        use_safetensors=not allow_pickle, attn_implementation=attn_implementation, **placement)
+    if device_map is None:
+        model = model.to(device)
     model.eval()
     return model, processor
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..claims.judge import POOLED
+from ..claims.judge import POOLED, deciding
 from ..errors import NotFoundError
 from ..run_folder import RunFolder
 from .summary import MARK
@@ -18,9 +18,8 @@ MATRIX_JSON, MATRIX_MD = "matrix.json", "matrix.md"
 
 def _cell(entry: dict) -> dict:
     conds = entry.get("conditions") or {}
-    # the deciding condition, as Verdict.binding: smallest margin among those with the status
-    deciding = [c for c in conds if conds[c].get("status", entry["status"]) == entry["status"]] or list(conds)
-    binding = min(deciding, key=lambda c: conds[c]["margin"]) if deciding else None
+    binding = deciding({c: (d.get("status", entry["status"]), d["margin"]) for c, d in conds.items()},
+                       entry["status"])
     return {"status": entry["status"], "observed": entry.get("observed"),
             "margin": entry.get("margin"), "binding": binding, "n": entry.get("n")}
 

@@ -29,3 +29,15 @@ def test_a_core_command_loads_no_reference_module():
 def test_the_reference_commands_are_still_there():
     code = "from flowcheck.cli import main\ntry:\n    main(['reference', '-h'])\nexcept SystemExit:\n    pass"
     assert "flowcheck.reference.cli" in _reference_modules_after(code)
+
+
+def test_the_plugins_baselines_work_without_the_test_extras():
+    """syrupy is a test extra; the comparison rule the plugin's baselines use is core (it
+    imported syrupy at module level, so `pytest --flowcheck-model` in a repository without
+    syrupy crashed in every test_baseline item)."""
+    code = ("import sys\nsys.modules['syrupy'] = None  # not installed\n"
+            "from flowcheck.baselines import check\nfrom flowcheck.snapshot import verdict_mismatches\n"
+            "print(verdict_mismatches({'status': 'holds', 'version': 2}, {'status': 'holds', 'version': 1}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "claim changed" in out.stdout
