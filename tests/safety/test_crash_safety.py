@@ -15,9 +15,31 @@ RUN = [sys.executable, "-m", "flowcheck", "run", "--model", "reference", "--max-
        "--threads", "1"]
 
 
+def default_signals():
+    """In the child, before exec: Ctrl-C and SIGTERM back to their defaults. A shell started in
+    the background (`nohup make test &`, many CI runners) passes SIGINT down as *ignored*, and
+    Python keeps an ignored SIGINT ignored; these tests are about flowcheck, not the caller's shell."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start(out, *extra):
     return subprocess.Popen(RUN + ["--out", str(out), *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+
+
+@pytest.fixture(params=["interactive parent", "parent ignores SIGINT"])
+def parent_shell(request):
+    """Runs the test as if started from an interactive shell and from a background one (whose
+    children inherit SIGINT as ignored)."""
+    if request.param == "interactive parent":
+        yield request.param
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield request.param
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def stored_lines(out):
@@ -90,7 +112,7 @@ def test_sigkill_at_random_moments_then_rerun_equals_an_uninterrupted_run(tmp_pa
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_quickly_with_a_resume_message_and_a_consistent_store(tmp_path):
+def test_ctrl_c_stops_quickly_with_a_resume_message_and_a_consistent_store(tmp_path, parent_shell):
     out = tmp_path / "run"
     p = start(out)
     wait_for(lambda: len(valid_rows(out)) >= 2)
