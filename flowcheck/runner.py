@@ -88,7 +88,7 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bo
     from .knockout.clean import clean_run
     from .knockout.configs import engine_probabilities
     from .knockout.flows import parse_flow
-    from .lens import answer_tokens, logit_lens
+    from .lens import answer_tokens, logit_lens, token_strings
     from .metrics import relative_change
 
     enc = handle.encode(sample)
@@ -116,7 +116,8 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bo
         row["changes"].setdefault(cfg.flow, []).append(relative_change(pk, clean.p_base))
     for flow in plan.flows:  # a flow whose source region is empty: not measured
         row["changes"].setdefault(flow, None)
-    tokens = answer_tokens(handle.tokenizer, sample.answer)
+    tokens = answer_tokens(handle.tokenizer, handle.adapter.prompt, sample.question, sample.answer)
+    row["lens_tokens"] = token_strings(handle.tokenizer, tokens)  # what the lens measured
     for variant in plan.lens_variants:
         lens = logit_lens(handle, clean, tokens, variant)
         row["lens"][variant] = {t: lens.probs[t] for t in ("lower", "capitalised")}

@@ -254,7 +254,7 @@ def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
 
     run = load_run(run_dir)
     verdicts = run.judge()
-    summary = render_summary(run.meta, verdicts, run.counts)
+    summary = render_summary(run.meta, verdicts, run.counts, rows=run.rows.values())
     written = plot_panels(run.evidence, run.run_dir, run.meta["model_name"]) if plots else []
     with RunFolder(run.run_dir).locked() as folder:
         folder.write_report(dumps(verdicts_to_dict(verdicts)), summary, render_html(summary, written))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..knockout.configs import ENGINES
+from ..models.prompts import PROMPTS
 from .args import ATTENTION, add_dataset, add_device, add_model, claims_arg, command, int_arg
 from .report import add_uncertain, print_verdicts
 
@@ -31,7 +32,7 @@ def add_parser(sub) -> None:
                    help="float-noise bound of the stored numbers (default: measured for float32 "
                         "on CPU; measure yours with `flowcheck compare --noise`)")
     r.add_argument("--family", default=None, help="threshold family (default: from the model)")
-    r.add_argument("--prompt", default=None, choices=["plain", "vicuna_v1", "llava_llama_3"],
+    r.add_argument("--prompt", default=None, choices=list(PROMPTS),
                    help="prompt template (default: the one the paper's code uses for the checkpoint)")
     r.add_argument("--preprocess", default="paper", choices=["paper", "checkpoint"],
                    help="image preprocessing: 'paper' (LLaVA-1.5: pad to a square, as the paper's "

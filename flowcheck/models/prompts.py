@@ -40,6 +40,13 @@ class PromptTemplate:
     text: str  # with one {question} and one <image>
     has_bos: bool = False  # the text starts with the BOS: tokenise without special tokens
 
+    @property
+    def answer_prefix(self) -> str:
+        """What stands between the prompt and the answer as the model writes it: a space after
+        a prompt that ends in a word ('ASSISTANT:'), nothing after one that ends in whitespace
+        (the newline of a chat template's assistant header)."""
+        return "" if self.text[-1:].isspace() else " "
+
     def format(self, question: str) -> str:
         return self.text.format(question=question)
 

@@ -76,7 +76,8 @@ def measure_routes(handle, samples) -> dict:
         image = list(enc.regions.image)
         mass = [float(w[0, :, -1, image].sum(-1).mean()) for w in plan.weights.values()]  # per layer
         rows["attn:last->image"].append(float(np.mean(mass)))
-        lens = logit_lens(handle, clean, answer_tokens(handle.tokenizer, sample.answer), "raw")
+        tokens = answer_tokens(handle.tokenizer, handle.adapter.prompt, sample.question, sample.answer)
+        lens = logit_lens(handle, clean, tokens, "raw")
         rows[f"lens:lower@{LENS_LAYER}"].append(lens.probs["lower"][LENS_LAYER])
     out = {m: float(np.mean(v)) if v else float("nan") for m, v in rows.items()}
     out["n"] = len(rows["ko:image->last"])
@@ -110,7 +111,8 @@ def measure_leaks(handle, samples, route: str) -> dict:
     acc_open, acc_removed = [], []
     for sample in samples:
         enc = handle.encode(sample)
-        gold = set(answer_tokens(handle.tokenizer, sample.answer).values())
+        gold = set(answer_tokens(handle.tokenizer, handle.adapter.prompt, sample.question,
+                                 sample.answer).values())
         with torch.no_grad(), knockout(handle.model, {}, record_weights=True) as rec:
             logits = handle.forward(enc).logits[0, -1]
         acc_open.append(float(int(logits.argmax()) in gold))

@@ -85,7 +85,23 @@ def _bootstrap_line(meta: dict) -> str:
             f"seed {b.get('seed', BOOTSTRAP_SEED)}")
 
 
-def render_summary(meta: dict, verdicts, counts: dict) -> str:
+def lens_token_line(rows, shown: int = 6) -> list[str]:
+    """What the logit lens measured: the answer tokens (lower / capitalised, each the first
+    token of the answer as written after the prompt) of the correctly answered rows, most
+    common first. Rows stored before flowcheck recorded them give no line."""
+    from collections import Counter
+    pairs = Counter(f"'{r['lens_tokens']['lower']}' / '{r['lens_tokens']['capitalised']}'"
+                    for r in rows or () if r.get("correct") and r.get("lens_tokens"))
+    if not pairs:
+        return []
+    listed = ", ".join(f"{p} ({n})" for p, n in pairs.most_common(shown))
+    more = f", and {len(pairs) - shown} more" if len(pairs) > shown else ""
+    return ["", f"Lens tokens (lower / capitalised, as written after the prompt; samples): "
+            f"{listed}{more}. Each row's are in results.jsonl `lens_tokens`."]
+
+
+def render_summary(meta: dict, verdicts, counts: dict, rows=None) -> str:
+    """The Markdown summary; ``rows`` (the stored rows judged) add the lens tokens measured."""
     tasks = sorted({v.task for v in verdicts if v.task != POOLED})
     pooled = [v for v in verdicts if v.task == POOLED]
     applicable = [v for v in pooled if v.status != "not applicable"]
@@ -114,6 +130,8 @@ def render_summary(meta: dict, verdicts, counts: dict) -> str:
         n = f"{v.n} ({pooled_flags})" if pooled_flags and v.conditions else str(v.n)
         lines.append(f"| {v.claim} | {mark(v)} | {binding_condition(v)} | {_num(v.observed)} "
                      f"| {_num(v.margin)} | {ci} | {n} |")
+    if meta.get("lens_variant"):  # a lens claim was judged: say which tokens it followed
+        lines += lens_token_line(rows)
     lines += ["", "## Verdict per task type (margin of the binding condition)", "",
               "| claim | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
     by = {(v.claim, v.task): v for v in verdicts}

@@ -183,3 +183,13 @@ def test_a_next_fixture_runs_end_to_end_marked_random(tmp_path):
     assert "random weights: engine check only" in (tmp_path / "run" / "summary.md").read_text()
     verdicts = json.loads((tmp_path / "run" / "verdicts.json").read_text())
     assert {t["status"] for claim in verdicts.values() for t in claim["tasks"].values()} == {"inconclusive"}
+
+
+def test_run_offers_every_registered_prompt_template():
+    """The --prompt choices come from the template registry (qwen2_vl was registered but could
+    not be chosen when the list was written out in the command)."""
+    from flowcheck.cli import build_parser
+    from flowcheck.models.prompts import PROMPTS
+    run_parser = build_parser()._subparsers._group_actions[0].choices["run"]
+    prompt = next(a for a in run_parser._actions if "--prompt" in a.option_strings)
+    assert list(prompt.choices) == list(PROMPTS)

@@ -74,6 +74,21 @@ def test_run_prints_verdict_json_and_exit_code_follows_the_verdicts(cli_run):
     assert (out / "report.html").is_file() and (out / "summary.md").is_file()
 
 
+def test_each_row_records_its_lens_tokens_and_the_summary_shows_them(cli_run):
+    """What the logit lens measured is visible: the stored row names its tokens (as the
+    vocabulary spells them) and the summary lists them next to the verdicts."""
+    out, _ = cli_run
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    correct = [r for r in rows if r["correct"]]
+    assert correct and all(set(r["lens_tokens"]) == {"lower", "capitalised"} for r in correct)
+    r = correct[0]
+    lower, capitalised = (r["lens_tokens"][k].lstrip("\u2581") for k in ("lower", "capitalised"))
+    assert capitalised.lower() == lower
+    summary = (out / "summary.md").read_text()
+    pair = f"'{r['lens_tokens']['lower']}' / '{r['lens_tokens']['capitalised']}'"
+    assert "Lens tokens (lower / capitalised" in summary and pair in summary
+
+
 def test_report_rejudges_the_run_folder(cli_run):
     out, proc = cli_run
     again = run_cli("report", str(out), "--json")

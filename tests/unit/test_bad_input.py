@@ -104,10 +104,13 @@ def test_the_lens_tokens_come_from_the_stripped_answer():
     """'  Orange ' is scored correct (stripped, lower-cased); its lens tokens must be those of
     'orange' / 'Orange', not of '  orange ' (which changed lowercase_before_capitalised)."""
     from flowcheck.lens import answer_tokens
+    from flowcheck.models.prompts import PROMPTS
     from flowcheck.models.tiny import build_tokenizer
-    tok = build_tokenizer()
-    assert answer_tokens(tok, "  Orange ") == answer_tokens(tok, "orange")
-    assert answer_tokens(tok, "orange")["capitalised"] == tok.convert_tokens_to_ids("Orange")
+    tok, plain = build_tokenizer(), PROMPTS["plain"]
+    assert answer_tokens(tok, plain, "What color?", "  Orange ") == \
+        answer_tokens(tok, plain, "What color?", "orange")
+    assert answer_tokens(tok, plain, "What color?", "orange")["capitalised"] == \
+        tok.convert_tokens_to_ids("Orange")
 
 
 @pytest.mark.parametrize("change, message", [
