@@ -77,7 +77,18 @@ def covers(row: dict, plan: RunPlan, key: dict) -> bool:
             and row.get("prompt", "plain") == key["prompt"]
             and row.get("preprocess", "paper") == key["preprocess"]
             and (not row["correct"] or (set(plan.flows) <= set(row["changes"])
-                                        and set(plan.lens_variants) <= set(row["lens"]))))
+                                        and set(plan.lens_variants) <= set(row["lens"])
+                                        and _lens_tokens_current(row, plan))))
+
+
+def _lens_tokens_current(row: dict, plan: RunPlan) -> bool:
+    """Lens rows stored before the lens tokens were taken as written after the prompt (no
+    ``lens_tokens``) followed the space-prefixed word: right after 'ASSISTANT:' (plain,
+    vicuna_v1), wrong after a newline-ending chat template, so those are measured again."""
+    from .models.prompts import PROMPTS
+    template = PROMPTS.get(row.get("prompt", "plain"))
+    return (not plan.lens_variants or "lens_tokens" in row
+            or template is None or template.answer_prefix == " ")
 
 
 def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bool = False,

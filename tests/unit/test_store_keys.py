@@ -83,3 +83,15 @@ def test_the_dataset_fingerprint_follows_the_questions_file(tmp_path):
     assert dataset_fingerprint(tmp_path) == first
     (tmp_path / "questions.jsonl").write_text('{"question_id": "2"}\n')
     assert dataset_fingerprint(tmp_path) != first
+
+
+def test_lens_rows_from_before_the_lens_tokens_fix_are_measured_again_after_a_chat_template():
+    """Rows without ``lens_tokens`` followed ' ' + word: right after 'ASSISTANT:' (kept, the
+    committed reports rely on it), wrong after a newline-ending chat template (re-measured)."""
+    qwen_plan_key = {**KEY, "prompt": "qwen2_vl"}
+    assert not covers(row(prompt="qwen2_vl"), PLAN, qwen_plan_key)
+    assert covers(row(prompt="qwen2_vl", lens_tokens={"lower": "yes", "capitalised": "Yes"}),
+                  PLAN, qwen_plan_key)
+    assert covers(row(), PLAN, KEY)  # plain: the old tokens were the right ones
+    no_lens = RunPlan(PLAN.flows, (), 3, "fast")
+    assert covers(row(prompt="qwen2_vl", lens={}), no_lens, qwen_plan_key)  # lens not asked for
