@@ -106,7 +106,7 @@ def measure_sample(handle, sample, plan: RunPlan, key: dict, configs, always: bo
     clean = clean_run(handle, enc, sample.answer)
     row = {"question_id": sample.row["question_id"], "task": sample.task, "answer": sample.answer,
            "model_answer": clean.answer_text, "correct": clean.correct,
-           "p_base": clean.p_base, **key, "changes": {}, "lens": {}}
+           "p_base": clean.p_base, **key, "box_painting": sample.box_painting, "changes": {}, "lens": {}}
     notes = {k: v for k, v in enc.notes.items() if k != "canvas"}  # e.g. object_cut_off
     if notes:
         row["layout_notes"] = notes
@@ -155,7 +155,10 @@ def execute(handle, samples, plan: RunPlan, folder, progress: bool = True, shard
     from .knockout.configs import plan_configs
 
     key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model), handle=handle)
-    done = {r["question_id"] for r in folder.rows() if covers(r, plan, key)}
+    painting = {s.row["question_id"]: s.box_painting for s in samples}
+    # rows from before the painting was recorded were measured with half-open boxes ('exact')
+    done = {r["question_id"] for r in folder.rows() if covers(r, plan, key)
+            and r.get("box_painting", "exact") == painting.get(r["question_id"])}
     todo = [s for s in samples if s.row["question_id"] not in done]
     configs = plan_configs(plan.flows, handle.n_layers, key["k"])
     it = todo

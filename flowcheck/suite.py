@@ -77,7 +77,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     (default: the bound measured for float32, ``flowcheck.noise``); ``prompt``: a template
     name (default: the checkpoint's), ``preprocess``: 'paper' or 'checkpoint' (the adapter's);
     ``allow_pickle``: read pickle weights (they can run code; default: safetensors only)."""
-    from .data.dataset import dataset_fingerprint
+    from .data.dataset import BOX_PAINTINGS, dataset_fingerprint
     from .environment import environment
     from .knockout.selfcheck import run_self_checks
     from .models.handle import load_handle
@@ -124,6 +124,7 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
             "flowcheck_version": __version__, "random_weights": random_weights(model),
             "self_checks": {c.name: "passed" for c in checks},
             "adapter": handle.adapter.record(),
+            "box_painting": {p: BOX_PAINTINGS[p] for p in sorted({s.box_painting for s in samples})},
             "bootstrap": {"seed": BOOTSTRAP_SEED, "resamples": N_BOOTSTRAP},
             "environment": environment(str(handle.device)), "shards": shard.count,
             "device_map": None if device_map is None else sorted({str(handle.layer_device(i))

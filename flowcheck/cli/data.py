@@ -46,8 +46,14 @@ def cmd_import_gqa(args) -> int:
     n = sum(report["rows_imported"].values())
     print(f"imported {n} rows ({', '.join(f'{t} {k}' for t, k in report['rows_imported'].items())}) "
           f"into {args.out}; images read in place from {report['images_dir']}")
+    clipped = report.get("clipped") or {}
+    if clipped:
+        outside = sum(any(n.get("outside") for n in notes) for notes in clipped.values())
+        print(f"clipped the boxes of {len(clipped)} rows to the image, as the paper's mask does "
+              f"(a box ran past the edge; in {outside} of them a box has no pixel inside the image: "
+              f"no related token there) (list: {args.out / 'import_report.json'}, 'clipped')")
     if report["skipped_rows"]:
-        print(f"skipped {report['skipped_rows']} rows: " + "; ".join(
+        print(f"skipped {report['skipped_rows']} rows; rows per problem: " + "; ".join(
             f"{kind} {len(ids)}" for kind, ids in report["skipped"].items())
               + f" (list: {args.out / 'import_report.json'})")
     return EXIT_OK

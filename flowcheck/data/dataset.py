@@ -58,15 +58,76 @@ class Sample:
     def answer(self) -> str:
         return self.row["answer"]
 
+    @property
+    def box_painting(self) -> str:
+        """How this row's boxes become pixels (``BOX_PAINTINGS``): a synthetic row (one with its
+        ``scene``) has exact pixel boxes; any other row (the paper's GQA files, a user's) is
+        painted as the paper's code paints it. A row may say so itself (``box painting``)."""
+        return self.row.get("box painting") or ("exact" if "scene" in self.row else "paper")
+
     def related_boxes(self) -> list[tuple[float, float, float, float]]:
-        """Boxes (x, y, w, h) of the objects the question is about (paper section 3.3)."""
-        prefixes = ("central object",) if self.row.get("central object name", "-") != "-" \
-            else ("object1", "object2")
-        boxes = []
-        for p in prefixes:
-            if self.row.get(f"{p} name", "-") != "-":
-                boxes.append(tuple(float(self.row[f"{p} {k}"]) for k in BOX_KEYS))
-        return boxes
+        """Pixels of the objects the question is about (paper section 3.3), as half-open boxes
+        (x, y, w, h): pixels x .. x+w-1 across, y .. y+h-1 down; painted as ``box_painting``
+        says and clipped to the image (a box with no pixel in the image gives none)."""
+        return [box for box, _ in self.painted_boxes()]
+
+    def painted_boxes(self) -> list[tuple[tuple[float, float, float, float], dict]]:
+        """(half-open box, facts) per related object with a pixel in the image; facts name the
+        object and, for a box that ran past the image, by how many pixels (``clipped``)."""
+        size = [_number(self.row.get(k)) for k in ("image_w", "image_h")]
+        out = []
+        for prefix in related_objects(self.row):
+            box = tuple(float(self.row[f"{prefix} {k}"]) for k in BOX_KEYS)
+            painted = paint_box(box, self.box_painting, *size)
+            if painted is not None:
+                out.append((painted[0], {"object": prefix, **painted[1]}))
+        return out
+
+
+def paint_box(box, painting: str, image_w: float | None = None, image_h: float | None = None):
+    """The pixels a box stands for, as a half-open box (x, y, w, h), and facts about it:
+    ``paper`` paints (x, y, x+w, y+h) inclusively (w+1 x h+1 pixels, PIL's rectangle, as the
+    paper's code draws its mask), ``exact`` takes the box as it is; both clipped to the image
+    when its size is given ({'clipped': pixels} when they ran past it). None: no pixel inside."""
+    x, y, w, h = box
+    grow = 1.0 if painting == "paper" else 0.0
+    x0, y0, x1, y1 = x, y, x + w + grow, y + h + grow
+    facts = {}
+    if image_w is not None and image_h is not None:
+        overrun = max(-x, -y, x + w - image_w, y + h - image_h)  # of the box as given
+        if overrun > 0:
+            facts["clipped"] = overrun
+        x0, y0, x1, y1 = max(x0, 0.0), max(y0, 0.0), min(x1, image_w), min(y1, image_h)
+        if x1 <= x0 or y1 <= y0:
+            return None
+    return (x0, y0, x1 - x0, y1 - y0), facts
+
+
+BOX_PAINTINGS = {
+    "paper": "each box painted as the paper's code paints it: PIL's inclusive rectangle "
+             "(x, y, x+w, y+h), one pixel wider and taller than the half-open box, clipped to the image",
+    "exact": "each box is the object's exact pixel extent (half-open: x .. x+w-1), as flowcheck's "
+             "synthetic scenes record it",
+}
+
+
+def _number(value):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+def related_objects(row: dict) -> list[str]:
+    """The columns of the objects the question is about, as the paper's code picks them: the
+    central object where there is one; else object1, and object2 only where its box is given
+    (LogicalObj names an object2 that is not in the image with box '-': it has no pixels)."""
+    if row.get("central object name", "-") not in ("-", None, ""):
+        return ["central object"]
+    return [p for p in ("object1", "object2")
+            if row.get(f"{p} name", "-") not in ("-", None, "")
+            and str(row.get(f"{p} x", "-")).strip() != "-"]
 
 
 def place_on_canvas(sample: Sample, width: int, height: int, left: int = 0, top: int = 0) -> Sample:
@@ -78,10 +139,9 @@ def place_on_canvas(sample: Sample, width: int, height: int, left: int = 0, top:
     canvas = Image.new(sample.image.mode, (width, height), sample.image.getpixel((0, 0)))
     canvas.paste(sample.image, (left, top))
     row = dict(sample.row, image_w=width, image_h=height)
-    for prefix in ("central object", "object1", "object2"):
-        if row.get(f"{prefix} name", "-") != "-":
-            row[f"{prefix} x"] = float(row[f"{prefix} x"]) + left
-            row[f"{prefix} y"] = float(row[f"{prefix} y"]) + top
+    for prefix in related_objects(row):
+        row[f"{prefix} x"] = float(row[f"{prefix} x"]) + left
+        row[f"{prefix} y"] = float(row[f"{prefix} y"]) + top
     return Sample(row, canvas, None)
 
 
@@ -215,32 +275,23 @@ def dataset_fingerprint(folder: Path) -> str:
 def box_problems(row: dict, prefixes) -> list[tuple[str, str]]:
     """(kind, message) of each problem of the boxes of ``prefixes`` ('central object', ...):
     an image_w/image_h (when present) that is not a positive number, box values that are not
-    numbers, a zero-area box, a box outside the image. Shared by the dataset reader (which
-    stops at the first) and the GQA importer (which counts them by kind)."""
-    def number(key):
-        try:
-            return float(row[key])
-        except (KeyError, TypeError, ValueError):
-            return None
-    size = {k: number(k) for k in ("image_w", "image_h") if k in row}
+    finite numbers, a zero-area box. A box that runs past the image is no problem: it is
+    clipped when painted, as the paper's mask clips it (``Sample.painted_boxes``). Shared by
+    the dataset reader (which stops at the first) and the GQA importer (which counts them)."""
+    size = {k: _number(row[k]) for k in ("image_w", "image_h") if k in row}
     for k, v in size.items():
         if v is None or v <= 0:
             return [("image_w/image_h not positive numbers",
                      f"{k} must be a positive number, got {row[k]!r}")]
     out = []
     for prefix in prefixes:
-        x, y, w, h = (number(f"{prefix} {k}") for k in BOX_KEYS)
+        x, y, w, h = (_number(row.get(f"{prefix} {k}")) for k in BOX_KEYS)
         if None in (x, y, w, h):
             got = {k: row.get(f"{prefix} {k}") for k in BOX_KEYS}
             out.append(("box values that are not numbers",
-                        f"the {prefix} box must be four numbers x, y, w, h; got {got}"))
+                        f"the {prefix} box must be four finite numbers x, y, w, h; got {got}"))
         elif w <= 0 or h <= 0:
             out.append(("boxes of zero area", f"the {prefix} box has zero area (w={w:g}, h={h:g})"))
-        elif x < 0 or y < 0 or ("image_w" in size and x + w > size["image_w"]) or \
-                ("image_h" in size and y + h > size["image_h"]):
-            out.append(("boxes outside the image",
-                        f"the {prefix} box (x={x:g}, y={y:g}, w={w:g}, h={h:g}) lies outside the "
-                        f"{size.get('image_w', '?'):g}x{size.get('image_h', '?'):g} image"))
     return out
 
 
@@ -277,9 +328,11 @@ def _read_rows(qfile: Path) -> list[dict]:
             if not isinstance(row[key], str) or not row[key].strip():
                 raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): {key} must be "
                                 f"a non-empty string, got {row[key]!r}")
-        named = [p for p in ("central object", "object1", "object2")
-                 if row.get(f"{p} name", "-") not in ("-", None)]
-        problems = box_problems(row, named)
+        if row.get("box painting") not in (None, *BOX_PAINTINGS):
+            raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): box painting "
+                            f"{row['box painting']!r} is not one of {', '.join(BOX_PAINTINGS)}; "
+                            "leave it out for the paper's ('paper')")
+        problems = box_problems(row, related_objects(row))
         if problems:
             raise DataError(f"{qfile}, line {n} (question {row['question_id']!r}): {problems[0][1]}")
         seen.setdefault(row["question_id"], []).append(n)

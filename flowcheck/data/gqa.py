@@ -9,7 +9,11 @@ skipped and why). The rows keep the files' order, task by task in the order of `
 so ``--max-samples N`` takes the first N rows of each task file on every run.
 
 Related objects (the paper's rule): ChooseAttr, ChooseCat, QueryAttr: the central object;
-ChooseRel, CompareAttr, LogicalObj: object1, plus object2 unless it is "-".
+ChooseRel, CompareAttr, LogicalObj: object1, plus object2 where its box is given (LogicalObj
+often names an object2 that is not in the image: its id and box are "-", and the row keeps
+object1 alone). A box that runs past the image edge (mostly by one pixel) is clipped, as the
+paper's mask clips it; such rows are imported and listed in ``import_report.json``
+(``clipped``), with those whose box has no pixel inside the image at all (``outside``).
 
 Why import rather than read the CSVs in place: the checks (every box against the image's
 real size, every image decodable) read all images once, which should not happen on every
@@ -57,7 +61,10 @@ class Problems:
     ids: set = field(default_factory=set)
 
     def add(self, kind: str, what: str) -> None:
-        self.found.setdefault(kind, []).append(what)
+        """Row ``what`` has a problem of ``kind`` (counted once per row, however many boxes)."""
+        ids = self.found.setdefault(kind, [])
+        if not ids or ids[-1] != what:
+            ids.append(what)
         self.ids.add(what)
 
     def lines(self) -> list[str]:
@@ -68,11 +75,13 @@ class Problems:
         return bool(self.found)
 
 
-def _check_boxes(row: dict, task: str, size: tuple[int, int] | None, problems: Problems) -> None:
-    """Every related box inside the image (the row's image_w/h and the file's real size) and of
-    positive area (``dataset.box_problems``); an object named '-' (object2 of LogicalObj,
-    mostly) has no box, but the central object and object1 must be there."""
-    from .dataset import box_problems
+def _check_boxes(row: dict, task: str, size: tuple[int, int] | None, problems: Problems,
+                 clipped: dict) -> None:
+    """The row's image size (its image_w/h, and the file's real size) and its related boxes
+    (``dataset.box_problems``: finite numbers, positive area); the central object and object1
+    must be there, object2 only where its box is given. Boxes past the image edge are clipped
+    (as the paper's mask is): noted in ``clipped`` {question id: [facts]}, not refused."""
+    from .dataset import Sample, box_problems, related_objects
     qid = row["question_id"]
     for kind, _ in box_problems(row, ()):  # the image size first: boxes are checked against it
         problems.add(kind, qid)
@@ -80,14 +89,26 @@ def _check_boxes(row: dict, task: str, size: tuple[int, int] | None, problems: P
     if size is not None and (int(float(row["image_w"])), int(float(row["image_h"]))) != size:
         problems.add("image_w/image_h differ from the image file's size", qid)
         return
-    named = []
+    related = related_objects(row)
     for obj in OBJECTS[task]:
-        if row[f"{obj} name"].strip() != "-":
-            named.append(obj)
-        elif obj != "object2":
+        if obj != "object2" and obj not in related:
             problems.add(f"no {obj} (the related object)", qid)
-    for kind, _ in box_problems(row, named):
+    found = box_problems(row, related)
+    for kind, _ in found:
         problems.add(kind, qid)
+    if found or qid in problems.ids:
+        return
+    painted = {facts["object"]: facts for _, facts in Sample(row, None).painted_boxes()}
+    notes = [{"object": obj, "outside": True} if obj not in painted else
+             {"object": obj, "clipped_px": _tidy(painted[obj]["clipped"])}
+             for obj in related if obj not in painted or "clipped" in painted[obj]]
+    if notes:
+        clipped[qid] = notes
+
+
+def _tidy(x: float):
+    """1.0 -> 1 (pixel counts read as the integers they are), else rounded."""
+    return int(x) if float(x).is_integer() else round(x, 3)
 
 
 def _image_size(path: Path, qid: str, problems: Problems) -> tuple[int, int] | None:
@@ -136,7 +157,7 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
     if header_problems:
         raise DataError("missing columns: " + "; ".join(header_problems))
 
-    problems, rows, seen = Problems(), [], {}
+    problems, rows, seen, clipped = Problems(), [], {}, {}
     total = {t: 0 for t in tasks}
     it = [(t, r) for t in tasks for r in _rows(csv_dir / TASK_FILES[t])]
     if progress:
@@ -155,7 +176,7 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
             problems.add("img_id that is not a GQA image id", qid)
         else:
             size = _image_size(images / image_file, qid, problems)
-            _check_boxes(row, task, size, problems)
+            _check_boxes(row, task, size, problems, clipped)
         if qid in problems.ids:  # a duplicate id is always a problem of its own row too
             continue
         rows.append({**row, "task": task, "image_file": image_file})
@@ -167,7 +188,8 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
     report = {"csv_dir": str(csv_dir.resolve()), "images_dir": str(images.resolve()),
               "files": {t: TASK_FILES[t] for t in tasks},
               "rows_read": total, "rows_imported": {t: sum(r["task"] == t for r in rows) for t in tasks},
-              "skipped": {k: ids for k, ids in problems.found.items()}, "skipped_rows": len(problems.ids)}
+              "skipped": {k: ids for k, ids in problems.found.items()}, "skipped_rows": len(problems.ids),
+              "box_painting": "paper", "clipped": {q: c for q, c in clipped.items() if q not in problems.ids}}
     return rows, report
 
 

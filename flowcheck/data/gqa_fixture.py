@@ -3,6 +3,11 @@ at real GQA sizes, made here from synthetic scenes (``fixtures/data/gqa-mini``).
 
 Each synthetic sample's 64x64 scene is scaled up by an integer factor and pasted into a
 canvas of a real GQA size (500x375, 375x500, 640x480, 500x333); its boxes move with it.
+
+Built like the paper's files, quirks included: a LogicalObj question names an object2 that is
+not in the image with its id and box "-" (as 910 of the paper's 991 LogicalObj rows do), and
+the last row of each two-object task has a box that runs one pixel past the image edge (as
+100 of the paper's rows do, 93 of them by one pixel).
 """
 from __future__ import annotations
 
@@ -71,6 +76,15 @@ def write_gqa_fixture(out: Path, per_task: int = 4, seed: int = 11) -> Path:
                         else:
                             v = float(v) * factor + (left if k == "x" else top if k == "y" else 0)
                             row[f"{o} {k}"] = int(v)
+                if task == "LogicalObj" and row["object2 name"] == "-":
+                    row["object2 name"] = _second_object(s.question)  # named, not in the image
+                if "object2" in objects and i == per_task - 1 and row["object2 x"] != "-":
+                    row["object2 w"] = w - row["object2 x"] + 1  # one pixel past the right edge
                 writer.writerow(row)
                 n += 1
     return out
+
+
+def _second_object(question: str) -> str:
+    """The object word after 'or' in 'Is there a red cross or a purple circle?'."""
+    return question.rstrip("?").split(" or ")[-1].split()[-1]

@@ -163,8 +163,10 @@ class ModelHandle:
         more positions than its rotary embedding was made for."""
         unk = self.tokenizer.unk_token_id
         if unk is not None and any(int(ids[i]) == unk for i in question):
-            words = [w for w in sample.question.split()
-                     if unk in self.tokenizer(w, add_special_tokens=False)["input_ids"]]
+            import re
+            pieces = re.findall(r"\w+(?:[-']\w+)*|[^\w\s]", sample.question)  # words, punctuation
+            words = list(dict.fromkeys(w for w in pieces
+                                       if unk in self.tokenizer(w, add_special_tokens=False)["input_ids"]))
             raise DataError(f"question {sample.row.get('question_id', '?')!r} has words the model's "
                             f"tokenizer does not know: {', '.join(map(repr, words)) or '?'} (they become "
                             f"{self.tokenizer.unk_token}); flowcheck's own models know only the words of "

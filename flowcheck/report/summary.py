@@ -42,6 +42,10 @@ def _layout_lines(meta: dict) -> list[str]:
     notes, adapter = meta.get("layout_notes") or {}, meta.get("adapter") or {}
     lines = [f"- prompt template: `{adapter['prompt']}`; image preprocessing: `{adapter['preprocess']}`"
              ] if adapter else []
+    for name, how in (meta.get("box_painting") or {}).items():
+        lines.append(f"- related image tokens: the cells holding a pixel of a question object's box, "
+                     f"box painting `{name}`: {how}; a processed pixel belongs to the box when its "
+                     "centre maps inside it")
     if notes.get("object_cut_off"):
         lines.append(f"- {len(notes['object_cut_off'])} samples lost their question's object to the "
                      "image preprocessing (no related image token); their related flows are not measured")

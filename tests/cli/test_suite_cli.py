@@ -89,6 +89,15 @@ def test_each_row_records_its_lens_tokens_and_the_summary_shows_them(cli_run):
     assert "Lens tokens (lower / capitalised" in summary and pair in summary
 
 
+def test_the_box_painting_is_recorded_and_shown(cli_run):
+    """flowcheck's synthetic scenes have exact pixel boxes; run.json and the summary say which
+    painting made the related tokens (GQA-format data: the paper's, tests/plugin)."""
+    from flowcheck.data.dataset import BOX_PAINTINGS
+    out, _ = cli_run
+    assert json.loads((out / "run.json").read_text())["box_painting"] == {"exact": BOX_PAINTINGS["exact"]}
+    assert "box painting `exact`" in (out / "summary.md").read_text()
+
+
 def test_report_rejudges_the_run_folder(cli_run):
     out, proc = cli_run
     again = run_cli("report", str(out), "--json")

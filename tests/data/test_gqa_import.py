@@ -73,12 +73,40 @@ def test_unknown_task_file_names(gqa, tmp_path):
     _refused(gqa, tmp_path, r"unknown task file names .*: 1 \(my_QueryAttr.csv\)")
 
 
-def test_boxes_outside_the_image_or_of_zero_area(gqa, tmp_path):
+def test_the_paper_quirks_import_every_row(gqa, tmp_path):
+    """Built like the paper's files: LogicalObj rows naming an object2 that is not in the image
+    (id and box '-') keep object1 alone, as the paper's code does; boxes one pixel past the
+    edge are clipped, as the paper's mask clips them, and listed."""
+    report = import_gqa(*gqa, tmp_path / "ds", progress=False)
+    assert report["skipped_rows"] == 0 and sum(report["rows_imported"].values()) == 24
+    assert report["clipped"] == {"00000011": [{"object": "object2", "clipped_px": 1}],
+                                 "00000015": [{"object": "object2", "clipped_px": 1}]}
+    by_id = {s.row["question_id"]: s for s in dataset.load(tmp_path / "ds")}
+    logical = [s for s in by_id.values() if s.task == "LogicalObj" and s.row["object2 x"] == "-"]
+    assert len(logical) == 3 and all(s.row["object2 name"] != "-" for s in logical)
+    assert all(len(s.related_boxes()) == 1 for s in logical)  # object1 alone
+    s = by_id["00000011"]
+    (x, y, w, h), _ = s.painted_boxes()[1]
+    assert x + w == int(s.row["image_w"])  # clipped at the edge: padding is never related
+
+
+def test_a_box_wholly_outside_the_image_is_imported_with_no_related_pixel(gqa, tmp_path):
+    """1594913 of the paper's files has x = 503 on a 500-wide image: its mask is empty."""
+    edit_rows(gqa[0], "QueryAttr", lambda rows: rows[0].update(
+        {"central object x": str(int(rows[0]["image_w"]) + 3)}))
+    report = import_gqa(*gqa, tmp_path / "ds", progress=False)
+    qid = next(iter(q for q, notes in report["clipped"].items() if notes[0].get("outside")))
+    sample = next(s for s in dataset.load(tmp_path / "ds") if s.row["question_id"] == qid)
+    assert sample.related_boxes() == []
+
+
+def test_boxes_of_zero_area_or_not_numbers_are_counted_by_row(gqa, tmp_path):
     def change(rows):
-        rows[0]["central object x"] = str(int(rows[0]["image_w"]) - 5)  # runs off the right edge
-        rows[1]["central object w"] = "0"
-    edit_rows(gqa[0], "QueryAttr", change)
-    _refused(gqa, tmp_path, r"boxes outside the image: 1 \(000000\d\d\)[\s\S]*boxes of zero area: 1")
+        rows[0]["object1 w"] = rows[0]["object2 w"] = "0"  # one row, two bad boxes: counted once
+        rows[1]["object1 x"] = "nan"
+    edit_rows(gqa[0], "ChooseRel", change)
+    _refused(gqa, tmp_path, r"2 of 24 rows have problems[\s\S]*boxes of zero area: 1 \(000000\d\d\)"
+             r"[\s\S]*box values that are not numbers: 1")
 
 
 def test_image_size_must_match_the_row(gqa, tmp_path):

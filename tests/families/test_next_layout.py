@@ -103,3 +103,27 @@ def test_the_checkpoints_crop_can_cut_the_object_off_and_the_paper_padding_keeps
     assert crop.encode(wide).notes.get("object_cut_off") is True
     enc = paper.encode(wide)
     assert "object_cut_off" not in enc.notes and enc.regions.related
+
+
+def test_the_hd_placement_is_the_processors_for_every_size_from_100_to_1000_px():
+    """Every W x H with 100 <= W, H <= 1000 (811,801 sizes): the canvas, the resized size and the
+    paste offset equal transformers' own (select_best_resolution, get_patch_output_size, the
+    centred divmod padding). Computing ceil(H * 672 / W) instead of ceil(H * (672 / W)) differs
+    at 572 of them, 500 x 375 and 375 x 500 (a third of the paper's rows) among them."""
+    import types
+
+    from transformers.image_processing_utils import get_patch_output_size, select_best_resolution
+    from transformers.image_utils import ChannelDimension
+
+    from flowcheck.models.adapters.llava_next import hd_placement
+    wrong = []
+    for w in range(100, 1001):
+        for h in range(100, 1001):
+            canvas = tuple(select_best_resolution((h, w), NEXT_PINPOINTS))
+            assert best_canvas(h, w, NEXT_PINPOINTS) == canvas, (w, h)
+            nh, nw = get_patch_output_size(types.SimpleNamespace(shape=(h, w, 3)), canvas,
+                                           ChannelDimension.LAST)
+            if hd_placement(w, h, *canvas) != (nh, nw, (canvas[0] - nh) // 2, (canvas[1] - nw) // 2):
+                wrong.append((w, h))
+    assert not wrong, f"{len(wrong)} sizes placed otherwise than the processor does: {wrong[:5]}"
+    assert hd_placement(500, 375, 672, 672)[:2] == (505, 672)

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from flowcheck.data.dataset import place_on_canvas
+from flowcheck.data.dataset import paint_box, place_on_canvas
 from flowcheck.knockout.clean import clean_run
 from flowcheck.knockout.configs import engine_probabilities, plan_configs
 from flowcheck.knockout.flows import CORE_FLOWS
@@ -84,14 +84,15 @@ def test_tokens_image_between_vision_markers_question_and_last(qwen):
     assert qwen.token_layout(s) == (enc.seq_len, len(image), list(enc.regions.question))
 
 
-def _red_tokens(processor, w, h, boxes) -> set[int]:
+def _red_tokens(processor, w, h, boxes, painting="exact") -> set[int]:
     """The mask method: the boxes drawn red on black, through the image processor with
     nearest-neighbour resampling, no rescale or normalisation; a token is related when one
     of its 2 x 2 patches holds a red pixel (the processor's own patch order)."""
     mask = Image.new("RGB", (w, h), (0, 0, 0))
     draw = ImageDraw.Draw(mask)
+    grow = 0 if painting == "paper" else 1  # paper: the official code's inclusive rectangle
     for x, y, bw, bh in boxes:
-        draw.rectangle([x, y, x + bw - 1, y + bh - 1], fill=(255, 0, 0))
+        draw.rectangle([x, y, x + bw - grow, y + bh - grow], fill=(255, 0, 0))
     ip = processor.image_processor
     out = ip(mask, do_rescale=False, do_normalize=False, resample=Image.NEAREST, return_tensors="pt")
     pv = out["pixel_values"]  # (patches, C * T * 14 * 14), 4 consecutive patches per token
@@ -111,8 +112,10 @@ def test_related_rule_equals_the_mask_method_through_the_qwen_processor(qwen):
             bw, bh = int(rng.integers(1, max(2, w // 3))), int(rng.integers(1, max(2, h // 3)))
             boxes.append((int(rng.integers(0, w - bw + 1)), int(rng.integers(0, h - bh + 1)), bw, bh))
         layout = qwen.adapter.layout(qwen.processor, qwen.model, w, h)
-        rule = set(layout.related([(x, y, bw, bh) for x, y, bw, bh in boxes]))
-        assert rule == _red_tokens(qwen.processor, w, h, boxes), (w, h, boxes)
+        for painting in ("paper", "exact"):
+            painted = [p[0] for p in (paint_box(b, painting, w, h) for b in boxes) if p is not None]
+            rule = set(layout.related(painted))
+            assert rule == _red_tokens(qwen.processor, w, h, boxes, painting), (w, h, boxes, painting)
 
 
 def test_the_qwen2_tokenizer_is_of_the_qwen2_kind():

@@ -6,12 +6,15 @@ packing as the image, and marks an image token related when its patch holds a re
 Here a red-on-black mask goes through the fixtures' real transformers processors (the same
 square padding, canvas, tiles) and, for LLaVA-NeXT, transformers' own ``pack_image_features``.
 
-Which processed pixels are "box pixels" depends on the resampling filter; the geometric
-reading is nearest-neighbour (each processed pixel is the original pixel under its centre),
-and the analytic rule must equal it on every trial. With the processors' bicubic filter two
-readings are counted: red majority (R > 127.5; it can also add a cell, e.g. a one-pixel gap
-between two boxes) and the official code's exact (255, 0, 0), which must be a subset of the
-rule (it drops box edges and thin boxes after downscaling).
+Two box paintings: ``paper`` (the official code's ``draw.rectangle((x, y, x+w, y+h))``,
+inclusive: w+1 x h+1 pixels; the default for GQA-format data) and ``exact`` (the box's own
+pixels, as flowcheck's synthetic scenes record them). Which processed pixels are "box pixels"
+depends on the resampling filter; the geometric reading is nearest-neighbour (each processed
+pixel is the original pixel under its centre), and the analytic rule must equal it on every
+trial. With the processors' bicubic filter two readings are counted: red majority (R > 127.5;
+it can also add a cell, e.g. a one-pixel gap between two boxes) and the official code's exact
+(255, 0, 0), which must be a subset of the rule (it drops box edges and thin boxes after
+downscaling).
 """
 import numpy as np
 import pytest
@@ -37,12 +40,20 @@ def _boxes(rng, w, h, case):
     return boxes
 
 
-def _mask(w, h, boxes):
+def _mask(w, h, boxes, painting="exact"):
     img = Image.new("RGB", (w, h), (0, 0, 0))
     draw = ImageDraw.Draw(img)
-    for x, y, bw, bh in boxes:
-        draw.rectangle([x, y, x + bw - 1, y + bh - 1], fill=(255, 0, 0))  # exactly the box's pixels
+    grow = 0 if painting == "paper" else 1
+    for x, y, bw, bh in boxes:  # paper: as the official code draws; exact: the box's pixels
+        draw.rectangle([x, y, x + bw - grow, y + bh - grow], fill=(255, 0, 0))
     return img
+
+
+def _rule(handle, w, h, boxes, painting):
+    """flowcheck's related offsets for boxes given as a dataset row gives them."""
+    from flowcheck.data.dataset import paint_box
+    painted = [p[0] for p in (paint_box(b, painting, w, h) for b in boxes) if p is not None]
+    return set(handle.adapter.layout(handle.processor, handle.model, w, h).related(painted))
 
 
 def _cells(pixels):
@@ -58,13 +69,13 @@ def _cells(pixels):
     return torch.stack(out, -1)
 
 
-def _mask_method(handle, w, h, boxes, resample):
+def _mask_method(handle, w, h, boxes, resample, painting="exact"):
     """Related offsets by the mask method: (majority-red set, exact-red set)."""
     import torch
     from transformers.models.llava_next.modeling_llava_next import LlavaNextModel
 
     from flowcheck.models.adapters.llava import expand_to_square
-    mask = _mask(w, h, boxes)
+    mask = _mask(w, h, boxes, painting)
     if handle.adapter.family == "llava" and handle.adapter.preprocess == "paper":
         mask = expand_to_square(mask, (0, 0, 0))  # the adapter's padding, with a black fill
     out = handle.processor.image_processor(mask, do_rescale=False, do_normalize=False,
@@ -94,25 +105,37 @@ def handles():
             "llava_next": build_handle("llava-v1.6-vicuna-7b", **small)}
 
 
-@pytest.mark.parametrize("case", ["random", "edges", "borders"])
+@pytest.mark.parametrize("painting, case", [("paper", "random"), ("paper", "edges"),
+                                             ("paper", "borders"), ("exact", "random"),
+                                             ("exact", "edges")])
 @pytest.mark.parametrize("family", ["llava (paper: pad)", "llava (checkpoint: crop)", "llava_next"])
-def test_related_equals_the_mask_method(handles, family, case):
+def test_related_equals_the_mask_method(handles, family, painting, case):
     handle = handles[family]
-    rng = np.random.default_rng([len(family), len(case)])
+    rng = np.random.default_rng([len(family), len(case), len(painting)])
     sizes = [(500, 375), (375, 500), (500, 333), (320, 240), (640, 427), (336, 336), (1000, 200)]
     equal = majority_smaller = exact_smaller = 0
     for trial in range(TRIALS):
         w, h = sizes[trial % len(sizes)] if trial < len(sizes) else \
             (int(rng.integers(80, 900)), int(rng.integers(80, 900)))
         boxes = _boxes(rng, w, h, case)
-        layout = handle.adapter.layout(handle.processor, handle.model, w, h)
-        analytic = set(layout.related(boxes))
-        nearest, _ = _mask_method(handle, w, h, boxes, resample=0)
+        analytic = _rule(handle, w, h, boxes, painting)
+        nearest, _ = _mask_method(handle, w, h, boxes, resample=0, painting=painting)
         assert analytic == nearest, (family, (w, h), boxes, sorted(analytic ^ nearest))
-        majority, exact = _mask_method(handle, w, h, boxes, resample=3)
+        majority, exact = _mask_method(handle, w, h, boxes, resample=3, painting=painting)
         assert exact <= analytic, (family, (w, h), boxes)
         equal += 1
         majority_smaller += majority != analytic
         exact_smaller += exact != analytic
-    print(f"\n{family} / {case}: rule == nearest-neighbour mask {equal}/{TRIALS}; bicubic mask "
-          f"differs in {majority_smaller} (majority red), is smaller in {exact_smaller} (exact red) trials")
+    print(f"\n{family} / {painting} / {case}: rule == nearest-neighbour mask {equal}/{TRIALS}; bicubic "
+          f"mask differs in {majority_smaller} (majority red), is smaller in {exact_smaller} (exact red)")
+
+
+@pytest.mark.parametrize("size, box", [((500, 375), (170, 208, 124, 115)), ((500, 375), (1, 0, 214, 188)),
+                                       ((500, 375), (291, 21, 173, 179)), ((375, 500), (0, 170, 200, 124))])
+def test_next_boxes_on_a_boundary_hd_row_at_the_paper_sizes(handles, size, box):
+    """500 x 375 is resized to 672 x 505 (ceil(375 * (672 / 500)), the processor's order), not
+    504: the image sits one pixel lower and a box edge near an HD row boundary changes rows."""
+    handle = handles["llava_next"]
+    for painting in ("paper", "exact"):
+        nearest, _ = _mask_method(handle, *size, [box], resample=0, painting=painting)
+        assert _rule(handle, *size, [box], painting) == nearest, (size, box, painting)

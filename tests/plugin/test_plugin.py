@@ -102,3 +102,4 @@ def test_an_imported_gqa_dataset_runs_under_the_plugin(pytester, tmp_path):
                                  "*flowcheck verdicts*", "*last_to_last_negligible*QueryAttr*"])
     meta = json.loads((pytester.path / "run" / "run.json").read_text())
     assert len(meta["question_ids"]) == 12 and meta["question_ids"][0] == "00000000"
+    assert list(meta["box_painting"]) == ["paper"]  # GQA rows: painted as the paper's code paints

@@ -51,17 +51,26 @@ def _unpad(image_h: int, image_w: int, ch: int, cw: int, rounding: str):
     return 0, pad, ch, cw - 2 * pad
 
 
+def hd_placement(image_w: int, image_h: int, canvas_h: int, canvas_w: int) -> tuple[int, int, int, int]:
+    """(height, width, top, left) of the image resized into its canvas, aspect kept, centred:
+    the processor's own arithmetic in its own order (``scale = canvas / size`` first, then
+    ``ceil(size * scale)``). ``ceil(375 * 672 / 500)`` is 504 but ``ceil(375 * (672 / 500))``
+    is 505 in floats; the one-pixel difference moves a whole HD row of related tokens."""
+    scale_w, scale_h = canvas_w / image_w, canvas_h / image_h
+    if scale_w < scale_h:
+        nw, nh = canvas_w, min(math.ceil(image_h * scale_w), canvas_h)
+    else:
+        nh, nw = canvas_h, min(math.ceil(image_w * scale_h), canvas_w)
+    return nh, nw, (canvas_h - nh) // 2, (canvas_w - nw) // 2
+
+
 def anyres_layout(image_w: int, image_h: int, pinpoints, tile: int, patch: int,
                   order: str = "hf") -> ImageLayout:
     """The image tokens of a W x H image (module doc); ``order`` 'original' gives the layout of
     the original LLaVA-NeXT code (its tie-break and its unpad rounding)."""
     g = tile // patch
     hc, wc = best_canvas(image_h, image_w, pinpoints, order)
-    if wc / image_w < hc / image_h:
-        nw, nh = wc, min(math.ceil(image_h * wc / image_w), hc)
-    else:
-        nh, nw = hc, min(math.ceil(image_w * hc / image_h), wc)
-    left, top = (wc - nw) // 2, (hc - nh) // 2
+    nh, nw, top, left = hd_placement(image_w, image_h, hc, wc)
     r0, c0, rows, cols = _unpad(image_h, image_w, hc // patch, wc // patch, order)
     base = Segment("base", 0, g, g, g, patch, (tile / image_w, tile / image_h))
     hd = Segment("hd", g * g, rows, cols, cols + 1, patch, (nw / image_w, nh / image_h),
