@@ -1,7 +1,9 @@
 """flowcheck: test the cross-modal information-flow claims of Zhang et al. (CVPR 2025)
 against a multimodal model, as pytest assertions with snapshot reports."""
 
-__version__ = "0.1.0"
+from ._version import __version__
+
+__all__ = ["__version__", "assert_claim", "run"]
 
 
 def run(model="reference", **options):
@@ -10,3 +12,10 @@ def run(model="reference", **options):
     tasks, claims, claims_dir, max_samples, engine, k, out, device, dtype, ...)."""
     from .suite import run_suite
     return run_suite(model=model, **options)
+
+
+def assert_claim(*args, **kwargs):
+    """``flowcheck.testing.assert_claim`` (imported when used: the package stays light)."""
+    from .testing import assert_claim as _assert_claim
+    __tracebackhide__ = True
+    return _assert_claim(*args, **kwargs)

@@ -70,7 +70,7 @@ def run_settings(config):
     state = config.stash[_STATE_KEY]
     if state["settings"] is None:
         from .errors import FlowcheckError
-        from .settings import RunSettings
+        from .runs.settings import RunSettings
         names = ("model", "dataset", "device", "dtype", "max_samples", "tasks", "window",
                  "report_dir", "claims_dir", "engine", "noise", "uncertain")
         try:
@@ -97,9 +97,8 @@ def _specs(config) -> list:
     """The claims of the session: the library, then ``--flowcheck-claims-dir`` (read once)."""
     state = config.stash[_STATE_KEY]
     if "specs" not in state:
-        from .claims.spec import load_claims
-        from .suite import _claim_dirs
-        state["specs"] = load_claims(_claim_dirs(run_settings(config).claims_dir))
+        from .claims.spec import claim_dirs, load_claims
+        state["specs"] = load_claims(claim_dirs(run_settings(config).claims_dir))
     return state["specs"]
 
 
@@ -140,12 +139,11 @@ class ClaimItem(pytest.Item):
 
 
 class BaselineItem(ClaimItem):
-    """One (claim, task) verdict against the model's recorded baseline (``flowcheck.baselines``):
+    """One (claim, task) verdict against the model's recorded baseline (``flowcheck.testing.baselines``):
     float noise never fails it, a moved verdict does, a changed claim says so."""
 
     def runtest(self):
-        from . import baselines
-        from .testing import ClaimFailed
+        from .testing import ClaimFailed, baselines
         result = _session_result(self.config)
         verdict = _verdict(result, *self.case)
         folder, model = _baselines_folder(self.config), run_settings(self.config).model
@@ -171,7 +169,7 @@ def _updating(config) -> bool:
 
 def _has_baselines(config) -> bool:
     """Baseline items are collected when recording, or when the model has baselines."""
-    from .baselines import model_folder
+    from .testing.baselines import model_folder
     if _updating(config):
         return True
     return model_folder(_baselines_folder(config), run_settings(config).model).is_dir()
@@ -198,7 +196,7 @@ class BuiltinClaims(pytest.Collector):
 
 def _expectation(config, claim: str, task: str) -> dict | None:
     """The model's expectations-file entry for a case of the current claim version, or None."""
-    from .expectations import expected, load, path_for
+    from .testing.expectations import expected, load, path_for
     state = config.stash[_STATE_KEY]
     if "expectations" not in state:
         folder = Path(config.rootpath) / setting(config, "expectations")

@@ -7,12 +7,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .claims.judge import BOOTSTRAP_SEED, N_BOOTSTRAP, POOLED, judge_all
-from .claims.spec import LIBRARY, load_claims
-from .errors import DataError, RunFolderError
-from .run_folder import RunFolder, evidence_from_rows
-from .runner import RunPlan, execute, store_key
+from .claims.spec import claim_dirs, load_claims
+from .data.dataset import select_samples
+from .errors import RunFolderError
+from .runs.execute import RunPlan, execute, store_key
+from .runs.folder import RunFolder, evidence_from_rows
 
 
 @dataclass
@@ -38,22 +39,6 @@ class SuiteResult:
         return not self.pending and all(v.gate(uncertain) for v in self.verdicts)
 
 
-def _claim_dirs(claims_dir) -> list[Path]:
-    return [LIBRARY] + ([Path(claims_dir)] if claims_dir else [])
-
-
-def select_samples(dataset, tasks=None, max_samples: int | None = None):
-    """Samples of the dataset folder, optionally only ``tasks`` and at most N per task."""
-    from .data.dataset import TASKS, check_tasks, load
-    from .paths import EVAL_SPLIT
-    tasks = check_tasks(tasks) if tasks else list(TASKS)
-    samples = load(dataset or EVAL_SPLIT, tasks=tasks, max_per_task=max_samples)
-    if not samples:
-        raise DataError(f"dataset {str(dataset or EVAL_SPLIT)!r} has no samples of tasks "
-                         f"{', '.join(tasks)}")
-    return samples
-
-
 def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_dir=None,
               max_samples: int | None = None, engine: str = "fast", k: int | None = None,
               out: Path = Path("reports/latest"), device: str = "cpu", dtype: str = "float32",
@@ -74,28 +59,29 @@ def run_suite(model="reference", dataset=None, tasks=None, claims=None, claims_d
     ``attn``: the attention implementation to load (default: sdpa for the fast engine,
     eager for the exact one); ``threads``: torch CPU threads (default: torch's own);
     ``noise``: the float-noise bound of the stored numbers, "PP[,LENS]" or (pp, lens)
-    (default: the bound measured for float32, ``flowcheck.noise``); ``prompt``: a template
+    (default: the bound measured for float32, ``flowcheck.analysis.noise``); ``prompt``: a template
     name (default: the checkpoint's), ``preprocess``: 'paper' or 'checkpoint' (the adapter's);
     ``allow_pickle``: read pickle weights (they can run code; default: safetensors only)."""
-    from .data.dataset import BOX_PAINTINGS, dataset_fingerprint
-    from .environment import environment
-    from .knockout.selfcheck import run_self_checks
+    from .claims.noise import parse_noise
+    from .data.boxes import BOX_PAINTINGS
+    from .data.dataset import dataset_fingerprint
+    from .measure.selfcheck import run_self_checks
+    from .measure.windows import check_k, check_k_value
     from .models.handle import load_handle
     from .models.loading import check_device, model_family, random_weights, resolve_model_path
-    from .noise import parse_noise
     from .paths import EVAL_SPLIT, portable_path
-    from .runner import DEFAULT_ATTN
-    from .sharding import local_device, resolve_shard
-    from .windows import check_k, check_k_value
+    from .runs.environment import environment
+    from .runs.execute import DEFAULT_ATTN
+    from .runs.shards import local_device, resolve_shard
     if k is not None:
         check_k_value(k)
     shard = resolve_shard(shard)
     device = local_device(device)
-    specs = load_claims(_claim_dirs(claims_dir), claims)
+    specs = load_claims(claim_dirs(claims_dir), claims)
     plan = RunPlan.for_claims(specs, k, engine)
     bound = parse_noise(noise)  # everything a user gave is checked before the model loads
     if noise is None and dtype != "float32":  # half precision: its own measured bound
-        from .noise import DTYPE_NOISE_PP
+        from .claims.noise import DTYPE_NOISE_PP
         noise = (DTYPE_NOISE_PP[dtype], bound.lens)
         bound = parse_noise(noise)
     check_device(device)
@@ -150,9 +136,9 @@ def _finish(folder, meta, rows: dict, counts: dict, t0: float, **timing) -> Suit
 def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, batch_size=None) -> SuiteResult:
     """One shard of a split run: write run.json (briefly holding the folder), measure this
     shard's samples under its own lock, and judge when every sample of the run is stored."""
-    from .knockout.configs import plan_configs
-    from .planning import sample_costs, sample_work
-    from .sharding import deal
+    from .measure.configs import plan_configs
+    from .runs.planning import sample_costs, sample_work
+    from .runs.shards import deal
     wait = 600.0  # the folder lock is held briefly by each shard; a whole run holds it long
     with folder.locked(shard=shard, wait_s=5.0):  # first: a whole run now sees this shard
         with folder.locked(wait_s=wait, for_shard=True):
@@ -209,8 +195,8 @@ class StoredRun:
     def noise(self):
         """The float-noise bound the verdicts' noise ranges use: the run's own (run.json
         "noise", from ``--noise``) or the bound measured for float32 (``noise.NOISE_PP``)."""
+        from .claims.noise import NOISE_LENS, NOISE_PP
         from .claims.statistics import Noise
-        from .noise import NOISE_LENS, NOISE_PP
         given = self.meta.get("noise") or {}
         return Noise(float(given.get("pp", NOISE_PP)), float(given.get("lens", NOISE_LENS)))
 
@@ -229,7 +215,7 @@ def load_run(run_dir: Path) -> StoredRun:
     """Read run.json + results.jsonl of a run folder."""
     folder = RunFolder(run_dir)
     meta = folder.meta()
-    specs = load_claims(_claim_dirs(meta.get("claims_dir")), meta["claims"])
+    specs = load_claims(claim_dirs(meta.get("claims_dir")), meta["claims"])
     variant = next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
     plan = RunPlan.from_meta(meta)
     stored_rows = folder.rows()  # read once: evidence and the check below both use it
@@ -248,10 +234,10 @@ def load_run(run_dir: Path) -> StoredRun:
 
 def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
     """Re-judge a run folder from run.json + results.jsonl and write the report files."""
+    from .claims.serialise import dumps, verdicts_to_dict
     from .report.html import render_html
     from .report.plots import plot_panels
     from .report.summary import render_summary
-    from .report.verdicts import dumps, verdicts_to_dict
 
     run = load_run(run_dir)
     verdicts = run.judge()

@@ -19,8 +19,8 @@ def tiny_handle():
     """A random-weight reference-architecture model with 6 layers (plumbing only)."""
     from dataclasses import replace
 
+    from flowcheck.models.fixtures.tiny import ReferenceSpec, build_model, build_processor
     from flowcheck.models.handle import ModelHandle
-    from flowcheck.models.tiny import ReferenceSpec, build_model, build_processor
     spec = replace(ReferenceSpec(), text_layers=6)
     processor = build_processor(spec)
     model = build_model(spec, processor.tokenizer, seed=0).eval()
@@ -36,5 +36,5 @@ def reference_handle():
 
 @pytest.fixture(scope="session")
 def llava15_handle():
-    from flowcheck.models.layouts import build_layout_handle
+    from flowcheck.models.fixtures.bench_layouts import build_layout_handle
     return build_layout_handle("llava15", attn_implementation="eager")

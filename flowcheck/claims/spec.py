@@ -10,12 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SpecError
-from ..knockout.flows import FLOWS
-from ..lens import LENS_VARIANTS
+from ..measure.flows import FLOWS
+from ..measure.lens import LENS_VARIANTS
 from ..registry import did_you_mean
 from .statistics import STATISTICS
 
 LIBRARY = Path(__file__).parent / "library"
+
+
+def claim_dirs(claims_dir=None) -> list[Path]:
+    """The folders claims are read from: the built-in library, then the user's own folder."""
+    return [LIBRARY] + ([Path(claims_dir)] if claims_dir else [])
 ANALYSES = ("knockout", "lens", "knockout+lens")
 OPERATORS = ("<=", ">=")
 SPEC_KEYS = {"id", "version", "paper", "summary", "analysis", "flows", "window", "lens_variant",

@@ -3,7 +3,13 @@ text, and sub-parsers that end with examples."""
 from __future__ import annotations
 
 import argparse
+import sys
+import traceback
 from pathlib import Path
+
+from .._version import __version__
+from ..errors import FlowcheckError
+from ..measure.selfcheck import SelfCheckError  # light: no torch at import
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3  # 1 only ever means "a claim fails"
 MODEL_HELP = "a shipped model (reference, paper-route, direct-route) or a model folder"
@@ -69,3 +75,29 @@ def add_dataset(p) -> None:
 def add_device(p) -> None:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cuda:0")
     p.add_argument("--dtype", default="float32", choices=DTYPES)
+
+
+def run_command(func, args) -> int:
+    """Run one command function; map flowcheck's own errors (and OS errors) to exit 2 with
+    their message, anything else to exit 3 with its traceback."""
+    from ..runs.folder import release_locks
+    try:
+        return func(args)
+    except SelfCheckError as e:  # the model cannot be measured as loaded
+        print(f"flowcheck: self-check failed: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FlowcheckError, OSError) as e:  # what was asked cannot be done; the message says why
+        print(f"flowcheck: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("flowcheck: interrupted; every sample measured so far is stored in the run folder: "
+              "run the same command again to resume (stored samples are not measured again)",
+              file=sys.stderr)
+        return 130
+    except Exception:  # a bug, never shown as a usage error or as "a claim fails"
+        traceback.print_exc()
+        print(f"flowcheck: internal error (a bug in flowcheck {__version__} or a library it uses); "
+              "please report it with the traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        release_locks()

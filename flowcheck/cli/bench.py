@@ -49,10 +49,10 @@ def add_parser(sub) -> None:
 def cmd(args) -> int:
     import torch
 
-    from ..bench import compare_engines
     from ..data import dataset
     from ..data.dataset import place_on_canvas
-    from ..knockout.flows import CORE_FLOWS, parse_flow
+    from ..measure.bench import compare_engines
+    from ..measure.flows import CORE_FLOWS, parse_flow
     from ..paths import EVAL_SPLIT
     flows = [parse_flow(f.strip()).name for f in args.flows.split(",")] if args.flows else list(CORE_FLOWS)
     if args.threads:
@@ -60,7 +60,7 @@ def cmd(args) -> int:
     from ..models.loading import check_device
     check_device(args.device)
     if args.layout:
-        from ..models.layouts import build_layout_handle
+        from ..models.fixtures.bench_layouts import build_layout_handle
         handle = build_layout_handle(args.layout, attn_implementation=args.attn, device=args.device,
                                      dtype=args.dtype, real_width=args.real_width)
     else:

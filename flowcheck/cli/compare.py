@@ -28,11 +28,11 @@ def add_parser(sub) -> None:
 
 def cmd(args) -> int:
     if args.noise:
-        from ..noise import differences, format_differences
+        from ..analysis.noise import differences, format_differences
         d = differences(args.run_a, args.run_b)
         print(json.dumps(d, sort_keys=True) if args.json else format_differences(d))
         return EXIT_FAIL if d["verdicts"]["flips"] else EXIT_OK
-    from ..compare import changed, compare_curves, format_comparison, write_compare_html
+    from ..analysis.compare import changed, compare_curves, format_comparison, write_compare_html
     result, curves = compare_curves(args.run_a, args.run_b, args.tolerance)
     print(json.dumps(result, sort_keys=True) if args.json else format_comparison(result))
     if args.html:

@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
 
 
 def cmd(args) -> int:
-    from ..expectations import check_run_dir, from_run, path_for, write
+    from ..testing.expectations import check_run_dir, from_run, path_for, write
     data = from_run(check_run_dir(args.run_dir))
     out = args.out or path_for(Path("flowcheck-expectations"), data["model"])
     write(data, out)

@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
 
 
 def cmd(args) -> int:
-    from ..models.checkpoints import CHECKPOINTS, write_checkpoint
+    from ..models.fixtures.checkpoints import CHECKPOINTS, write_checkpoint
     names = args.checkpoint or list(CHECKPOINTS)
     for name in names:
         CHECKPOINTS.get_or_raise(name)  # every name checked before anything is written

@@ -32,11 +32,11 @@ def add_parser(sub) -> None:
 def cmd(args) -> int:
     import torch
 
-    from ..bench import compare_engines
     from ..data.dataset import load, place_on_canvas
-    from ..environment import environment
-    from ..models.layouts import build_layout_handle
+    from ..measure.bench import compare_engines
+    from ..models.fixtures.bench_layouts import build_layout_handle
     from ..paths import EVAL_SPLIT
+    from ..runs.environment import environment
     if not torch.cuda.is_available():
         print(f"flowcheck gpu-check: no CUDA GPU visible (torch {torch.__version__}, CUDA build: "
               f"{torch.version.cuda or 'none'}); install a CUDA build of torch (README: Running on a "

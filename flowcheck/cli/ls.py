@@ -36,11 +36,11 @@ def family_table() -> list[dict]:
     """Every supported family: HF class, prompt templates, default window k per checkpoint
     depth, threshold family, token groups, flows, attention implementations."""
     from ..claims.spec import LIBRARY, load_claims
-    from ..knockout.attention import SUPPORTED
-    from ..knockout.flows import flows_for
+    from ..measure.attention import SUPPORTED
+    from ..measure.flows import flows_for
+    from ..measure.windows import default_k
     from ..models.adapters import ADAPTERS
-    from ..models.checkpoints import CHECKPOINTS
-    from ..windows import default_k
+    from ..models.fixtures.checkpoints import CHECKPOINTS
     specs = load_claims([LIBRARY])
     out = []
     for architecture, cls in ADAPTERS.items():

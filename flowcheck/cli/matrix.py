@@ -28,7 +28,7 @@ def label_dir(text: str) -> tuple[str, Path]:
 
 
 def cmd(args) -> int:
-    from ..report.matrix import MATRIX_MD, write_matrix
+    from ..analysis.matrix import MATRIX_MD, write_matrix
     runs = dict(label_dir(t) for t in args.runs)
     matrix = write_matrix(runs, args.out)
     print(json.dumps(matrix, sort_keys=True) if args.json else (args.out / MATRIX_MD).read_text())

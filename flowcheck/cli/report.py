@@ -25,7 +25,7 @@ def add_uncertain(p) -> None:
 def print_verdicts(result, as_json: bool, uncertain: str = "fail") -> int:
     """The summary (or the verdicts JSON) of a SuiteResult; exit 1 when a claim does not pass
     (fails, is inconclusive, or is uncertain unless ``uncertain='allow'``)."""
-    from ..report.verdicts import dumps, verdicts_to_dict
+    from ..claims.serialise import dumps, verdicts_to_dict
     if result.pending:  # a shard of a split run, others still measuring
         print(result.pending)
         return EXIT_OK

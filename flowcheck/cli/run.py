@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..knockout.configs import ENGINES
+from ..measure.configs import ENGINES
 from ..models.prompts import PROMPTS
 from .args import ATTENTION, add_dataset, add_device, add_model, claims_arg, command, int_arg
 from .report import add_uncertain, print_verdicts
@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
 
 
 def cmd(args) -> int:
-    from ..settings import RunSettings
+    from ..runs.settings import RunSettings
     from ..suite import run_suite
     settings = RunSettings.from_strings({  # the settings object the pytest plugin uses too
         "model": args.model, "dataset": args.dataset, "device": args.device, "dtype": args.dtype,
@@ -85,7 +85,7 @@ def dry_run(args, settings) -> int:
     """``--dry-run``: the plan, without weights (``--calibrate N``: timed on the device)."""
     import json
 
-    from ..planning import plan_run, render_plan
+    from ..runs.planning import plan_run, render_plan
     kw = settings.run_kwargs(claims=args.claims)
     plan = plan_run(model=kw["model"], dataset=kw["dataset"], tasks=kw["tasks"], claims=kw["claims"],
                     claims_dir=kw["claims_dir"], max_samples=kw["max_samples"], engine=kw["engine"],

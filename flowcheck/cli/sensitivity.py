@@ -25,6 +25,6 @@ def add_parser(sub) -> None:
 
 
 def cmd(args) -> int:
-    from ..report.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
+    from ..analysis.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
     rows = sensitivity(args.runs, args.claims or MAIN_CLAIMS, args.n)
     return print_table(args, rows, render_sensitivity(rows))

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from ..errors import DataError
-from ..knockout.configs import ENGINES
-from ..lens import LENS_VARIANTS
+from ..measure.configs import ENGINES
+from ..measure.lens import LENS_VARIANTS
 from .args import ATTENTION, EXIT_OK, add_dataset, add_device, add_model, command, int_arg
 
 EXAMPLES = ["flowcheck sweep --model reference --samples-per-task 20",
@@ -34,7 +34,7 @@ def cmd(args) -> int:
     from ..data import dataset
     from ..models.handle import load_handle
     from ..paths import EVAL_SPLIT
-    from ..sweep import format_summary, run_sweep, write_sweep
+    from ..runs.sweep import format_summary, run_sweep, write_sweep
     samples = dataset.load(args.dataset or EVAL_SPLIT, tasks=args.tasks, max_per_task=args.samples_per_task)
     if not samples:
         raise DataError(f"no samples in {args.dataset or EVAL_SPLIT} for tasks {args.tasks}")

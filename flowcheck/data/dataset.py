@@ -15,10 +15,10 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DataError, NotFoundError, UsageError
+from .boxes import BOX_KEYS, BOX_PAINTINGS, box_problems, number, paint_box, related_objects
 from .questions import DEFAULT_OBJECTS, MAKERS, TASK_TYPES, TASKS
 from .scenes import Scene, SceneObject, render
 
-BOX_KEYS = ("x", "y", "w", "h")
 COLUMNS = (
     "question_id", "img_id", "question", "answer", "task",
     "type_structural", "type_semantic", "type_detailed",
@@ -74,7 +74,7 @@ class Sample:
     def painted_boxes(self) -> list[tuple[tuple[float, float, float, float], dict]]:
         """(half-open box, facts) per related object with a pixel in the image; facts name the
         object and, for a box that ran past the image, by how many pixels (``clipped``)."""
-        size = [_number(self.row.get(k)) for k in ("image_w", "image_h")]
+        size = [number(self.row.get(k)) for k in ("image_w", "image_h")]
         out = []
         for prefix in related_objects(self.row):
             box = tuple(float(self.row[f"{prefix} {k}"]) for k in BOX_KEYS)
@@ -82,52 +82,6 @@ class Sample:
             if painted is not None:
                 out.append((painted[0], {"object": prefix, **painted[1]}))
         return out
-
-
-def paint_box(box, painting: str, image_w: float | None = None, image_h: float | None = None):
-    """The pixels a box stands for, as a half-open box (x, y, w, h), and facts about it:
-    ``paper`` paints (x, y, x+w, y+h) inclusively (w+1 x h+1 pixels, PIL's rectangle, as the
-    paper's code draws its mask), ``exact`` takes the box as it is; both clipped to the image
-    when its size is given ({'clipped': pixels} when they ran past it). None: no pixel inside."""
-    x, y, w, h = box
-    grow = 1.0 if painting == "paper" else 0.0
-    x0, y0, x1, y1 = x, y, x + w + grow, y + h + grow
-    facts = {}
-    if image_w is not None and image_h is not None:
-        overrun = max(-x, -y, x + w - image_w, y + h - image_h)  # of the box as given
-        if overrun > 0:
-            facts["clipped"] = overrun
-        x0, y0, x1, y1 = max(x0, 0.0), max(y0, 0.0), min(x1, image_w), min(y1, image_h)
-        if x1 <= x0 or y1 <= y0:
-            return None
-    return (x0, y0, x1 - x0, y1 - y0), facts
-
-
-BOX_PAINTINGS = {
-    "paper": "each box painted as the paper's code paints it: PIL's inclusive rectangle "
-             "(x, y, x+w, y+h), one pixel wider and taller than the half-open box, clipped to the image",
-    "exact": "each box is the object's exact pixel extent (half-open: x .. x+w-1), as flowcheck's "
-             "synthetic scenes record it",
-}
-
-
-def _number(value):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if np.isfinite(v) else None
-
-
-def related_objects(row: dict) -> list[str]:
-    """The columns of the objects the question is about, as the paper's code picks them: the
-    central object where there is one; else object1, and object2 only where its box is given
-    (LogicalObj names an object2 that is not in the image with box '-': it has no pixels)."""
-    if row.get("central object name", "-") not in ("-", None, ""):
-        return ["central object"]
-    return [p for p in ("object1", "object2")
-            if row.get(f"{p} name", "-") not in ("-", None, "")
-            and str(row.get(f"{p} x", "-")).strip() != "-"]
 
 
 def place_on_canvas(sample: Sample, width: int, height: int, left: int = 0, top: int = 0) -> Sample:
@@ -272,29 +226,6 @@ def dataset_fingerprint(folder: Path) -> str:
     return hashlib.sha256((Path(folder) / QUESTIONS_FILE).read_bytes()).hexdigest()[:16]
 
 
-def box_problems(row: dict, prefixes) -> list[tuple[str, str]]:
-    """(kind, message) of each problem of the boxes of ``prefixes`` ('central object', ...):
-    an image_w/image_h (when present) that is not a positive number, box values that are not
-    finite numbers, a zero-area box. A box that runs past the image is no problem: it is
-    clipped when painted, as the paper's mask clips it (``Sample.painted_boxes``). Shared by
-    the dataset reader (which stops at the first) and the GQA importer (which counts them)."""
-    size = {k: _number(row[k]) for k in ("image_w", "image_h") if k in row}
-    for k, v in size.items():
-        if v is None or v <= 0:
-            return [("image_w/image_h not positive numbers",
-                     f"{k} must be a positive number, got {row[k]!r}")]
-    out = []
-    for prefix in prefixes:
-        x, y, w, h = (_number(row.get(f"{prefix} {k}")) for k in BOX_KEYS)
-        if None in (x, y, w, h):
-            got = {k: row.get(f"{prefix} {k}") for k in BOX_KEYS}
-            out.append(("box values that are not numbers",
-                        f"the {prefix} box must be four finite numbers x, y, w, h; got {got}"))
-        elif w <= 0 or h <= 0:
-            out.append(("boxes of zero area", f"the {prefix} box has zero area (w={w:g}, h={h:g})"))
-    return out
-
-
 def _read_rows(qfile: Path) -> list[dict]:
     """Every row of a questions file, checked: valid JSON, the required columns, a known
     task type, an image id that names a file inside the dataset folder, unique question ids.
@@ -344,3 +275,14 @@ def _read_rows(qfile: Path) -> list[dict]:
         raise DataError(f"{qfile}: {len(duplicates)} question id(s) appear more than once: {first}; "
                         "question ids must be unique")
     return rows
+
+
+def select_samples(dataset, tasks=None, max_samples: int | None = None):
+    """Samples of the dataset folder, optionally only ``tasks`` and at most N per task."""
+    from ..paths import EVAL_SPLIT
+    tasks = check_tasks(tasks) if tasks else list(TASKS)
+    samples = load(dataset or EVAL_SPLIT, tasks=tasks, max_per_task=max_samples)
+    if not samples:
+        raise DataError(f"dataset {str(dataset or EVAL_SPLIT)!r} has no samples of tasks "
+                         f"{', '.join(tasks)}")
+    return samples

@@ -81,7 +81,8 @@ def _check_boxes(row: dict, task: str, size: tuple[int, int] | None, problems: P
     (``dataset.box_problems``: finite numbers, positive area); the central object and object1
     must be there, object2 only where its box is given. Boxes past the image edge are clipped
     (as the paper's mask is): noted in ``clipped`` {question id: [facts]}, not refused."""
-    from .dataset import Sample, box_problems, related_objects
+    from .boxes import box_problems, related_objects
+    from .dataset import Sample
     qid = row["question_id"]
     for kind, _ in box_problems(row, ()):  # the image size first: boxes are checked against it
         problems.add(kind, qid)

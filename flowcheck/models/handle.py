@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError
-from ..regions import Regions, check_regions, question_positions
 from .adapters import adapter_for
+from .regions import Regions, check_regions, question_positions
 
 
 @dataclass

@@ -15,8 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..cli import run_command
-from ..cli.args import EXIT_FAIL, EXIT_OK, MODEL_HELP, int_arg
+from ..cli.args import EXIT_FAIL, EXIT_OK, MODEL_HELP, int_arg, run_command
 from ..errors import UsageError
 from .shaping import ROUTES
 

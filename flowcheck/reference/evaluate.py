@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..metrics import is_correct
+from ..measure.metrics import is_correct
 from ..models.prompts import llava15_prompt
 
 

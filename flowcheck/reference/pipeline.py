@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from ..models.tiny import ReferenceSpec
+from ..models.fixtures.tiny import ReferenceSpec
 from .card import write_card
 from .train import TrainSpec, check_out_dir, train
 

@@ -24,12 +24,12 @@ import operator
 
 import numpy as np
 
-from ..knockout.attention import knockout
-from ..knockout.clean import clean_run
-from ..knockout.flows import parse_flow
-from ..knockout.mask import blocked_edges
-from ..lens import answer_tokens, logit_lens
-from ..metrics import relative_change
+from ..measure.attention import knockout
+from ..measure.clean import clean_run
+from ..measure.flows import parse_flow
+from ..measure.lens import answer_tokens, logit_lens
+from ..measure.mask import blocked_edges
+from ..measure.metrics import relative_change
 from .shaping import ROUTES
 
 LENS_LAYER = ROUTES["paper"].lens_layer

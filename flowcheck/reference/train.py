@@ -35,7 +35,7 @@ import numpy as np
 from ..data.dataset import check_seed, generate
 from ..data.questions import TASKS
 from ..errors import RunFolderError
-from ..models.tiny import ReferenceSpec, build_model, build_processor
+from ..models.fixtures.tiny import ReferenceSpec, build_model, build_processor
 from .batches import PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at, text_share_at
 from .evaluate import accuracy_by_task
 from .shaping import OBJECT_ATTRIBUTES, ROUTES, check_route, object_targets, plan_regions
@@ -127,7 +127,7 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None, objects=N
     seq = ids.shape[1]
     blocking, plan, captured = contextlib.nullcontext(), None, {}
     if shaping is not None:  # (regions per row, route, rng): block the route's edges per layer
-        from ..knockout.attention import knockout
+        from ..measure.attention import knockout
         from .shaping import shaped_blocks  # looked up per call: tests wrap it
         regions, route, rng, *weight = shaping  # optional 4th: the penalty weight of the step
         plan = ROUTES[route]

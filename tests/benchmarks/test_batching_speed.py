@@ -4,15 +4,15 @@ import time
 
 import pytest
 
-from flowcheck.knockout.clean import clean_run
-from flowcheck.knockout.configs import engine_probabilities, plan_configs
-from flowcheck.knockout.flows import CORE_FLOWS
+from flowcheck.measure.clean import clean_run
+from flowcheck.measure.configs import engine_probabilities, plan_configs
+from flowcheck.measure.flows import CORE_FLOWS
 
 
 @pytest.mark.parametrize("engine, batch", [("exact", 16), ("fast", None)])
 def test_batching_speed_up(benchmark, engine, batch):
+    from flowcheck.data.dataset import select_samples
     from flowcheck.models.handle import load_handle
-    from flowcheck.suite import select_samples
     handle = load_handle("paper-route", attn_implementation="eager")
     samples = select_samples(None, max_samples=1)
     configs = plan_configs(CORE_FLOWS, handle.n_layers, 3)

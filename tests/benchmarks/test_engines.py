@@ -2,9 +2,9 @@
 ``pytest tests/benchmarks --benchmark-only``). Ratios, measured side by side."""
 import pytest
 
-from flowcheck.bench import run_engine
-from flowcheck.knockout.configs import plan_configs
-from flowcheck.knockout.flows import CORE_FLOWS
+from flowcheck.measure.bench import run_engine
+from flowcheck.measure.configs import plan_configs
+from flowcheck.measure.flows import CORE_FLOWS
 
 pytestmark = pytest.mark.benchmark(group="engines", min_rounds=1, warmup=False)
 

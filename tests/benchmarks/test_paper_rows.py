@@ -83,9 +83,9 @@ def test_the_related_rule_against_the_papers_mask_on_its_rows(imported):
     import sys
 
     from flowcheck.data import dataset
-    from flowcheck.data.dataset import paint_box
+    from flowcheck.data.boxes import paint_box
     from flowcheck.models.adapters.llava import LlavaAdapter
-    from flowcheck.models.checkpoints import build_handle
+    from flowcheck.models.fixtures.checkpoints import build_handle
     from flowcheck.models.handle import ModelHandle
     sys.path.insert(0, str(Path(__file__).parents[1] / "families"))
     from test_related_mask import _mask_method  # the paper's mask through the stock processors

@@ -9,10 +9,10 @@ committed run): strict expected failures, so the suite says so the day one start
 """
 import pytest
 
-from flowcheck.baselines import baseline_data
+from flowcheck.claims.serialise import noise_ranges
 from flowcheck.pytest_plugin import explain, setting
-from flowcheck.report.verdicts import noise_ranges
-from flowcheck.snapshot import verdict_snapshot, why
+from flowcheck.testing.baselines import baseline_data
+from flowcheck.testing.snapshot import verdict_snapshot, why
 
 pytestmark = pytest.mark.slow  # the full claim suite on the model under test
 

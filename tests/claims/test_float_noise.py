@@ -1,7 +1,7 @@
 """Float noise cannot change a snapshot or a verdict of the committed runs.
 
 Every measured value of each committed run (reports/reference/: the reference model and
-the two controls) is moved by the measured noise bound (``flowcheck.noise``: +-NOISE_PP
+the two controls) is moved by the measured noise bound (``flowcheck.analysis.noise``: +-NOISE_PP
 percentage points on knockout curves, +-NOISE_LENS on lens probabilities), all up, all
 down, then random signs and uniform draws, and the run is re-judged and re-rendered. No
 snapshot comparison may fail, and no status may change except for verdicts whose margin
@@ -11,10 +11,11 @@ import json
 
 import pytest
 
-from flowcheck.baselines import baseline_data
-from flowcheck.noise import NOISE_LENS, NOISE_PP, what_noise_changes
+from flowcheck.analysis.noise import what_noise_changes
+from flowcheck.claims.noise import NOISE_LENS, NOISE_PP
 from flowcheck.paths import REPO_ROOT
 from flowcheck.suite import load_run
+from flowcheck.testing.baselines import baseline_data
 
 pytestmark = pytest.mark.slow  # re-judges three committed runs 7 times each (about 60 s)
 

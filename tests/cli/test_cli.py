@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from flowcheck import __version__
-from flowcheck.cli import main
+from flowcheck.cli.main import main
 
 
 def run(*args):
@@ -22,7 +22,8 @@ def test_version():
 def test_help_lists_commands_without_torch():
     out = run("--help")
     assert out.returncode == 0 and "reference" in out.stdout and "data" in out.stdout
-    code = "import sys; from flowcheck.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    code = ("import sys; from flowcheck.cli.main import build_parser; build_parser(); "
+            "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip() == "False"
 
@@ -72,7 +73,7 @@ def test_sweep_on_a_model_folder(tmp_path):
     """A random-weight model folder: the sweep runs, self-checks pass, JSON is written."""
     from dataclasses import replace
 
-    from flowcheck.models.tiny import ReferenceSpec, build_model, build_processor
+    from flowcheck.models.fixtures.tiny import ReferenceSpec, build_model, build_processor
     spec = replace(ReferenceSpec(), text_layers=3)
     processor = build_processor(spec)
     build_model(spec, processor.tokenizer, 0).save_pretrained(tmp_path / "m")
@@ -114,7 +115,7 @@ def test_every_command_shows_examples_that_parse():
     """Each command's help ends with examples, and each example is a valid command line."""
     import shlex
 
-    from flowcheck.cli import COMMANDS, build_parser
+    from flowcheck.cli.main import COMMANDS, build_parser
     parser = build_parser()
     for module in COMMANDS:
         assert module.EXAMPLES, module.__name__
@@ -188,7 +189,7 @@ def test_a_next_fixture_runs_end_to_end_marked_random(tmp_path):
 def test_run_offers_every_registered_prompt_template():
     """The --prompt choices come from the template registry (qwen2_vl was registered but could
     not be chosen when the list was written out in the command)."""
-    from flowcheck.cli import build_parser
+    from flowcheck.cli.main import build_parser
     from flowcheck.models.prompts import PROMPTS
     run_parser = build_parser()._subparsers._group_actions[0].choices["run"]
     prompt = next(a for a in run_parser._actions if "--prompt" in a.option_strings)

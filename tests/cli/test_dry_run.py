@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from flowcheck.cli import main
-from flowcheck.models.checkpoints import write_checkpoint
-from flowcheck.planning import fast_cost, plan_run
+from flowcheck.cli.main import main
+from flowcheck.models.fixtures.checkpoints import write_checkpoint
+from flowcheck.runs.planning import fast_cost, plan_run
 
 
 def test_dry_run_of_the_reference_model(capsys, tmp_path):
@@ -31,8 +31,8 @@ def test_dry_run_reads_no_weights(tmp_path, capsys):
 
 
 def test_the_token_counts_of_the_plan_are_those_of_the_encoded_samples():
+    from flowcheck.data.dataset import select_samples
     from flowcheck.models.handle import load_handle, load_skeleton_handle
-    from flowcheck.suite import select_samples
     samples = select_samples(None, max_samples=1)
     skeleton, full = load_skeleton_handle("reference"), load_handle("reference")
     for s in samples:
@@ -42,7 +42,7 @@ def test_the_token_counts_of_the_plan_are_those_of_the_encoded_samples():
 
 
 def test_fast_cost_counts_rows_times_layers():
-    from flowcheck.knockout.configs import KnockoutConfig
+    from flowcheck.measure.configs import KnockoutConfig
     cfgs = [KnockoutConfig("question->last", 0, range(0, 3)),
             KnockoutConfig("image->question", 0, range(6, 9))]
     # ->last: 1 row of 40 over all 12 layers; ->question from position 30: 10 rows over 6 layers

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from flowcheck.claims.spec import LIBRARY
-from flowcheck.cli import main
+from flowcheck.cli.main import main
 
 
 def run_cli(*args):
@@ -16,7 +16,7 @@ def run_cli(*args):
 
 @pytest.mark.parametrize("args", [["ls", "claims"], ["validate"], ["ls", "models"]])
 def test_ls_and_validate_do_not_import_torch(args):
-    code = (f"import sys; from flowcheck.cli import main; rc = main({args!r}); "
+    code = (f"import sys; from flowcheck.cli.main import main; rc = main({args!r}); "
             "print('TORCH', 'torch' in sys.modules, rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "TORCH False 0"
@@ -92,7 +92,7 @@ def test_each_row_records_its_lens_tokens_and_the_summary_shows_them(cli_run):
 def test_the_box_painting_is_recorded_and_shown(cli_run):
     """flowcheck's synthetic scenes have exact pixel boxes; run.json and the summary say which
     painting made the related tokens (GQA-format data: the paper's, tests/plugin)."""
-    from flowcheck.data.dataset import BOX_PAINTINGS
+    from flowcheck.data.boxes import BOX_PAINTINGS
     out, _ = cli_run
     assert json.loads((out / "run.json").read_text())["box_painting"] == {"exact": BOX_PAINTINGS["exact"]}
     assert "box painting `exact`" in (out / "summary.md").read_text()
@@ -144,7 +144,7 @@ def test_bad_input_exits_2_with_a_clear_message(args, message):
 
 def test_a_failed_self_check_exits_2_with_its_message(monkeypatch, capsys):
     import flowcheck.suite
-    from flowcheck.knockout.selfcheck import SelfCheckError
+    from flowcheck.measure.selfcheck import SelfCheckError
 
     def refuse(*args, **kwargs):
         raise SelfCheckError("empty_knockout_is_clean (max diff 0.3). "
@@ -187,8 +187,8 @@ def test_every_flowcheck_error_exits_2_and_is_still_the_builtin_a_caller_expects
 def test_compare_is_a_ci_gate_and_writes_an_overlay_page(tmp_path):
     """A run against itself: exit 0, nothing changed; the natural model against the paper-route
     control: exit 1, flips and curves moved beyond their interval listed, accuracy first."""
-    from flowcheck.cli import main
-    from flowcheck.compare import compare_runs
+    from flowcheck.analysis.compare import compare_runs
+    from flowcheck.cli.main import main
     from flowcheck.paths import REPO_ROOT
     natural, paper = (str(REPO_ROOT / "reports" / "reference" / m) for m in ("natural", "paper-route"))
     same = compare_runs(natural, natural)

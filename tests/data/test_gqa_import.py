@@ -159,7 +159,7 @@ def test_the_committed_fixture_is_what_the_generator_writes(tmp_path):
 
 def test_a_next_fixture_encodes_gqa_samples_with_anyres_token_counts(gqa, tmp_path):
     from flowcheck.models.adapters.llava_next import anyres_layout
-    from flowcheck.models.checkpoints import NEXT_PINPOINTS, build_handle
+    from flowcheck.models.fixtures.checkpoints import NEXT_PINPOINTS, build_handle
     import_gqa(*gqa, tmp_path / "ds", progress=False)
     h = build_handle("llava-v1.6-vicuna-7b", text_layers=1, vision_layers=1)
     expected = {(500, 375): 2340, (375, 500): 2352, (500, 333): 1464}

@@ -10,9 +10,9 @@ import functools
 
 import pytest
 
-from flowcheck.lens import answer_tokens, first_answer_token, token_strings
+from flowcheck.measure.lens import answer_tokens, first_answer_token, token_strings
 from flowcheck.models.adapters import ADAPTERS
-from flowcheck.models.checkpoints import CHECKPOINTS, build_tokenizer
+from flowcheck.models.fixtures.checkpoints import CHECKPOINTS, build_tokenizer
 from flowcheck.models.prompts import PROMPTS, capitalise
 
 WORDS = ["yes", "no", "red", "left", "blue", "table", "metal", "right", "man", "white",
@@ -23,7 +23,7 @@ QUESTION = "Is the cup red or blue?"
 @functools.lru_cache(maxsize=None)
 def tokenizer(kind: str):
     if kind == "reference":
-        from flowcheck.models.tiny import build_tokenizer as build_reference_tokenizer
+        from flowcheck.models.fixtures.tiny import build_tokenizer as build_reference_tokenizer
         return build_reference_tokenizer()
     return build_tokenizer(next(s for s in CHECKPOINTS.values() if s.tokenizer == kind))
 
@@ -100,8 +100,8 @@ def test_vicuna_and_plain_tokens_are_unchanged_for_every_answer_of_the_data():
 def test_the_reference_models_greedy_token_is_one_of_its_lens_tokens(reference_handle):
     """On a model trained on its template, the token it writes first for a correctly answered
     sample is the lower-case or the capitalised lens token."""
-    from flowcheck.knockout.clean import clean_run
-    from flowcheck.suite import select_samples
+    from flowcheck.data.dataset import select_samples
+    from flowcheck.measure.clean import clean_run
     checked = 0
     for sample in select_samples(None, max_samples=3):
         clean = clean_run(reference_handle, reference_handle.encode(sample), sample.answer)

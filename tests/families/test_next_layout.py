@@ -3,7 +3,7 @@ the paper's image sizes, the tie-break difference to the original code, the toke
 import pytest
 
 from flowcheck.models.adapters.llava_next import anyres_layout, best_canvas
-from flowcheck.models.checkpoints import NEXT_PINPOINTS
+from flowcheck.models.fixtures.checkpoints import NEXT_PINPOINTS
 
 # (W, H) -> image tokens, as transformers counts them (and the paper's GQA images are sized)
 PAPER_COUNTS = {(500, 375): 2340, (500, 333): 1464, (375, 500): 2352, (500, 500): 2928,
@@ -23,7 +23,7 @@ def test_counts_equal_the_processor_and_the_model_packing(size):
     from transformers.image_processing_utils import select_best_resolution
     from transformers.models.llava_next.modeling_llava_next import LlavaNextModel
 
-    from flowcheck.models.checkpoints import CHECKPOINTS, build_config, build_processor
+    from flowcheck.models.fixtures.checkpoints import CHECKPOINTS, build_config, build_processor
     shape = CHECKPOINTS["llava-v1.6-vicuna-7b"]
     processor = build_processor(shape)
     w, h = size
@@ -52,7 +52,7 @@ def test_ties_between_pinpoints_are_recorded_not_hidden():
 
 def test_encode_records_the_tie_and_the_groups(eval_samples):
     from flowcheck.data.dataset import place_on_canvas
-    from flowcheck.models.checkpoints import build_handle
+    from flowcheck.models.fixtures.checkpoints import build_handle
     h = build_handle("llava-v1.6-vicuna-7b", text_layers=2, vision_layers=1)
     s = eval_samples[0]
     tie = h.encode(place_on_canvas(s, 320, 240, 10, 20))
@@ -70,7 +70,7 @@ def test_encode_records_the_tie_and_the_groups(eval_samples):
 
 @pytest.mark.parametrize("name", ["llava-1.5-7b", "llava-v1.6-vicuna-7b", "llama3-llava-next-8b"])
 def test_prompts_have_one_bos_and_the_question_where_the_official_code_puts_it(name, eval_samples):
-    from flowcheck.models.checkpoints import build_handle
+    from flowcheck.models.fixtures.checkpoints import build_handle
     h = build_handle(name, text_layers=1, vision_layers=1)
     s = eval_samples[0]
     enc = h.encode(s)
@@ -94,7 +94,7 @@ def test_the_checkpoints_crop_can_cut_the_object_off_and_the_paper_padding_keeps
     of a wide image leaves the grid (counted in the run's layout notes); padding keeps it."""
     from flowcheck.data.dataset import place_on_canvas
     from flowcheck.models.adapters.llava import LlavaAdapter
-    from flowcheck.models.checkpoints import build_handle
+    from flowcheck.models.fixtures.checkpoints import build_handle
     from flowcheck.models.handle import ModelHandle
     paper = build_handle("llava-1.5-7b", text_layers=1, vision_layers=1)
     crop = ModelHandle(paper.model, paper.processor, adapter=LlavaAdapter(preprocess="checkpoint"))

@@ -15,14 +15,14 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from flowcheck.data.dataset import paint_box, place_on_canvas
-from flowcheck.knockout.clean import clean_run
-from flowcheck.knockout.configs import engine_probabilities, plan_configs
-from flowcheck.knockout.flows import CORE_FLOWS
-from flowcheck.metrics import relative_change
-from flowcheck.models.checkpoints import build_handle
-from flowcheck.noise import NOISE_PP
-from flowcheck.suite import select_samples
+from flowcheck.claims.noise import NOISE_PP
+from flowcheck.data.boxes import paint_box
+from flowcheck.data.dataset import place_on_canvas, select_samples
+from flowcheck.measure.clean import clean_run
+from flowcheck.measure.configs import engine_probabilities, plan_configs
+from flowcheck.measure.flows import CORE_FLOWS
+from flowcheck.measure.metrics import relative_change
+from flowcheck.models.fixtures.checkpoints import build_handle
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_related_rule_equals_the_mask_method_through_the_qwen_processor(qwen):
 
 
 def test_the_qwen2_tokenizer_is_of_the_qwen2_kind():
-    from flowcheck.models.fixture_tokenizers import QWEN2_SPECIALS, train_qwen2_tokenizer
+    from flowcheck.models.fixtures.tokenizers import QWEN2_SPECIALS, train_qwen2_tokenizer
     tok = train_qwen2_tokenizer()
     base = len(tok) - len(QWEN2_SPECIALS)
     assert [tok.convert_tokens_to_ids(t) for t in QWEN2_SPECIALS] == list(range(base, len(tok)))

@@ -51,7 +51,7 @@ def _mask(w, h, boxes, painting="exact"):
 
 def _rule(handle, w, h, boxes, painting):
     """flowcheck's related offsets for boxes given as a dataset row gives them."""
-    from flowcheck.data.dataset import paint_box
+    from flowcheck.data.boxes import paint_box
     painted = [p[0] for p in (paint_box(b, painting, w, h) for b in boxes) if p is not None]
     return set(handle.adapter.layout(handle.processor, handle.model, w, h).related(painted))
 
@@ -95,7 +95,7 @@ def _mask_method(handle, w, h, boxes, resample, painting="exact"):
 @pytest.fixture(scope="module")
 def handles():
     from flowcheck.models.adapters.llava import LlavaAdapter
-    from flowcheck.models.checkpoints import build_handle
+    from flowcheck.models.fixtures.checkpoints import build_handle
     from flowcheck.models.handle import ModelHandle
     small = dict(text_layers=1, vision_layers=1)
     llava = build_handle("llava-1.5-7b", **small)

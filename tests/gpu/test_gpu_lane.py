@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from flowcheck.noise import DTYPE_NOISE_PP
+from flowcheck.claims.noise import DTYPE_NOISE_PP
 
 CENTRES = 3  # window centres per flow on the GPU: first, middle, last (all six flows)
 
@@ -27,9 +27,9 @@ CENTRES = 3  # window centres per flow on the GPU: first, middle, last (all six 
 def engine_gap(handle, samples, configs) -> dict:
     """Largest |fast - exact| in percentage points of the relative change of p(answer), over
     the samples the model answers correctly (asserting every number finite)."""
-    from flowcheck.knockout.clean import clean_run
-    from flowcheck.knockout.configs import engine_probabilities
-    from flowcheck.metrics import relative_change
+    from flowcheck.measure.clean import clean_run
+    from flowcheck.measure.configs import engine_probabilities
+    from flowcheck.measure.metrics import relative_change
     worst, values, n = 0.0, 0, 0
     for s in samples:
         enc = handle.encode(s)
@@ -56,10 +56,10 @@ def record(figures: dict) -> None:
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.flowcheck_gpu)])
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_fast_equals_exact_in_half_precision(dtype, device):
-    from flowcheck.knockout.configs import plan_configs
-    from flowcheck.knockout.flows import CORE_FLOWS
+    from flowcheck.data.dataset import select_samples
+    from flowcheck.measure.configs import plan_configs
+    from flowcheck.measure.flows import CORE_FLOWS
     from flowcheck.models.handle import load_handle
-    from flowcheck.suite import select_samples
     handle = load_handle("paper-route", device=device, dtype=dtype, attn_implementation="eager")
     per_task = 1 if device == "cpu" else 10
     samples = select_samples(None, tasks=["ChooseAttr", "QueryAttr"], max_samples=per_task)
@@ -71,8 +71,8 @@ def test_fast_equals_exact_in_half_precision(dtype, device):
 
 
 def gpu_configs(n_layers: int):
-    from flowcheck.knockout.configs import plan_configs
-    from flowcheck.knockout.flows import CORE_FLOWS
+    from flowcheck.measure.configs import plan_configs
+    from flowcheck.measure.flows import CORE_FLOWS
     keep = {0, n_layers // 2, n_layers - 1}
     return [c for c in plan_configs(CORE_FLOWS, n_layers) if c.centre in keep]
 
@@ -84,9 +84,8 @@ def gpu_configs(n_layers: int):
 def test_real_width_engines_agree_on_cuda(name, dtype):
     import torch
 
-    from flowcheck.data.dataset import place_on_canvas
-    from flowcheck.models.checkpoints import build_handle
-    from flowcheck.suite import select_samples
+    from flowcheck.data.dataset import place_on_canvas, select_samples
+    from flowcheck.models.fixtures.checkpoints import build_handle
     torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
     handle = build_handle(name, device="cuda", dtype=dtype, real_width=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from flowcheck.noise import differences
+from flowcheck.analysis.noise import differences
 from flowcheck.suite import run_suite
 
 ARGS = dict(tasks=["ChooseAttr"], max_samples=3, claims=["question_to_last_middle"], progress=False)
@@ -32,11 +32,11 @@ def split_map(n_layers: int) -> dict:
 @pytest.mark.flowcheck_gpu(n=2)
 @pytest.mark.parametrize("engine", ["fast", "exact"])
 def test_a_model_split_over_two_gpus_gives_the_single_gpu_numbers(engine):
-    from flowcheck.knockout.clean import clean_run
-    from flowcheck.knockout.configs import engine_probabilities, plan_configs
-    from flowcheck.knockout.flows import CORE_FLOWS
+    from flowcheck.data.dataset import select_samples
+    from flowcheck.measure.clean import clean_run
+    from flowcheck.measure.configs import engine_probabilities, plan_configs
+    from flowcheck.measure.flows import CORE_FLOWS
     from flowcheck.models.handle import load_handle
-    from flowcheck.suite import select_samples
     one = load_handle("paper-route", device="cuda:0", attn_implementation="eager")
     two = load_handle("paper-route", attn_implementation="eager", device_map=split_map(one.n_layers))
     assert {str(two.layer_device(i)) for i in range(two.n_layers)} == {"cuda:0", "cuda:1"}

@@ -3,13 +3,13 @@ import pytest
 import torch
 
 from flowcheck.data.dataset import Sample
-from flowcheck.knockout.attention import check_supported, knockout
-from flowcheck.knockout.clean import clean_run
-from flowcheck.knockout.configs import KnockoutConfig, plan_configs
-from flowcheck.knockout.exact import exact_probabilities
-from flowcheck.knockout.flows import CORE_FLOWS, parse_flow
-from flowcheck.knockout.mask import blocked_edges
-from flowcheck.knockout.selfcheck import SelfCheckError, run_self_checks
+from flowcheck.measure.attention import check_supported, knockout
+from flowcheck.measure.clean import clean_run
+from flowcheck.measure.configs import KnockoutConfig, plan_configs
+from flowcheck.measure.exact import exact_probabilities
+from flowcheck.measure.flows import CORE_FLOWS, parse_flow
+from flowcheck.measure.mask import blocked_edges
+from flowcheck.measure.selfcheck import SelfCheckError, run_self_checks
 
 
 def test_blocking_image_to_last_everywhere_kills_the_answer(reference_handle, eval_samples):
@@ -114,7 +114,7 @@ def test_image_feature_mismatch_is_a_clear_error(tiny_handle, eval_samples):
 def test_wrongly_answered_samples_are_stored_without_knockouts(tiny_handle, eval_samples):
     """The paper's rule: only correctly answered samples are knocked out; a wrong one keeps
     its clean answer in the store and no changes (the tiny random model gets all wrong)."""
-    from flowcheck.runner import RunPlan, measure_sample, store_key
+    from flowcheck.runs.execute import RunPlan, measure_sample, store_key
     plan = RunPlan(("image->last",), ("raw",), 3)
     configs = plan_configs(plan.flows, tiny_handle.n_layers, 3)
     rows = [measure_sample(tiny_handle, s, plan, store_key(plan, tiny_handle.n_layers), configs)
@@ -124,7 +124,7 @@ def test_wrongly_answered_samples_are_stored_without_knockouts(tiny_handle, eval
 
 
 def test_unknown_engine_is_refused():
-    from flowcheck.runner import RunPlan
+    from flowcheck.runs.execute import RunPlan
     message = r"unknown engine 'fastest' \(did you mean 'fast'\?\); valid engines: fast, exact"
     with pytest.raises(ValueError, match=message):
         RunPlan(("image->last",), ("raw",), 3, engine="fastest")

@@ -3,7 +3,7 @@ sample is left out of every verdict: never averaged in."""
 import json
 import math
 
-import flowcheck.knockout.configs as configs
+import flowcheck.measure.configs as configs
 from flowcheck.suite import run_suite
 
 

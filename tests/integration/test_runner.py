@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from flowcheck.claims.judge import POOLED
-from flowcheck.run_folder import RunFolder
+from flowcheck.runs.folder import RunFolder
 from flowcheck.suite import judge_run, run_suite
 
 TASKS = ["ChooseAttr", "QueryAttr"]
@@ -100,7 +100,8 @@ def test_rows_of_another_attention_kernel_are_measured_anew_and_agree_within_the
     """attn is part of what a stored row must match; eager vs sdpa differ by float noise only."""
     import shutil
 
-    from flowcheck.noise import NOISE_LENS, NOISE_PP, differences
+    from flowcheck.analysis.noise import differences
+    from flowcheck.claims.noise import NOISE_LENS, NOISE_PP
     eager = tmp_path / "eager"
     shutil.copytree(small_run.run_dir, eager)
     again = run_suite("reference", out=eager, attn="eager", **SMALL)
@@ -109,8 +110,8 @@ def test_rows_of_another_attention_kernel_are_measured_anew_and_agree_within_the
     d = differences(small_run.run_dir, eager)
     assert d["correct_flips"] == [] and d["verdicts"]["flips"] == []
     assert 0 < d["changes_pp"]["max_abs"] < NOISE_PP and d["lens"]["max_abs"] < NOISE_LENS
-    from flowcheck.report.verdicts import noise_ranges, verdict_to_dict
-    from flowcheck.snapshot import verdict_mismatches
+    from flowcheck.claims.equivalence import verdict_mismatches
+    from flowcheck.claims.serialise import noise_ranges, verdict_to_dict
     before = {(v.claim, v.task): verdict_to_dict(v) for v in small_run.verdicts}
     for v in again.verdicts:  # each verdict matches the sdpa run's as its snapshot would
         assert not verdict_mismatches(verdict_to_dict(v), before[(v.claim, v.task)], noise_ranges(v))

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from flowcheck.noise import NOISE_LENS, NOISE_PP, differences
-from flowcheck.run_folder import RunFolder
-from flowcheck.sharding import Shard
+from flowcheck.analysis.noise import differences
+from flowcheck.claims.noise import NOISE_LENS, NOISE_PP
+from flowcheck.runs.folder import RunFolder
+from flowcheck.runs.shards import Shard
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +78,8 @@ def test_a_whole_run_refuses_a_folder_a_shard_is_measuring(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from flowcheck.run_folder import RunFolder; from flowcheck.sharding import Shard; "
+        "import sys, time; from flowcheck.runs.folder import RunFolder; "
+        "from flowcheck.runs.shards import Shard; "
         f"RunFolder({str(out)!r}).lock(Shard(1, 2)); print('held', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     try:

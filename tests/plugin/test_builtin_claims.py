@@ -6,7 +6,7 @@ pytest_plugins = ["pytester"]
 
 
 def test_init_then_pytest_collects_every_builtin_claim_with_no_test_file(pytester, monkeypatch):
-    from flowcheck.cli import main
+    from flowcheck.cli.main import main
     assert main(["init", "--dir", str(pytester.path)]) == 0
     assert "flowcheck_collect = true" in (pytester.path / "pytest.ini").read_text()
     assert not list(pytester.path.glob("test_*.py"))
@@ -16,7 +16,7 @@ def test_init_then_pytest_collects_every_builtin_claim_with_no_test_file(pyteste
 
 
 def test_the_builtin_claims_run_and_k_selects_what_is_measured(pytester):
-    from flowcheck.cli import main
+    from flowcheck.cli.main import main
     main(["init", "--dir", str(pytester.path), "--report-dir", "run"])
     result = pytester.runpytest("-k", "last_to_last_negligible or question_to_last_middle-ChooseAttr",
                                 "--flowcheck-max-samples", "2", "--flowcheck-tasks", "ChooseAttr")
@@ -42,7 +42,7 @@ def test_claim(flowcheck_verdict):
 
 
 def test_init_does_not_edit_an_existing_pytest_configuration(pytester):
-    from flowcheck.cli import main
+    from flowcheck.cli.main import main
     ini = pytester.makeini("[pytest]\naddopts = -q\n")  # tox.ini
     assert main(["init", "--dir", str(pytester.path)]) == 2
     assert ini.read_text().strip() == "[pytest]\naddopts = -q" and not (pytester.path / "pytest.ini").exists()
@@ -51,7 +51,7 @@ def test_init_does_not_edit_an_existing_pytest_configuration(pytester):
 def test_expectations_written_from_a_run_make_known_findings_strict_xfails(pytester):
     import yaml
 
-    from flowcheck.cli import main
+    from flowcheck.cli.main import main
     main(["init", "--dir", str(pytester.path), "--report-dir", "run"])
     args = ["--flowcheck-max-samples", "2", "--flowcheck-tasks", "ChooseAttr", "-k",
             "last_to_last_negligible or question_to_last_middle"]
@@ -94,7 +94,7 @@ def test_claim(flowcheck_verdict):
 
 
 def test_baselines_are_recorded_then_compared_and_a_changed_claim_says_so(pytester):
-    from flowcheck.cli import main
+    from flowcheck.cli.main import main
     main(["init", "--dir", str(pytester.path), "--report-dir", "run"])
     args = ["--flowcheck-max-samples", "2", "--flowcheck-tasks", "ChooseAttr"]
     pytester.runpytest(*args, "-k", "last_to_last_negligible", "--flowcheck-update-baselines")
@@ -122,7 +122,7 @@ def test_baselines_are_recorded_then_compared_and_a_changed_claim_says_so(pytest
 
 
 def test_no_baseline_items_until_a_baseline_is_recorded(pytester):
-    from flowcheck.cli import main
+    from flowcheck.cli.main import main
     main(["init", "--dir", str(pytester.path)])
     result = pytester.runpytest("--collect-only", "-q", "--flowcheck-tasks", "ChooseAttr")
     result.stdout.fnmatch_lines(["16 tests collected*"])

@@ -1,13 +1,13 @@
 """Verdict snapshots: numeric tolerance, one folder per model, deselected ones kept."""
 import pytest
 
-from flowcheck.snapshot import close
+from flowcheck.claims.equivalence import close
 
 pytest_plugins = ["pytester"]
 
 MODULE = """
 import pytest
-from flowcheck.snapshot import verdict_snapshot
+from flowcheck.testing.snapshot import verdict_snapshot
 
 VALUE = {"first": {"status": "holds", "margin": 1.0}, "second": {"status": "fails", "margin": -2.0}}
 
@@ -50,7 +50,7 @@ def test_a_moved_number_beyond_tolerance_fails_with_a_diff(pytester):
 
 def test_a_snapshot_of_another_claim_version_fails_as_claim_changed(pytester):
     test = """
-from flowcheck.snapshot import verdict_snapshot, why
+from flowcheck.testing.snapshot import verdict_snapshot, why
 
 def test_v(snapshot):
     stored = snapshot(extension_class=verdict_snapshot("m"))

@@ -3,17 +3,17 @@ give the same p(answer) within 1e-5 in float32 on both engines, and the same sto
 (relative change, pp) within the float-noise bound."""
 import pytest
 
-from flowcheck.knockout.clean import clean_run
-from flowcheck.knockout.configs import engine_probabilities, plan_configs
-from flowcheck.knockout.flows import CORE_FLOWS
-from flowcheck.metrics import relative_change
-from flowcheck.noise import NOISE_PP
+from flowcheck.claims.noise import NOISE_PP
+from flowcheck.measure.clean import clean_run
+from flowcheck.measure.configs import engine_probabilities, plan_configs
+from flowcheck.measure.flows import CORE_FLOWS
+from flowcheck.measure.metrics import relative_change
 
 
 @pytest.fixture(scope="module")
 def case():
+    from flowcheck.data.dataset import select_samples
     from flowcheck.models.handle import load_handle
-    from flowcheck.suite import select_samples
     handle = load_handle("paper-route", attn_implementation="eager")
     sample = select_samples(None, tasks=["CompareAttr"], max_samples=1)[0]
     enc = handle.encode(sample)

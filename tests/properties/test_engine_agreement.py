@@ -4,12 +4,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowcheck.knockout.clean import clean_run
-from flowcheck.knockout.configs import KnockoutConfig
-from flowcheck.knockout.exact import exact_probabilities
-from flowcheck.knockout.fast import fast_probabilities
-from flowcheck.knockout.flows import CORE_FLOWS
-from flowcheck.windows import window
+from flowcheck.measure.clean import clean_run
+from flowcheck.measure.configs import KnockoutConfig
+from flowcheck.measure.exact import exact_probabilities
+from flowcheck.measure.fast import fast_probabilities
+from flowcheck.measure.flows import CORE_FLOWS
+from flowcheck.measure.windows import window
 
 TOL = 1e-5
 
@@ -49,7 +49,7 @@ def test_fast_equals_exact_on_llava15_layout(llava15_handle, eval_samples, data)
 
 @pytest.mark.parametrize("impl", ["eager", "sdpa"])
 def test_fast_equals_exact_under_both_attention_paths(tiny_handle, eval_samples, impl):
-    from flowcheck.knockout.configs import plan_configs
+    from flowcheck.measure.configs import plan_configs
     tiny_handle.model.set_attn_implementation(impl)
     try:
         _check(tiny_handle, eval_samples[0], plan_configs(CORE_FLOWS, tiny_handle.n_layers, 3))
@@ -66,7 +66,7 @@ FAMILY_FIXTURES = {"llava": "llava-1.5-7b", "llava_next": "llava-v1.6-vicuna-7b"
 
 @pytest.fixture(scope="module")
 def family_handles():
-    from flowcheck.models.checkpoints import build_handle
+    from flowcheck.models.fixtures.checkpoints import build_handle
     return {family: build_handle(name, text_layers=6, vision_layers=2)
             for family, name in FAMILY_FIXTURES.items()}
 
@@ -82,7 +82,7 @@ def test_every_registered_family_has_an_agreement_test():
 @given(data=st.data())
 def test_fast_equals_exact_for_every_family(family_handles, eval_samples, family, data):
     from flowcheck.data.dataset import place_on_canvas
-    from flowcheck.knockout.flows import flows_for
+    from flowcheck.measure.flows import flows_for
     handle = family_handles[family]
     sample = data.draw(st.sampled_from(eval_samples[:6]))
     w, h = data.draw(st.sampled_from([(64, 64), (200, 150), (150, 200), (300, 100)]))

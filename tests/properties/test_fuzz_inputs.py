@@ -127,7 +127,7 @@ def box_in(draw, w, h):
 @given(data=st.data(), size=SIZES, kind=st.sampled_from(["crop", "pad", "squash", "anyres"]))
 def test_region_mapping_invariants(data, size, kind):
     from flowcheck.models.adapters.llava_next import anyres_layout
-    from flowcheck.models.checkpoints import NEXT_PINPOINTS
+    from flowcheck.models.fixtures.checkpoints import NEXT_PINPOINTS
     from flowcheck.models.image_layout import single_grid
     w, h = size
     layout = anyres_layout(w, h, NEXT_PINPOINTS, 336, 14) if kind == "anyres" else \

@@ -108,7 +108,7 @@ def test_the_card_and_the_suite_count_the_same_samples_as_answered_correctly(lab
     batched) and the suite's correct-only filter (stored per sample in the committed run)."""
     import json
 
-    from flowcheck.metrics import is_correct
+    from flowcheck.measure.metrics import is_correct
     from flowcheck.models.loading import load_model
     from flowcheck.paths import REPO_ROOT
     from flowcheck.reference.evaluate import first_tokens

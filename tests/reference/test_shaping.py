@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from flowcheck.knockout.attention import knockout
+from flowcheck.measure.attention import knockout
 from flowcheck.models.prompts import llava15_prompt
 from flowcheck.reference.shaping import ROUTES, check_route, group, route_edges, shaped_blocks
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from flowcheck.knockout.attention import knockout
+from flowcheck.measure.attention import knockout
 from flowcheck.models.prompts import llava15_prompt
 from flowcheck.reference.shaping import ROUTES, group, shaped_blocks
 from flowcheck.reference.vision_locality import local_patches, locality_penalty

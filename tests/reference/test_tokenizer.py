@@ -3,8 +3,8 @@ import pytest
 
 from flowcheck.data import dataset
 from flowcheck.data.questions import ANSWER_WORDS
+from flowcheck.models.fixtures.tiny import ReferenceSpec, build_processor
 from flowcheck.models.prompts import capitalise, llava15_prompt
-from flowcheck.models.tiny import ReferenceSpec, build_processor
 from flowcheck.reference.batches import caption
 
 

@@ -34,7 +34,7 @@ def test_short_training_runs_and_logs(short_run):
 
 
 def test_vision_phase_leaves_the_language_model_untouched(tmp_path):
-    from flowcheck.models.tiny import ReferenceSpec, build_model
+    from flowcheck.models.fixtures.tiny import ReferenceSpec, build_model
     from flowcheck.reference.train import tie_capitalised_rows
 
     spec = replace(SHORT, steps=1, eval_every=1)

@@ -131,7 +131,7 @@ def test_ctrl_c_stops_quickly_with_a_resume_message_and_a_consistent_store(tmp_p
 
 
 def test_a_second_process_on_the_same_folder_is_refused_and_a_killed_one_leaves_no_lock(tmp_path):
-    from flowcheck.run_folder import RunFolder, release_locks
+    from flowcheck.runs.folder import RunFolder, release_locks
     out = tmp_path / "run"
     out.mkdir()
     RunFolder(out).lock()  # this test process writes the folder
@@ -142,7 +142,7 @@ def test_a_second_process_on_the_same_folder_is_refused_and_a_killed_one_leaves_
         assert not (out / "run.json").exists()
     finally:
         release_locks()
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from flowcheck.run_folder "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from flowcheck.runs.folder "
                                "import RunFolder; RunFolder(sys.argv[1]).lock(); print('locked', "
                                "flush=True); time.sleep(60)", str(out)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"

@@ -11,7 +11,7 @@ from flowcheck.errors import ModelError, SpecError
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory):
     """A 2-layer reference-architecture model saved as safetensors."""
-    from flowcheck.models.tiny import ReferenceSpec, build_model, build_processor
+    from flowcheck.models.fixtures.tiny import ReferenceSpec, build_model, build_processor
     folder = tmp_path_factory.mktemp("tiny")
     spec = replace(ReferenceSpec(), text_layers=2, vision_layers=1)
     processor = build_processor(spec)
@@ -77,8 +77,8 @@ def test_claim_specs_are_data_only(tmp_path):
 
 def test_a_mask_the_attention_ignores_is_refused_at_load(tiny_handle, eval_samples, monkeypatch):
     """Simulates a transformers change that routes attention around flowcheck's mask."""
-    import flowcheck.knockout.attention as attention
-    from flowcheck.knockout.selfcheck import SelfCheckError, run_self_checks
+    import flowcheck.measure.attention as attention
+    from flowcheck.measure.selfcheck import SelfCheckError, run_self_checks
     monkeypatch.setattr(attention, "apply_block", lambda mask, blocked, query, key: mask)
     with pytest.raises(SelfCheckError, match="the knockout reaches every layer and changes the output"):
         run_self_checks(tiny_handle, eval_samples[0])
@@ -88,7 +88,7 @@ def test_an_attention_that_cannot_take_a_mask_is_refused(tiny_handle, eval_sampl
     from transformers import AttentionInterface
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    from flowcheck.knockout.selfcheck import run_self_checks
+    from flowcheck.measure.selfcheck import run_self_checks
     AttentionInterface.register("mask_blind", sdpa_attention_forward)
     tiny_handle.model.set_attn_implementation({"text_config": "mask_blind"})
     try:
@@ -101,8 +101,8 @@ def test_an_attention_that_cannot_take_a_mask_is_refused(tiny_handle, eval_sampl
 def test_an_error_inside_a_knockout_leaves_the_model_as_it_was(tiny_handle, eval_samples):
     import torch
 
-    from flowcheck.knockout.attention import _ACTIVE, knockout, text_attn_implementation
-    from flowcheck.knockout.mask import blocked_edges
+    from flowcheck.measure.attention import _ACTIVE, knockout, text_attn_implementation
+    from flowcheck.measure.mask import blocked_edges
     from flowcheck.models.fingerprint import weights_fingerprint
     before, impl = weights_fingerprint(tiny_handle.model), text_attn_implementation(tiny_handle.model)
     enc = tiny_handle.encode(eval_samples[0])

@@ -103,9 +103,9 @@ def test_a_device_this_machine_lacks_is_a_usage_error():
 def test_the_lens_tokens_come_from_the_stripped_answer():
     """'  Orange ' is scored correct (stripped, lower-cased); its lens tokens must be those of
     'orange' / 'Orange', not of '  orange ' (which changed lowercase_before_capitalised)."""
-    from flowcheck.lens import answer_tokens
+    from flowcheck.measure.lens import answer_tokens
+    from flowcheck.models.fixtures.tiny import build_tokenizer
     from flowcheck.models.prompts import PROMPTS
-    from flowcheck.models.tiny import build_tokenizer
     tok, plain = build_tokenizer(), PROMPTS["plain"]
     assert answer_tokens(tok, plain, "What color?", "  Orange ") == \
         answer_tokens(tok, plain, "What color?", "orange")

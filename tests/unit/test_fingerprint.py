@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from flowcheck.models.fingerprint import weights_fingerprint
-from flowcheck.run_folder import RunFolder
+from flowcheck.runs.folder import RunFolder
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowcheck.models import fixture_tokenizers as ft
+from flowcheck.models.fixtures import tokenizers as ft
 
 VICUNA = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
           "helpful, detailed, and polite answers to the user's questions. USER: <image>\n{question} \n"

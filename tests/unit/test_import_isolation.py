@@ -4,10 +4,11 @@ loads none of it. Checked in a fresh interpreter."""
 import subprocess
 import sys
 
-CORE = ["flowcheck.cli", "flowcheck.models", "flowcheck.models.handle", "flowcheck.models.loading",
-        "flowcheck.models.layouts", "flowcheck.models.tiny", "flowcheck.pytest_plugin",
-        "flowcheck.suite", "flowcheck.runner", "flowcheck.noise", "flowcheck.snapshot",
-        "flowcheck.knockout.fast", "flowcheck.knockout.exact", "flowcheck.report.html"]
+CORE = ["flowcheck.cli.main", "flowcheck.models", "flowcheck.models.handle", "flowcheck.models.loading",
+        "flowcheck.models.fixtures.bench_layouts", "flowcheck.models.fixtures.tiny",
+        "flowcheck.pytest_plugin", "flowcheck.suite", "flowcheck.runs.execute", "flowcheck.analysis.noise",
+        "flowcheck.claims.equivalence", "flowcheck.measure.fast", "flowcheck.measure.exact",
+        "flowcheck.report.html"]
 
 
 def _reference_modules_after(code: str) -> list[str]:
@@ -22,12 +23,13 @@ def test_importing_the_core_loads_no_reference_module():
 
 
 def test_a_core_command_loads_no_reference_module():
-    code = "from flowcheck.cli import main\nmain(['ls', 'claims'])"
+    code = "from flowcheck.cli.main import main\nmain(['ls', 'claims'])"
     assert _reference_modules_after(code) == []
 
 
 def test_the_reference_commands_are_still_there():
-    code = "from flowcheck.cli import main\ntry:\n    main(['reference', '-h'])\nexcept SystemExit:\n    pass"
+    code = ("from flowcheck.cli.main import main\ntry:\n    main(['reference', '-h'])\n"
+            "except SystemExit:\n    pass")
     assert "flowcheck.reference.cli" in _reference_modules_after(code)
 
 
@@ -36,7 +38,8 @@ def test_the_plugins_baselines_work_without_the_test_extras():
     imported syrupy at module level, so `pytest --flowcheck-model` in a repository without
     syrupy crashed in every test_baseline item)."""
     code = ("import sys\nsys.modules['syrupy'] = None  # not installed\n"
-            "from flowcheck.baselines import check\nfrom flowcheck.snapshot import verdict_mismatches\n"
+            "from flowcheck.testing.baselines import check\n"
+            "from flowcheck.claims.equivalence import verdict_mismatches\n"
             "print(verdict_mismatches({'status': 'holds', 'version': 2}, {'status': 'holds', 'version': 1}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

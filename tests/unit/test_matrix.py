@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from flowcheck.cli import main
-from flowcheck.report.matrix import build_matrix, render_matrix, write_matrix
+from flowcheck.analysis.matrix import build_matrix, render_matrix, write_matrix
+from flowcheck.cli.main import main
 
 
 def verdict(status, observed, margin, binding="c"):

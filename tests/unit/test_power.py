@@ -2,9 +2,9 @@
 fails at no effect through uncertain to holds at the full effect."""
 import numpy as np
 
+from flowcheck.analysis.power import power_curve, render_power, residuals, transitions
 from flowcheck.claims.judge import Evidence
 from flowcheck.claims.spec import load_claims
-from flowcheck.report.power import power_curve, render_power, residuals, transitions
 
 L = 12
 SPEC = load_claims(ids=["question_to_last_middle"])[0]

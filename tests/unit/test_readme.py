@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from flowcheck.claims.spec import parse_spec
-from flowcheck.cli import build_parser
+from flowcheck.cli.main import build_parser
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 

@@ -3,7 +3,7 @@
 import pytest
 
 from flowcheck.models.image_layout import single_grid
-from flowcheck.regions import Regions, check_regions
+from flowcheck.models.regions import Regions, check_regions
 
 
 def related_patches(boxes, w, h, kind="crop", size=64, crop=(64, 64), patch=8):

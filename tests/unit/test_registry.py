@@ -4,9 +4,9 @@ import pytest
 from flowcheck.claims.statistics import STATISTICS
 from flowcheck.data.questions import TASK_TYPES
 from flowcheck.errors import UsageError
-from flowcheck.knockout.configs import ENGINES
-from flowcheck.knockout.flows import FLOWS
-from flowcheck.lens import LENS_VARIANTS
+from flowcheck.measure.configs import ENGINES
+from flowcheck.measure.flows import FLOWS
+from flowcheck.measure.lens import LENS_VARIANTS
 from flowcheck.models.adapters import ADAPTERS
 from flowcheck.registry import Registry, UnknownNameError
 

@@ -1,8 +1,8 @@
 """The sensitivity table: re-judging a stored run on its first n samples per task."""
 import pytest
 
+from flowcheck.analysis.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
 from flowcheck.paths import REPO_ROOT
-from flowcheck.report.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
 
 RUN = REPO_ROOT / "reports" / "reference" / "paper-route"
 

@@ -5,7 +5,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flowcheck.errors import UsageError
-from flowcheck.sharding import SINGLE, Shard, deal, local_device, parse_shard, resolve_shard, shard_from_env
+from flowcheck.runs.shards import (
+    SINGLE,
+    Shard,
+    deal,
+    local_device,
+    parse_shard,
+    resolve_shard,
+    shard_from_env,
+)
 
 
 def test_explicit_shard_wins_and_is_checked():

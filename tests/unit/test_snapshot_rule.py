@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowcheck.report.verdicts import DIGITS
-from flowcheck.snapshot import ATOL, STEP, VERDICT_NOISE, close, verdict_mismatches
+from flowcheck.claims.equivalence import ATOL, STEP, VERDICT_NOISE, close, verdict_mismatches
+from flowcheck.claims.serialise import DIGITS
 
 
 def test_the_value_that_failed_on_another_machine_now_matches():

@@ -7,10 +7,10 @@ dataset path and dataset content.
 """
 import pytest
 
-import flowcheck.knockout.configs as configs
+import flowcheck.measure.configs as configs
 from flowcheck.errors import RunFolderError
-from flowcheck.run_folder import RunFolder
-from flowcheck.runner import RunPlan, covers, store_key
+from flowcheck.runs.execute import RunPlan, covers, store_key
+from flowcheck.runs.folder import RunFolder
 
 PLAN = RunPlan(("image->last", "question->last"), ("raw",), 3, "fast")
 

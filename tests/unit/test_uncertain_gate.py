@@ -4,7 +4,7 @@ import pytest
 
 from flowcheck.claims.judge import ConditionResult, Verdict
 from flowcheck.errors import UsageError
-from flowcheck.settings import RunSettings
+from flowcheck.runs.settings import RunSettings
 from flowcheck.suite import SuiteResult
 from flowcheck.testing import ClaimFailed, assert_claim, claim_message
 

@@ -1,7 +1,7 @@
 """Layer windows: the paper's formula, clipping, defaults, errors."""
 import pytest
 
-from flowcheck.windows import default_k, window, windows
+from flowcheck.measure.windows import default_k, window, windows
 
 
 def test_paper_formula_k9_40_layers():

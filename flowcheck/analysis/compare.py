@@ -1,0 +1,167 @@
+"""Compare two run folders: verdict changes per (claim, task) and per-layer curve changes.
+
+Pure: reads verdicts.json and the stored results of both runs (no model). It leads with
+accuracy per task (a model edit that breaks answering shows first); a claim whose status
+differs between the runs is a flip; a mean knockout curve moved when, at some layer, it
+changed by more than ``tolerance`` percentage points *and* more than its 95% interval
+(1.96 x the standard error of the difference of the two means). ``write_compare_html``
+draws both runs' pooled curves overlaid and lists the flips (from ``compare_curves``, so
+each run is read once).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..claims.judge import POOLED
+
+
+def _load(run_dir: Path):
+    from ..runs.folder import RunFolder
+    folder = RunFolder(run_dir)
+    meta, verdicts = folder.meta(), folder.verdicts()
+    ev, counts = folder.evidence()
+    return meta, verdicts, ev, counts
+
+
+def _mean_curves(ev) -> dict:
+    """{(task, flow): (mean, half-width of its 95% interval) per layer} (``plots.mean_ci``)."""
+    from ..report.plots import mean_ci
+    out = {}
+    for task in sorted(set(ev.tasks.tolist())) + [POOLED]:
+        for key, rows in ev.select(task).curves.items():
+            if key.startswith("lens") or len(rows) == 0:
+                continue
+            m, half = mean_ci(rows)
+            if m is not None:
+                out[(task, key)] = (m, half)
+    return out
+
+
+def _accuracy(counts_a: dict, counts_b: dict) -> list[dict]:
+    out = []
+    for task in sorted(set(counts_a) | set(counts_b)):
+        a, b = counts_a.get(task, {}), counts_b.get(task, {})
+        ra = a["n_correct"] / a["n"] if a.get("n") else None
+        rb = b["n_correct"] / b["n"] if b.get("n") else None
+        out.append({"task": task, "a": f"{a.get('n_correct', 0)}/{a.get('n', 0)}",
+                    "b": f"{b.get('n_correct', 0)}/{b.get('n', 0)}",
+                    "change": None if ra is None or rb is None else round(100 * (rb - ra), 1)})
+    return out
+
+
+def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0) -> dict:
+    """{'accuracy': [...], 'flips': [...], 'curve_changes': [...], ...} between run A and B."""
+    return compare_curves(run_a, run_b, tolerance)[0]
+
+
+def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0) -> tuple[dict, tuple]:
+    """``compare_runs``'s result and both runs' mean curves (for ``write_compare_html``)."""
+    meta_a, va, ev_a, counts_a = _load(run_a)
+    meta_b, vb, ev_b, counts_b = _load(run_b)
+    flips = []
+    for claim in sorted(set(va) & set(vb)):
+        for task in sorted(set(va[claim]["tasks"]) & set(vb[claim]["tasks"])):
+            a, b = va[claim]["tasks"][task], vb[claim]["tasks"][task]
+            if a["status"] != b["status"]:
+                flips.append({"claim": claim, "task": task, "a": a["status"], "b": b["status"],
+                              "margin_a": a["margin"], "margin_b": b["margin"]})
+    changes = []
+    ca, cb = _mean_curves(ev_a), _mean_curves(ev_b)
+    if meta_a["n_layers"] == meta_b["n_layers"]:
+        import numpy as np
+        for key in sorted(set(ca) & set(cb)):
+            (ma, ha), (mb, hb) = ca[key], cb[key]
+            diff, interval = mb - ma, np.sqrt(ha ** 2 + hb ** 2)  # 1.96 x SE of the difference
+            beyond = np.abs(diff) - np.maximum(interval, tolerance)  # > 0: moved
+            layer = int(beyond.argmax())
+            if beyond[layer] > 0:
+                changes.append({"task": key[0], "flow": key[1], "layer": layer,
+                                "a": round(float(ma[layer]), 2), "b": round(float(mb[layer]), 2),
+                                "change": round(float(diff[layer]), 2),
+                                "interval": round(float(interval[layer]), 2)})
+    return {"run_a": meta_a["model_name"], "run_b": meta_b["model_name"], "tolerance": tolerance,
+            "accuracy": _accuracy(counts_a, counts_b), "flips": flips, "curve_changes": changes,
+            "only_in_a": sorted(set(va) - set(vb)), "only_in_b": sorted(set(vb) - set(va))}, (ca, cb)
+
+
+def changed(result: dict) -> bool:
+    """A flip or a curve moved beyond its interval: what fails a CI gate."""
+    return bool(result["flips"] or result["curve_changes"])
+
+
+def format_comparison(result: dict) -> str:
+    lines = [f"A: {result['run_a']}", f"B: {result['run_b']}", "answered correctly (used):"]
+    for acc in result.get("accuracy", []):
+        change = "" if acc["change"] is None else f" ({acc['change']:+.1f} points)"
+        lines.append(f"  {acc['task']:<12} {acc['a']:>8} -> {acc['b']:<8}{change}")
+    if result["flips"]:
+        lines.append(f"{len(result['flips'])} verdict(s) changed:")
+        for f in result["flips"]:
+            lines.append(f"  {f['claim']} [{f['task']}]: {f['a']} -> {f['b']} "
+                         f"(margin {f['margin_a']} -> {f['margin_b']})")
+    else:
+        lines.append("no verdict changed")
+    if result["curve_changes"]:
+        lines.append(f"curves that moved more than {result['tolerance']} points and their 95% interval:")
+        for c in result["curve_changes"]:
+            lines.append(f"  {c['flow']} [{c['task']}] layer {c['layer']}: {c['a']:+.1f}% -> "
+                         f"{c['b']:+.1f}% ({c['change']:+.1f}; interval {c['interval']:.1f})")
+    return "\n".join(lines)
+
+
+def _points(change) -> str:
+    return "" if change is None else f"{change:+.1f}"
+
+
+def write_compare_html(result: dict, curves: tuple, out: Path) -> Path:
+    """One page: accuracy per task, the flips, the moved curves, and each flow's pooled mean
+    curve of both runs overlaid (A solid, B dashed, 95% bands)."""
+    import base64
+    import html
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    ca, cb = curves
+    flows = sorted({k for t, k in ca if t == POOLED} & {k for t, k in cb if t == POOLED})
+    figs = []
+    for flow in flows:
+        fig, ax = plt.subplots(figsize=(5.5, 3.2))
+        for (m, half), style, name in ((ca[(POOLED, flow)], "-", result["run_a"]),
+                                       (cb[(POOLED, flow)], "--", result["run_b"])):
+            x = np.arange(len(m))
+            ax.plot(x, m, style, label=f"{name}")
+            ax.fill_between(x, m - half, m + half, alpha=0.2)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set(title=f"{flow} (pooled)", xlabel="window centre (layer)", ylabel="change in p(answer) %")
+        ax.legend(fontsize=8)
+        buf = io.BytesIO()
+        fig.tight_layout()
+        fig.savefig(buf, format="png", dpi=90)
+        plt.close(fig)
+        figs.append(f'<img alt="{html.escape(flow)}" src="data:image/png;base64,'
+                    f'{base64.b64encode(buf.getvalue()).decode()}">')
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(a['task'])}</td><td>{a['a']}</td><td>{a['b']}</td>"
+                   f"<td>{_points(a['change'])}</td></tr>" for a in result["accuracy"])
+    flips = "".join(f"<li><b>{e(f['claim'])}</b> [{e(f['task'])}]: {e(f['a'])} &rarr; {e(f['b'])} "
+                    f"(margin {f['margin_a']} &rarr; {f['margin_b']})</li>" for f in result["flips"])
+    moved = "".join(f"<li>{e(c['flow'])} [{e(c['task'])}] layer {c['layer']}: {c['a']:+.1f}% &rarr; "
+                    f"{c['b']:+.1f}% (change {c['change']:+.1f}, interval {c['interval']:.1f})</li>"
+                    for c in result["curve_changes"])
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>flowcheck compare</title>"
+            "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto}"
+            "td,th{border:1px solid #ccc;padding:3px 8px}table{border-collapse:collapse}"
+            "img{margin:.5em;border:1px solid #eee}</style></head><body>"
+            f"<h1>flowcheck compare</h1><p>A: {e(result['run_a'])} &nbsp; B: {e(result['run_b'])}</p>"
+            f"<h2>Answered correctly</h2><table><tr><th>task</th><th>A</th><th>B</th><th>change (points)"
+            f"</th></tr>{rows}</table>"
+            f"<h2>Verdicts that changed ({len(result['flips'])})</h2><ul>{flips or '<li>none</li>'}</ul>"
+            f"<h2>Curves that moved beyond their interval ({len(result['curve_changes'])})</h2>"
+            f"<ul>{moved or '<li>none</li>'}</ul><h2>Curves, pooled over tasks</h2>{''.join(figs)}"
+            "</body></html>\n")
+    out = Path(out)
+    out.write_text(page)
+    return out

@@ -1,0 +1,76 @@
+"""Expected findings per model, as data (``flowcheck expect RUN_DIR``).
+
+A model's expectations file lists the (claim, task) cases it is known not to pass, each
+with the claim's version, the verdict, the measured reason and the run it was measured in.
+The pytest plugin turns them into strict expected failures: a case that starts to hold is
+reported (XPASS fails the session), so a file never hides a change. A case whose claim
+version has changed since is not expected any more (the claim is not the one measured).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import NotFoundError, SpecError
+
+
+def reason(verdict) -> str:
+    """'condition: statistic = observed, needs op threshold' of the binding condition."""
+    if not verdict.conditions:
+        return verdict.reason or verdict.status
+    c = verdict.binding
+    ci = (f", 95% interval [{round(c.ci[0], 3):g}, {round(c.ci[1], 3):g}]"
+          if verdict.status == "uncertain" else "")
+    return f"{c.name}: {c.statistic} = {round(c.observed, 3):g}{ci}, needs {c.op} {c.threshold:g}"
+
+
+def from_run(run_dir: Path) -> dict:
+    """The expectations a run's verdicts give: every case that does not pass."""
+    from ..suite import load_run
+    run = load_run(Path(run_dir))
+    verdicts = run.judge()
+    return {"model": run.meta.get("model_name"), "weights": run.meta.get("weights"),
+            "run": str(run_dir), "flowcheck_version": run.meta.get("flowcheck_version"),
+            "expected": [{"claim": v.claim, "version": v.version, "task": v.task, "verdict": v.status,
+                          "reason": reason(v)} for v in verdicts if not v.passed]}
+
+
+def write(data: dict, path: Path) -> Path:
+    import yaml
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# Written by `flowcheck expect`; edit by re-running it, not by hand.\n"
+                    + yaml.safe_dump(data, sort_keys=False, width=100))
+    return path
+
+
+def path_for(folder: Path, model: str) -> Path:
+    """A model's expectations file in ``folder``: named after the model (a folder's name)."""
+    return Path(folder) / f"{Path(str(model).rstrip('/')).name}.yaml"
+
+
+def load(path: Path) -> dict:
+    """{(claim, task): entry} of an expectations file ({} when there is none)."""
+    import yaml
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    entries = data.get("expected") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and {"claim", "task", "version"}
+                                                <= set(e) for e in entries):
+        raise SpecError(f"{path}: not an expectations file (an 'expected' list of entries with "
+                        "claim, version, task); write it with `flowcheck expect RUN_DIR`")
+    return {(e["claim"], e["task"]): e for e in entries}
+
+
+def expected(table: dict, claim: str, version: int, task: str) -> dict | None:
+    """The entry of a case, if it is expected for this claim version."""
+    entry = table.get((claim, task))
+    return entry if entry is not None and int(entry["version"]) == int(version) else None
+
+
+def check_run_dir(run_dir: Path) -> Path:
+    if not (Path(run_dir) / "run.json").is_file():
+        raise NotFoundError(f"{str(run_dir)!r} is not a run folder (no run.json); pass the --out "
+                            "folder of a `flowcheck run`")
+    return Path(run_dir)
