@@ -21,12 +21,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..claims.judge import Evidence, judge
-from ..claims.spec import LIBRARY, load_claims
+from ..claims.spec import LIBRARY, MAIN_CLAIMS, load_claims
 from ..runs.folder import RunFolder
 
 SCALES = tuple(round(float(s), 3) for s in np.arange(0.0, 1.0001, 0.025))
-POWER_CLAIMS = ("image_to_question_early", "question_to_last_middle", "image_to_last_small",
-                "other_patches_early_related_middle")
 
 
 def residuals(ev: Evidence) -> dict:
@@ -84,7 +82,7 @@ def transitions(curve: list[tuple]) -> dict:
     return {"not_fails": not_fails, "holds_from": holds_from}
 
 
-def power_table(paper_run, natural_run, claims=POWER_CLAIMS, ns=(10, 30, 100), draws: int = 5,
+def power_table(paper_run, natural_run, claims=MAIN_CLAIMS, ns=(10, 30, 100), draws: int = 5,
                 scales=SCALES, n_bootstrap: int = 1000, progress=None) -> list[dict]:
     """One row per (claim, n per task): the transitions' median s and effect over ``draws``."""
     paper, natural = RunFolder(paper_run), RunFolder(natural_run)

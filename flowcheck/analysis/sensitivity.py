@@ -7,11 +7,8 @@ claims are judged on the first n samples per task type of the run's dataset (the
 from __future__ import annotations
 
 from ..claims.judge import judge_all
-from ..claims.spec import LIBRARY, load_claims
+from ..claims.spec import LIBRARY, MAIN_CLAIMS, load_claims
 from ..runs.folder import RunFolder
-
-MAIN_CLAIMS = ("image_to_question_early", "question_to_last_middle", "image_to_last_small",
-               "other_patches_early_related_middle")
 
 
 def _first_ids_per_task(dataset: str, n: int) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 
-from .judge import ConditionResult, Verdict
+from .judge import Verdict
 
 DIGITS = 3
 
@@ -50,13 +50,3 @@ def verdicts_to_dict(verdicts) -> dict:
 
 def dumps(data: dict) -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
-
-
-def verdict_from_dict(claim: str, version: int, task: str, d: dict) -> Verdict:
-    conds = tuple(ConditionResult(name, c["statistic"], c["observed"], c["op"], c["threshold"],
-                                  c["margin"], tuple(c["ci95"]), c["holds"], c.get("status", ""),
-                                  c.get("samples_needed"))
-                  for name, c in sorted(d["conditions"].items()))
-    return Verdict(claim, version, task, d["status"], d["n"], d["observed"], d["threshold"],
-                   d["margin"], tuple(d["ci95"]) if d["ci95"] else None, conds, d["reason"],
-                   samples_needed=d.get("samples_needed"))

@@ -18,6 +18,11 @@ from .statistics import STATISTICS
 LIBRARY = Path(__file__).parent / "library"
 
 
+# The paper's four main knockout claims: what sensitivity and power tables study by default
+MAIN_CLAIMS = ("image_to_question_early", "question_to_last_middle", "image_to_last_small",
+               "other_patches_early_related_middle")
+
+
 def claim_dirs(claims_dir=None) -> list[Path]:
     """The folders claims are read from: the built-in library, then the user's own folder."""
     return [LIBRARY] + ([Path(claims_dir)] if claims_dir else [])

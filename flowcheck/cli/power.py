@@ -30,7 +30,8 @@ def add_parser(sub) -> None:
 def cmd(args) -> int:
     import sys
 
-    from ..analysis.power import POWER_CLAIMS, power_table, render_power
-    rows = power_table(args.effect_run, args.noise_run, args.claims or POWER_CLAIMS, args.n,
+    from ..analysis.power import power_table, render_power
+    from ..claims.spec import MAIN_CLAIMS
+    rows = power_table(args.effect_run, args.noise_run, args.claims or MAIN_CLAIMS, args.n,
                        args.draws, progress=lambda c, n: print(f"  {c} n={n}", file=sys.stderr))
     return print_table(args, rows, render_power(rows))

@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
 
 
 def cmd(args) -> int:
-    from ..analysis.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
+    from ..analysis.sensitivity import render_sensitivity, sensitivity
+    from ..claims.spec import MAIN_CLAIMS
     rows = sensitivity(args.runs, args.claims or MAIN_CLAIMS, args.n)
     return print_table(args, rows, render_sensitivity(rows))

@@ -1,5 +1,5 @@
 """Related-patch mapping against hand-computed patch indices, and region self-checks.
-(tests/unit/test_related_mask.py checks the rule against masks sent through real processors.)"""
+(tests/families/test_related_mask.py checks the rule against masks sent through real processors.)"""
 import pytest
 
 from flowcheck.models.image_layout import single_grid

@@ -1,7 +1,8 @@
 """The sensitivity table: re-judging a stored run on its first n samples per task."""
 import pytest
 
-from flowcheck.analysis.sensitivity import MAIN_CLAIMS, render_sensitivity, sensitivity
+from flowcheck.analysis.sensitivity import render_sensitivity, sensitivity
+from flowcheck.claims.spec import MAIN_CLAIMS
 from flowcheck.paths import REPO_ROOT
 
 RUN = REPO_ROOT / "reports" / "reference" / "paper-route"
