@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .claims.judge import POOLED  # numpy only; torch loads when the experiments run
+from .claims.names import POOLED  # light: numpy, PIL and torch load when the claims are used
 
 OPTIONS = {  # option -> (ini key, default, help)
     "model": ("flowcheck_model", "reference",
@@ -89,7 +89,7 @@ def setting(config, name: str):
 
 
 def _tasks(config) -> list[str]:
-    from .data.dataset import TASKS
+    from .data.tasks import TASKS
     return list(run_settings(config).tasks or TASKS)
 
 

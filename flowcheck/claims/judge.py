@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .names import POOLED, UNCERTAIN_POLICIES  # noqa: F401  (re-exported)
 from .spec import ClaimSpec
 from .statistics import STATISTICS, Noise
 
-POOLED = "all"
 N_BOOTSTRAP = 1000
 BOOTSTRAP_SEED = 0  # fixed: the same evidence always gets the same intervals (run.json records it)
 _CHUNK = 100  # resamples whose mean curves are computed in one array operation
@@ -72,7 +72,6 @@ class NoiseRange:
 
 
 NOT_APPLICABLE = "not applicable"
-UNCERTAIN_POLICIES = ("fail", "allow")  # what a CI gate does with an uncertain verdict
 
 
 def condition_status(op: str, threshold: float, lo: float, hi: float) -> str:

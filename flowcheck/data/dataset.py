@@ -16,8 +16,9 @@ from PIL import Image
 
 from ..errors import DataError, NotFoundError, UsageError
 from .boxes import BOX_KEYS, BOX_PAINTINGS, box_problems, number, paint_box, related_objects
-from .questions import DEFAULT_OBJECTS, MAKERS, TASK_TYPES, TASKS
+from .questions import DEFAULT_OBJECTS, MAKERS
 from .scenes import Scene, SceneObject, render
+from .tasks import TASK_TYPES, TASKS, check_tasks
 
 COLUMNS = (
     "question_id", "img_id", "question", "answer", "task",
@@ -126,11 +127,6 @@ def make_sample(task: str, rng: np.random.Generator, index: int, prefix: str = "
             row.update(_object_columns(prefix_, info[key]))
     row["scene"] = json.loads(json.dumps(scene.to_dict()))  # as stored on disk (lists)
     return Sample(row, render(scene), scene)
-
-
-def check_tasks(tasks) -> list[str]:
-    """Validate task names; raise a ValueError that lists the valid ones."""
-    return TASK_TYPES.check(tasks)
 
 
 def check_seed(seed) -> int:

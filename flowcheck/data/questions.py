@@ -11,18 +11,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..registry import Registry
 from .scenes import ATTRIBUTES, COLORS, PATTERNS, SHAPES, SIZES, Scene, SceneObject, random_scene
+from .tasks import TASK_TYPES, TASKS  # noqa: F401  (re-exported)
 
-TASKS = ("ChooseAttr", "ChooseCat", "ChooseRel", "CompareAttr", "LogicalObj", "QueryAttr")
-TASK_TYPES = Registry("task type", {  # task -> (type_structural, type_semantic, type_detailed)
-    "ChooseAttr": ("choose", "attr", "chooseAttr"),
-    "ChooseCat": ("choose", "cat", "objThisChoose"),
-    "ChooseRel": ("choose", "rel", "relChooser"),
-    "CompareAttr": ("compare", "attr", "twoCommon"),
-    "LogicalObj": ("logical", "obj", "existThatOr"),
-    "QueryAttr": ("query", "attr", "positionQuery"),
-})
 DEFAULT_OBJECTS = (3, 4)  # objects per scene (min, max); at least 2 for every task
 VALUES = {"color": tuple(COLORS), "size": tuple(SIZES), "pattern": PATTERNS}
 ANSWER_WORDS = tuple(sorted(set(SHAPES) | set(COLORS) | set(SIZES) | set(PATTERNS)

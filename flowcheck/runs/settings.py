@@ -46,7 +46,7 @@ class RunSettings:
     def from_strings(cls, values: dict, prefix: str = "--flowcheck-") -> "RunSettings":
         """Check raw values ({name: str or None}); errors name the option (``prefix`` + name)."""
         from ..claims.noise import parse_noise
-        from ..data.dataset import check_tasks
+        from ..data.tasks import check_tasks
         from ..measure.configs import ENGINES
 
         def opt(name):
@@ -63,7 +63,7 @@ class RunSettings:
         tasks = tuple(check_tasks(t.strip() for t in tasks.split(","))) if tasks else None
         if v.get("noise"):
             parse_noise(v["noise"])
-        from ..claims.judge import UNCERTAIN_POLICIES
+        from ..claims.names import UNCERTAIN_POLICIES
         uncertain = v.get("uncertain") or "fail"
         if uncertain not in UNCERTAIN_POLICIES:
             raise UsageError(f"{opt('uncertain')} must be one of {', '.join(UNCERTAIN_POLICIES)}, "

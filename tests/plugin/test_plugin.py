@@ -103,3 +103,20 @@ def test_an_imported_gqa_dataset_runs_under_the_plugin(pytester, tmp_path):
     meta = json.loads((pytester.path / "run" / "run.json").read_text())
     assert len(meta["question_ids"]) == 12 and meta["question_ids"][0] == "00000000"
     assert list(meta["box_painting"]) == ["paper"]  # GQA rows: painted as the paper's code paints
+
+
+HEAVY_PROBE = """
+import sys
+def test_modules():
+    heavy = sorted(m for m in ("torch", "numpy", "PIL", "transformers", "matplotlib") if m in sys.modules)
+    print("HEAVY", heavy)
+"""
+
+
+def test_a_session_that_does_not_use_flowcheck_imports_nothing_heavy(pytester):
+    """Installed, the plugin loads in every pytest session of the environment: there it checks
+    its settings but imports no torch, numpy, PIL, transformers or matplotlib."""
+    pytester.makepyfile(test_other=HEAVY_PROBE)
+    result = pytester.runpytest_subprocess("-s", "-p", "flowcheck.pytest_plugin")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*HEAVY []*"])
