@@ -27,6 +27,7 @@ NOISE_LENS = 2e-5
 # measure yours with two runs and `flowcheck compare --noise`.
 DTYPE_NOISE_PP = {"float32": NOISE_PP, "float16": 1.0, "bfloat16": 11.0}
 
+
 def parse_noise(value=None):
     """A ``Noise`` bound from None (the measured float32 default), "PP" or "PP,LENS" (text
     from the command line or an ini file) or a (pp, lens) pair."""

@@ -26,6 +26,8 @@ MAIN_CLAIMS = ("image_to_question_early", "question_to_last_middle", "image_to_l
 def claim_dirs(claims_dir=None) -> list[Path]:
     """The folders claims are read from: the built-in library, then the user's own folder."""
     return [LIBRARY] + ([Path(claims_dir)] if claims_dir else [])
+
+
 ANALYSES = ("knockout", "lens", "knockout+lens")
 OPERATORS = ("<=", ">=")
 SPEC_KEYS = {"id", "version", "paper", "summary", "analysis", "flows", "window", "lens_variant",

@@ -48,19 +48,29 @@ class RunPlan:
 DEFAULT_ATTN = {"fast": "sdpa", "exact": "eager"}  # what each engine loads unless told
 
 
+def run_painting(samples) -> str:
+    """The box painting(s) of a run's samples ('paper', 'exact', or both joined by '+')."""
+    return "+".join(sorted({s.box_painting for s in samples}))
+
+
 def store_key(plan: RunPlan, n_layers: int, attn: str | None = None, handle=None,
-              meta: dict | None = None) -> dict:
+              meta: dict | None = None, painting: str | None = None) -> dict:
     """What a stored row must match to be reused: the window size k, the engine and its
     version, the attention implementation (default: the engine's own, ``DEFAULT_ATTN``),
     and the prompt template and image preprocessing (of ``handle``'s adapter, or of
-    run.json's ``meta``; rows from before they were recorded read 'plain' / 'paper').
+    run.json's ``meta``; rows from before they were recorded read 'plain' / 'paper'), and the
+    box painting of the related tokens (``painting``, ``run_painting`` of the samples, or
+    run.json's; None for a run folder from before it was recorded: not checked).
     The weights, dtype and dataset are the run folder's (``RunFolder.create`` refuses others);
     the flows and lens variants a row holds are checked by ``covers``."""
     from ..measure.configs import ENGINE_VERSIONS
     from ..measure.windows import default_k
     adapter = handle.adapter.record() if handle is not None else (meta or {}).get("adapter") or {}
+    if painting is None and meta is not None:
+        painting = "+".join(sorted(meta.get("box_painting") or {})) or None
     return {"k": default_k(n_layers) if plan.k is None else plan.k, "engine": plan.engine,
             "engine_version": ENGINE_VERSIONS[plan.engine], "attn": attn or DEFAULT_ATTN[plan.engine],
+            "box_painting": painting,
             "prompt": adapter.get("prompt", "plain"), "preprocess": adapter.get("preprocess", "paper")}
 
 
@@ -76,9 +86,17 @@ def covers(row: dict, plan: RunPlan, key: dict) -> bool:
             and _row_attn(row) == key["attn"]
             and row.get("prompt", "plain") == key["prompt"]
             and row.get("preprocess", "paper") == key["preprocess"]
+            and _painting_current(row, key)
             and (not row["correct"] or (set(plan.flows) <= set(row["changes"])
                                         and set(plan.lens_variants) <= set(row["lens"])
                                         and _lens_tokens_current(row, plan))))
+
+
+def _painting_current(row: dict, key: dict) -> bool:
+    """The row's related tokens were painted as the run paints them. Rows stored before the
+    painting was recorded used the half-open box ('exact')."""
+    return key.get("box_painting") is None or \
+        row.get("box_painting", "exact") in key["box_painting"].split("+")
 
 
 def _lens_tokens_current(row: dict, plan: RunPlan) -> bool:
@@ -154,11 +172,9 @@ def execute(handle, samples, plan: RunPlan, folder, progress: bool = True, shard
     from ..measure.attention import text_attn_implementation
     from ..measure.configs import plan_configs
 
-    key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model), handle=handle)
-    painting = {s.row["question_id"]: s.box_painting for s in samples}
-    # rows from before the painting was recorded were measured with half-open boxes ('exact')
-    done = {r["question_id"] for r in folder.rows() if covers(r, plan, key)
-            and r.get("box_painting", "exact") == painting.get(r["question_id"])}
+    key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model), handle=handle,
+                    painting=run_painting(samples))
+    done = {r["question_id"] for r in folder.rows() if covers(r, plan, key)}
     todo = [s for s in samples if s.row["question_id"] not in done]
     configs = plan_configs(plan.flows, handle.n_layers, key["k"])
     it = todo

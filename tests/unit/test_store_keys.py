@@ -95,3 +95,17 @@ def test_lens_rows_from_before_the_lens_tokens_fix_are_measured_again_after_a_ch
     assert covers(row(), PLAN, KEY)  # plain: the old tokens were the right ones
     no_lens = RunPlan(PLAN.flows, (), 3, "fast")
     assert covers(row(prompt="qwen2_vl", lens={}), no_lens, qwen_plan_key)  # lens not asked for
+
+
+def test_rows_painted_otherwise_than_the_run_are_measured_again():
+    """The box painting is part of the row key (``covers``, so resuming, judging and the shard
+    completion check agree): rows from before it was recorded were painted half-open."""
+    paper = store_key(PLAN, 4, "sdpa", painting="paper")
+    assert not covers(row(), PLAN, paper)  # an old GQA row: half-open boxes
+    assert covers(row(box_painting="paper"), PLAN, paper)
+    assert covers(row(), PLAN, store_key(PLAN, 4, "sdpa", painting="exact"))
+    assert covers(row(box_painting="paper"), PLAN, store_key(PLAN, 4, "sdpa", painting="exact+paper"))
+    legacy = store_key(PLAN, 4, "sdpa", meta={"adapter": {}})  # run.json without box_painting
+    assert legacy["box_painting"] is None and covers(row(), PLAN, legacy)
+    recorded = store_key(PLAN, 4, "sdpa", meta={"box_painting": {"paper": "..."}})
+    assert not covers(row(), PLAN, recorded)
