@@ -30,7 +30,8 @@ def zero_attention(model, layers) -> list[int]:
 
 
 def main(argv=None) -> int:
-    from flowcheck.models.loading import CARD_FILE, load_model, resolve_model_path
+    from flowcheck.models.loading import load_model
+    from flowcheck.models.source import CARD_FILE, read_source
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="reference")
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
     edited = zero_attention(model, range(args.first, args.last + 1))
     model.save_pretrained(args.out)
     processor.save_pretrained(args.out)
-    src = resolve_model_path(args.model) / CARD_FILE
+    src = read_source(args.model).path / CARD_FILE
     if src.is_file():  # keep the threshold family; record the edit
         card = json.loads(src.read_text())
         card["edit"] = f"attention output of language-model layers {edited} set to zero"

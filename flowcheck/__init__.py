@@ -6,12 +6,14 @@ from ._version import __version__
 __all__ = ["__version__", "assert_claim", "run"]
 
 
-def run(model="reference", **options):
+def run(model="reference", progress: bool = True, **options):
     """Run the claims on a model and return its ``SuiteResult`` (``.verdicts``, ``.pooled()``,
-    ``.run_dir``, ``.all_hold``). ``options``: those of ``flowcheck.suite.run_suite`` (dataset,
-    tasks, claims, claims_dir, max_samples, engine, k, out, device, dtype, ...)."""
+    ``.verdict(claim, task)``, ``.run_dir``, ``.gate()``). ``options``: the fields of
+    ``flowcheck.runs.settings.RunSettings`` (dataset, tasks, claims, claims_dir, max_samples,
+    engine, window (or k), out, device, dtype, ...), each checked before anything loads."""
+    from .runs.settings import RunSettings
     from .suite import run_suite
-    return run_suite(model=model, **options)
+    return run_suite(RunSettings.create(model=model, **options), progress=progress)
 
 
 def assert_claim(*args, **kwargs):

@@ -8,6 +8,9 @@ ini key ``flowcheck_collect = true`` that ``flowcheck init`` writes) adds the bu
 claims (and ``--flowcheck-claims-dir``'s) as items ``test_claim[<claim>-<task>]``: no test
 file to copy. The experiments run once per session, for the claims and tasks of the
 tests left after ``-k``/deselection, through ``flowcheck.suite.run_suite``.
+
+The hooks only delegate: the session's state and logic live in ``flowcheck.testing.session``
+(``FlowcheckSession``, on the config's stash), testable without pytest.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .claims.names import POOLED  # light: numpy, PIL and torch load when the claims are used
+from .testing import session as fc_session  # light: torch, numpy, PIL load when claims run
 
 OPTIONS = {  # option -> (ini key, default, help)
     "model": ("flowcheck_model", "reference",
@@ -41,7 +44,10 @@ OPTIONS = {  # option -> (ini key, default, help)
     "uncertain": ("flowcheck_uncertain", "fail", "fail | allow: an uncertain verdict (its 95 percent "
                   "interval straddles the threshold) fails its test, or is skipped with the reason"),
 }
-_STATE_KEY = pytest.StashKey[dict]()
+_SESSION = pytest.StashKey[fc_session.FlowcheckSession]()
+_GPU_MISSING = pytest.StashKey[str]()
+RUN_OPTIONS = ("model", "dataset", "device", "dtype", "max_samples", "tasks", "window", "claims_dir",
+               "engine", "noise", "uncertain")  # the RunSettings fields a session can set
 
 
 def pytest_addoption(parser):
@@ -58,26 +64,35 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    """Check every setting once (a bad value is one usage error naming the option, before
+    collection) and put the session on the stash."""
     config.addinivalue_line("markers", "flowcheck_gpu(n=1): needs n visible CUDA GPUs (skipped without "
                             "them; failed under --flowcheck-require-gpu)")
-    config.stash[_STATE_KEY] = {"result": None, "selected": None, "settings": None}
-    run_settings(config)  # a bad value is one usage error now, before collection
+    from .errors import FlowcheckError
+    from .runs.settings import RunSettings
+    values = {n: setting(config, n) for n in RUN_OPTIONS}
+    values["out"] = setting(config, "report_dir")
+    try:
+        settings = RunSettings.from_strings(values, options={"out": "--flowcheck-report-dir"})
+    except FlowcheckError as e:
+        raise pytest.UsageError(f"flowcheck: {e}") from None
+    session = fc_session.FlowcheckSession(
+        settings, Path(config.rootpath), expectations_dir=setting(config, "expectations"),
+        baselines_dir=setting(config, "baselines"), collect_builtin=_collect_builtin(config),
+        updating=bool(config.getoption("flowcheck_update_baselines")
+                      or getattr(config.option, "update_snapshots", False)))
+    config.stash[_SESSION] = session
+    fc_session._ACTIVE.append(session)
 
 
-def run_settings(config):
-    """The session's ``RunSettings``, checked once: a bad value stops pytest with one usage
-    error naming the option (not an error in every test)."""
-    state = config.stash[_STATE_KEY]
-    if state["settings"] is None:
-        from .errors import FlowcheckError
-        from .runs.settings import RunSettings
-        names = ("model", "dataset", "device", "dtype", "max_samples", "tasks", "window",
-                 "report_dir", "claims_dir", "engine", "noise", "uncertain")
-        try:
-            state["settings"] = RunSettings.from_strings({n: setting(config, n) for n in names})
-        except FlowcheckError as e:
-            raise pytest.UsageError(f"flowcheck: {e}") from None
-    return state["settings"]
+def pytest_unconfigure(config):
+    session = config.stash.get(_SESSION, None)
+    if session in fc_session._ACTIVE:
+        fc_session._ACTIVE.remove(session)
+
+
+def session_of(config) -> fc_session.FlowcheckSession:
+    return config.stash[_SESSION]
 
 
 def setting(config, name: str):
@@ -88,29 +103,16 @@ def setting(config, name: str):
     return value if value not in ("", None) else None
 
 
-def _tasks(config) -> list[str]:
-    from .data.tasks import TASKS
-    return list(run_settings(config).tasks or TASKS)
-
-
-def _specs(config) -> list:
-    """The claims of the session: the library, then ``--flowcheck-claims-dir`` (read once)."""
-    state = config.stash[_STATE_KEY]
-    if "specs" not in state:
-        from .claims.spec import claim_dirs, load_claims
-        state["specs"] = load_claims(claim_dirs(run_settings(config).claims_dir))
-    return state["specs"]
-
-
-def _cases(config) -> list[tuple[str, str]]:
-    """Every (claim, task) of the session's claims: tasks + pooled."""
-    return [(s.id, t) for s in _specs(config) for t in [*_tasks(config), POOLED]]
+def _collect_builtin(config) -> bool:
+    if config.getoption("flowcheck_model") is not None:
+        return True
+    return str(config.getini("flowcheck_collect")).strip().lower() in ("true", "1", "yes")
 
 
 def pytest_generate_tests(metafunc):
     if "flowcheck_verdict" not in metafunc.fixturenames:
         return
-    params = _cases(metafunc.config)
+    params = session_of(metafunc.config).cases()
     metafunc.parametrize("flowcheck_case", params, ids=[f"{c}-{t}" for c, t in params],
                          indirect=False)
 
@@ -123,10 +125,8 @@ class ClaimItem(pytest.Item):
         self.case = case
 
     def runtest(self):
-        from .testing import assert_claim
-        result = _session_result(self.config)
-        assert_claim(_verdict(result, *self.case), result,
-                     uncertain=run_settings(self.config).uncertain)
+        session = session_of(self.config)
+        session.check(_verdict(session, *self.case))
 
     def repr_failure(self, excinfo, style=None):
         from .testing import ClaimFailed
@@ -143,36 +143,14 @@ class BaselineItem(ClaimItem):
     float noise never fails it, a moved verdict does, a changed claim says so."""
 
     def runtest(self):
-        from .testing import ClaimFailed, baselines
-        result = _session_result(self.config)
-        verdict = _verdict(result, *self.case)
-        folder, model = _baselines_folder(self.config), run_settings(self.config).model
-        if _updating(self.config):
-            baselines.record(folder, model, verdict)
-            return
-        found = baselines.check(folder, model, verdict)
-        if not found.ok:
-            raise ClaimFailed(found.message(model))
+        from .testing import ClaimFailed
+        session = session_of(self.config)
+        problem = session.check_baseline(_verdict(session, *self.case))
+        if problem:
+            raise ClaimFailed(problem)
 
     def reportinfo(self):
         return self.path, None, f"baseline of {self.case[0]} on {self.case[1]}"
-
-
-def _baselines_folder(config) -> Path:
-    return Path(config.rootpath) / setting(config, "baselines")
-
-
-def _updating(config) -> bool:
-    return bool(config.getoption("flowcheck_update_baselines")
-                or getattr(config.option, "update_snapshots", False))
-
-
-def _has_baselines(config) -> bool:
-    """Baseline items are collected when recording, or when the model has baselines."""
-    from .testing.baselines import model_folder
-    if _updating(config):
-        return True
-    return model_folder(_baselines_folder(config), run_settings(config).model).is_dir()
 
 
 class BuiltinClaims(pytest.Collector):
@@ -181,51 +159,35 @@ class BuiltinClaims(pytest.Collector):
     recorded) also ``flowcheck::test_baseline[...]`` per case."""
 
     def collect(self):
+        session = session_of(self.config)
         items = []
-        for c, t in _cases(self.config):
+        for c, t in session.cases():
             item = ClaimItem.from_parent(self, name=f"test_claim[{c}-{t}]", case=(c, t))
-            entry = _expectation(self.config, c, t)
+            entry = session.expectation(c, t)
             if entry:
                 item.add_marker(pytest.mark.xfail(strict=True, reason=entry["reason"]))
             items.append(item)
-        if _has_baselines(self.config):
+        if session.has_baselines():
             items += [BaselineItem.from_parent(self, name=f"test_baseline[{c}-{t}]", case=(c, t))
-                      for c, t in _cases(self.config)]
+                      for c, t in session.cases()]
         return items
-
-
-def _expectation(config, claim: str, task: str) -> dict | None:
-    """The model's expectations-file entry for a case of the current claim version, or None."""
-    from .testing.expectations import expected, load, path_for
-    state = config.stash[_STATE_KEY]
-    if "expectations" not in state:
-        folder = Path(config.rootpath) / setting(config, "expectations")
-        state["expectations"] = load(path_for(folder, run_settings(config).model))
-    version = next((s.version for s in _specs(config) if s.id == claim), 0)
-    return expected(state["expectations"], claim, version, task)
 
 
 @pytest.fixture
 def flowcheck_expectation(request, flowcheck_case):
     """This case's entry in the model's expectations file (an expected finding), or None."""
-    return _expectation(request.config, *flowcheck_case)
-
-
-def _collect_builtin(config) -> bool:
-    if config.getoption("flowcheck_model") is not None:
-        return True
-    return str(config.getini("flowcheck_collect")).strip().lower() in ("true", "1", "yes")
+    return session_of(request.config).expectation(*flowcheck_case)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
     """Add the claims as items when no collected test asks for ``flowcheck_verdict`` (before
     ``-k`` and markers deselect)."""
-    if not _collect_builtin(config):
+    if not session_of(config).collect_builtin:
         return
     if any("flowcheck_verdict" in getattr(item, "fixturenames", ()) for item in items):
         return  # the repository writes its own claim tests
-    from _pytest.reports import CollectReport
+    from _pytest.reports import CollectReport  # pinned pytest range; tests/plugin covers it
     collector = BuiltinClaims.from_parent(session, name="flowcheck", nodeid="flowcheck")
     claims = collector.collect()
     items.extend(claims)
@@ -235,7 +197,8 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session):
-    """Remember which (claim, task) cases survived selection: only those are measured."""
+    """Remember which (claim, task) cases survived selection (only those are measured), and
+    apply the GPU lane to tests marked flowcheck_gpu."""
     config, items = session.config, session.items
     selected = set()
     for item in items:
@@ -244,31 +207,24 @@ def pytest_collection_finish(session):
             selected.add(spec.params["flowcheck_case"])
         if isinstance(item, ClaimItem):
             selected.add(item.case)
+    session_of(config).selected = selected
+    _apply_gpu_lane(config, items)
+
+
+def _apply_gpu_lane(config, items) -> None:
+    """Skip a flowcheck_gpu test without its GPUs; under --flowcheck-require-gpu, fail it."""
+    require = config.getoption("flowcheck_require_gpu")
     gpu_items = [item for item in items if item.get_closest_marker("flowcheck_gpu")]
     for item in gpu_items:
-        missing = _gpus_missing(item.get_closest_marker("flowcheck_gpu"))
-        if missing and config.getoption("flowcheck_require_gpu"):
+        marker = item.get_closest_marker("flowcheck_gpu")
+        missing = fc_session.gpus_missing(int(marker.kwargs.get("n", marker.args[0] if marker.args else 1)))
+        if missing and require:
             item.stash[_GPU_MISSING] = f"--flowcheck-require-gpu: {missing}"
         elif missing:
             item.add_marker(pytest.mark.skip(reason=missing))
-    if config.getoption("flowcheck_require_gpu") and not gpu_items:
+    if require and not gpu_items:
         raise pytest.UsageError("--flowcheck-require-gpu: no test marked flowcheck_gpu was selected; "
                                 "run the GPU lane (pytest -m flowcheck_gpu) or drop the switch")
-    config.stash[_STATE_KEY]["selected"] = selected
-
-
-def _gpus_missing(marker) -> str:
-    """Why a flowcheck_gpu test cannot run here ('' when it can)."""
-    import torch
-    need = int(marker.kwargs.get("n", marker.args[0] if marker.args else 1))
-    have = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if have >= need:
-        return ""
-    return (f"needs {need} CUDA GPU{'s' if need > 1 else ''}, {have} visible (torch {torch.__version__}, "
-            f"CUDA build: {torch.version.cuda or 'none'})")
-
-
-_GPU_MISSING = pytest.StashKey[str]()
 
 
 def pytest_runtest_setup(item):
@@ -279,44 +235,39 @@ def pytest_runtest_setup(item):
 
 
 def pytest_report_header(config):
-    return (f"flowcheck: model={setting(config, 'model')} dataset="
-            f"{setting(config, 'dataset') or 'synthetic-eval'} device={setting(config, 'device')} "
-            f"max_samples={setting(config, 'max_samples') or 'all'}")
+    """One line of what the claims run on, in a session where flowcheck is in use (an option
+    or ini key set); silent in every other pytest session."""
+    if not any(setting(config, n) is not None for n in OPTIONS if n not in ("expectations", "baselines")):
+        return None
+    s = session_of(config).settings
+    return (f"flowcheck: model={s.model} dataset={s.dataset or 'synthetic-eval'} device={s.device} "
+            f"max_samples={s.max_samples or 'all'}")
+
+
+@pytest.fixture(scope="session")
+def flowcheck_session(request) -> fc_session.FlowcheckSession:
+    """The session's flowcheck state: ``.settings`` (the checked RunSettings), ``.cases()``."""
+    return session_of(request.config)
 
 
 @pytest.fixture(scope="session")
 def flowcheck_result(request):
     """The session's SuiteResult: experiments for the selected cases, run once."""
-    return _session_result(request.config)
-
-
-def _session_result(cfg):
-    state = cfg.stash[_STATE_KEY]
-    if state["result"] is None:
-        from .suite import run_suite
-        cases = state["selected"] or set()
-        claims = sorted({c for c, _ in cases}) or None
-        tasks = sorted({t for _, t in cases if t != POOLED}) or _tasks(cfg)
-        if any(t == POOLED for _, t in cases):
-            tasks = _tasks(cfg)  # the pooled verdict needs every task
-        state["result"] = run_suite(progress=True, **run_settings(cfg).run_kwargs(tasks, claims))
-    return state["result"]
+    return session_of(request.config).result()
 
 
 @pytest.fixture
-def flowcheck_verdict(flowcheck_result, flowcheck_case):
-    """The Verdict of this test's (claim, task)."""
-    return _verdict(flowcheck_result, *flowcheck_case)
+def flowcheck_verdict(request, flowcheck_case):
+    """The Verdict of this test's (claim, task); assert it with ``flowcheck.assert_claim``
+    (which follows --flowcheck-uncertain, as the built-in items do)."""
+    return _verdict(session_of(request.config), *flowcheck_case)
 
 
-def _verdict(result, claim: str, task: str):
-    for v in result.verdicts:
-        if v.claim == claim and v.task == task:
-            if v.status == "not applicable":
-                pytest.skip(f"{claim}: {v.reason}")
-            return v
-    raise LookupError(f"no verdict for {claim!r} on {task!r}; the run measured tasks "
-                      f"{sorted(result.counts)}")
+def _verdict(session, claim: str, task: str):
+    verdict = session.verdict(claim, task)
+    if verdict.status == "not applicable":
+        pytest.skip(f"{claim}: {verdict.reason}")
+    return verdict
 
 
 def explain(verdict) -> str:
@@ -326,17 +277,10 @@ def explain(verdict) -> str:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    result = config.stash.get(_STATE_KEY, {}).get("result")
-    if result is None:
+    session = config.stash.get(_SESSION, None)
+    if session is None or session._result is None:
         return
-    tr = terminalreporter
-    tr.section("flowcheck verdicts")
-    selected = config.stash[_STATE_KEY]["selected"] or set()
-    from .report.flags import flags
-    for v in result.verdicts:
-        if (v.claim, v.task) in selected:
-            margin = "" if v.margin is None else f" margin {v.margin:+.3g}"
-            warn = "; ".join(flags(result.counts, v.task))
-            tr.write_line(f"{v.status:<12} {v.claim:<36} {v.task:<12} n={v.n:<4}{margin}"
-                          + (f"  [{warn}]" if warn else ""))
-    tr.write_line(f"report: {result.run_dir / 'report.html'}")
+    from .report.summary import terminal_lines
+    terminalreporter.section("flowcheck verdicts")
+    for line in terminal_lines(session._result, session.selected):
+        terminalreporter.write_line(line)

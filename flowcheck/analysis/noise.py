@@ -93,7 +93,7 @@ def verdict_differences(verdicts_a, verdicts_b) -> dict:
 
 def differences(run_a: Path, run_b: Path) -> dict:
     """Number-by-number differences between two run folders of one model and dataset."""
-    from ..suite import load_run
+    from ..runs.stored import load_run
 
     a, b = load_run(run_a), load_run(run_b)
     rows = [a.rows, b.rows]

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..claims.judge import Evidence, judge
 from ..claims.spec import LIBRARY, MAIN_CLAIMS, load_claims
-from ..runs.folder import RunFolder
+from ..runs.stored import load_run
 
 SCALES = tuple(round(float(s), 3) for s in np.arange(0.0, 1.0001, 0.025))
 
@@ -57,14 +57,16 @@ def draw(effect: Evidence, noise: Evidence, keys, n_per_task: int, rng) -> tuple
 
 
 def power_curve(spec, effect: Evidence, noise: Evidence, family: str, n_per_task: int,
-                scales=SCALES, seed: int = 0, n_bootstrap: int = 1000) -> list[tuple]:
-    """[(s, status, (binding condition, its observed value))] for one random draw."""
+                scales=SCALES, seed: int = 0, n_bootstrap: int = 1000, judging=None) -> list[tuple]:
+    """[(s, status, (binding condition, its observed value))] for one random draw (``seed``
+    draws the rows; ``judging``: the stored run's bootstrap seed and noise bound,
+    ``StoredRun.judging``)."""
     keys = [k for k in effect.curves if k in noise.curves]
     tasks, eff, res = draw(effect, noise, keys, n_per_task, np.random.default_rng(seed))
     out = []
     for s in scales:
         ev = Evidence(effect.n_layers, tasks, {k: s * eff[k] + res[k] for k in keys})
-        v = judge(spec, ev, family, n_bootstrap=n_bootstrap)
+        v = judge(spec, ev, family, **{**(judging or {}), "n_bootstrap": n_bootstrap})
         b = v.binding
         out.append((s, v.status, None if b is None else (b.name, b.observed)))
     return out
@@ -85,15 +87,13 @@ def transitions(curve: list[tuple]) -> dict:
 def power_table(paper_run, natural_run, claims=MAIN_CLAIMS, ns=(10, 30, 100), draws: int = 5,
                 scales=SCALES, n_bootstrap: int = 1000, progress=None) -> list[dict]:
     """One row per (claim, n per task): the transitions' median s and effect over ``draws``."""
-    paper, natural = RunFolder(paper_run), RunFolder(natural_run)
-    meta = paper.meta()
-    effect, _ = paper.evidence()
-    noise, _ = natural.evidence()
+    paper, natural = load_run(paper_run), load_run(natural_run)
+    meta, effect, noise = paper.meta, paper.evidence, natural.evidence
     rows = []
     for spec in load_claims([LIBRARY], list(claims)):
         for n in ns:
             found = [transitions(power_curve(spec, effect, noise, meta["family"], n, scales, seed,
-                                             n_bootstrap)) for seed in range(draws)]
+                                             n_bootstrap, paper.judging)) for seed in range(draws)]
             if progress:
                 progress(spec.id, n)
             thresholds = spec.thresholds_for(meta["family"])

@@ -6,9 +6,9 @@ claims are judged on the first n samples per task type of the run's dataset (the
 """
 from __future__ import annotations
 
-from ..claims.judge import judge_all
 from ..claims.spec import LIBRARY, MAIN_CLAIMS, load_claims
 from ..runs.folder import RunFolder
+from ..runs.stored import load_run
 
 
 def _first_ids_per_task(dataset: str, n: int) -> set[str]:
@@ -21,13 +21,13 @@ def sensitivity(run_dirs, claims=MAIN_CLAIMS, ns=(10, 30, 100), n_bootstrap: int
     """One row per (run, claim, n): model, k, n per task, samples used, verdict, margin, CI."""
     rows = []
     for run_dir in run_dirs:
-        folder = RunFolder(run_dir)
-        meta = folder.meta()
+        run = load_run(run_dir)  # judged with the run's recorded bootstrap seed and noise bound
+        folder, meta = RunFolder(run_dir), run.meta
         specs = load_claims([LIBRARY], [c for c in claims if c in meta["claims"]])
         for n in ns:
             ids = _first_ids_per_task(meta["dataset"], n) & set(meta["question_ids"])
             ev, counts = folder.evidence(question_ids=ids)
-            for v in judge_all(specs, ev, meta["family"], tasks=[], n_bootstrap=n_bootstrap):
+            for v in run.judge(ev, specs, tasks=[], n_bootstrap=n_bootstrap):
                 rows.append({"model": meta["model_name"], "k": meta["k"], "n_per_task": n,
                              "n_used": v.n, "claim": v.claim, "status": v.status,
                              "observed": v.observed, "margin": v.margin,

@@ -239,7 +239,7 @@ def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
 
     ``noise``: also compute, per condition, the range every number can take when the
     per-sample curves move by up to that much (``Verdict.noise``)."""
-    if family not in spec.applies_to:
+    if not spec.applies(family):
         return Verdict(spec.id, spec.version, task, NOT_APPLICABLE, 0, None, None, None, None, (),
                        f"the claim applies to {', '.join(spec.applies_to)}, not to family {family!r}")
     ev = evidence.select(task)

@@ -44,3 +44,14 @@ def parse_noise(value=None):
                          f"'{NOISE_PP},{NOISE_LENS}' (percentage points of the knockout curves, "
                          "lens probability); measure yours with `flowcheck compare --noise A B`")
     return Noise(numbers[0], numbers[1] if len(numbers) == 2 else NOISE_LENS)
+
+
+def run_noise(noise, dtype: str = "float32"):
+    """The bound a run records: the one given (``--noise``), else the one measured for a half
+    precision ``dtype``, else None (float32: the default bound, ``NOISE_PP``/``NOISE_LENS``)."""
+    if noise not in (None, ""):
+        return parse_noise(noise)
+    if dtype != "float32":
+        from ..claims.statistics import Noise
+        return Noise(DTYPE_NOISE_PP[dtype], NOISE_LENS)
+    return None

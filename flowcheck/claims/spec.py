@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SpecError
-from ..measure.flows import FLOWS
+from ..measure.flows import flow_registry
 from ..measure.lens import LENS_VARIANTS
 from ..registry import did_you_mean
 from .statistics import STATISTICS
@@ -35,6 +35,8 @@ SPEC_KEYS = {"id", "version", "paper", "summary", "analysis", "flows", "window",
 REQUIRED = {"id", "version", "paper", "summary", "analysis", "layers", "conditions", "thresholds",
             "applies_to"}
 CONDITION_KEYS = {"name", "statistic", "args", "op"}
+DEFAULT_ROW = "default"  # thresholds row for a family without its own (the project's reading)
+ALL_FAMILIES = "all"  # applies_to: all -> every model family
 
 
 def _unknown(where: str, got, allowed) -> None:
@@ -74,12 +76,24 @@ class ClaimSpec:
     def layer_range(self, name: str) -> tuple[float, float]:
         return dict(self.layers)[name]
 
-    def thresholds_for(self, family: str) -> dict[str, float]:
+    def applies(self, family: str) -> bool:
+        """``applies_to: all`` (every family), or the family is listed."""
+        return ALL_FAMILIES in self.applies_to or family in self.applies_to
+
+    def uses_default(self, family: str) -> bool:
+        """The family has no thresholds row of its own: the project's ``default`` row is used."""
         table = dict(self.thresholds)
-        if family not in table:
+        return family not in table and DEFAULT_ROW in table
+
+    def thresholds_for(self, family: str) -> dict[str, float]:
+        """The family's row, else the ``default`` row (not read off the paper for it)."""
+        table = dict(self.thresholds)
+        row = table.get(family, table.get(DEFAULT_ROW))
+        if row is None:
             raise SpecError(f"claim {self.id!r} has no thresholds for model family {family!r}; "
-                            f"it has: {', '.join(table)}. Add a 'thresholds: {family}:' block")
-        return dict(table[family])
+                            f"it has: {', '.join(table)}. Add a 'thresholds: {family}:' block "
+                            f"(or a '{DEFAULT_ROW}:' one for every family without its own)")
+        return dict(row)
 
 
 def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
@@ -102,9 +116,10 @@ def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
         raise SpecError(f"{where}: unknown analysis {analysis!r}{did_you_mean(analysis, ANALYSES)}; "
                         f"use one of {', '.join(ANALYSES)}")
     flows = tuple(data.get("flows") or ())
+    known_flows = flow_registry()
     for f in flows:
-        if f not in FLOWS:
-            raise SpecError(f"{where}: unknown flow {f!r}{did_you_mean(f, FLOWS)}")
+        if f not in known_flows:
+            raise SpecError(f"{where}: unknown flow {f!r}{did_you_mean(f, known_flows)}")
     window = data.get("window")
     if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
         raise SpecError(f"{where}: window must be a positive integer or absent, got {window!r}")
@@ -136,9 +151,15 @@ def parse_spec(data: dict, source: str = "<spec>") -> ClaimSpec:
     if not thresholds:
         raise SpecError(f"{where}: thresholds need at least one model family")
     applies_to = data["applies_to"]
+    if applies_to == ALL_FAMILIES:
+        applies_to = [ALL_FAMILIES]
     if isinstance(applies_to, str) or not applies_to:
-        raise SpecError(f"{where}: applies_to must be a non-empty list of model families")
-    unthresholded = [f for f in applies_to if f not in dict(thresholds)]
+        raise SpecError(f"{where}: applies_to must be 'all' or a non-empty list of model families")
+    if ALL_FAMILIES in applies_to and DEFAULT_ROW not in dict(thresholds):
+        raise SpecError(f"{where}: applies_to: all needs a '{DEFAULT_ROW}:' thresholds row (used for "
+                        "every family without its own)")
+    unthresholded = [f for f in applies_to if f not in dict(thresholds) and f != ALL_FAMILIES
+                     and DEFAULT_ROW not in dict(thresholds)]
     if unthresholded:
         raise SpecError(f"{where}: applies_to lists {unthresholded[0]!r} but thresholds have no "
                         f"block for it; add 'thresholds: {unthresholded[0]}: {{...}}' or drop it "
@@ -168,6 +189,8 @@ def _check_shape(data: dict, where: str) -> None:
     for key, must in (("flows", "a list of flow names"),
                       ("applies_to", "a non-empty list of model families")):
         value = data.get(key)
+        if key == "applies_to" and value == ALL_FAMILIES:
+            continue
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
             fail(key, must, value)
     for key in ("layers", "thresholds"):
@@ -254,3 +277,20 @@ def load_claims(dirs=(LIBRARY,), ids=None) -> list[ClaimSpec]:
         if i not in specs:
             raise SpecError(f"unknown claim {i!r}{did_you_mean(i, specs)}; known: {', '.join(specs)}")
     return [specs[i] for i in ids]
+
+
+def check_family(family: str, specs) -> str:
+    """A threshold family the run can judge with: a registered adapter's, flowcheck's own
+    models' ('reference'), or one a claim spec names (a typo would make every claim "not
+    applicable" and the gate green with nothing judged)."""
+    from ..errors import UsageError
+    from ..models.adapters import ADAPTERS
+    from ..registry import did_you_mean
+    known = {"reference", *(a.family for a in ADAPTERS.values())}
+    known |= {f for spec in specs for f, _ in spec.thresholds}
+    known |= {f for spec in specs for f in spec.applies_to}
+    known -= {DEFAULT_ROW, ALL_FAMILIES}
+    if family not in known:
+        raise UsageError(f"unknown threshold family {family!r}{did_you_mean(family, known)}; known: "
+                         f"{', '.join(sorted(known))} (leave --family out for the model's own)")
+    return family

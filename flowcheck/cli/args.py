@@ -10,11 +10,10 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import FlowcheckError
 from ..measure.selfcheck import SelfCheckError  # light: no torch at import
+from ..runs.settings import ATTENTION, DTYPES, PREPROCESS  # noqa: F401  (choices of the options)
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3  # 1 only ever means "a claim fails"
 MODEL_HELP = "a shipped model (reference, paper-route, direct-route) or a model folder"
-DTYPES = ["float32", "float16", "bfloat16"]
-ATTENTION = ["eager", "sdpa"]
 
 
 def command(sub, name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:

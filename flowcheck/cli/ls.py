@@ -52,7 +52,7 @@ def family_table() -> list[dict]:
                                       "default_k": default_k(s.text_layers)} for s in shapes},
             "image_preprocessing": list(cls.preprocess_modes), "token_groups": list(adapter.groups),
             "flows": list(flows_for(adapter.groups)), "knockout_attention": list(SUPPORTED),
-            "claims": {s.id: "applies" if cls.family in s.applies_to else "not applicable"
+            "claims": {s.id: "applies" if s.applies(cls.family) else "not applicable"
                        for s in specs}})
     return out
 
@@ -60,7 +60,7 @@ def family_table() -> list[dict]:
 def _models(as_json: bool) -> None:
     import json
 
-    from ..models.loading import NAMED_MODELS
+    from ..models.source import NAMED_MODELS
     from ..paths import FIXTURES
     shipped = {name: str(path) for name, path in NAMED_MODELS.items()}
     for path in sorted((FIXTURES / "models").glob("*")):

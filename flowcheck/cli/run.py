@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..measure.configs import ENGINES
 from ..models.prompts import PROMPTS
-from .args import ATTENTION, add_dataset, add_device, add_model, claims_arg, command, int_arg
+from .args import ATTENTION, PREPROCESS, add_dataset, add_device, add_model, claims_arg, command, int_arg
 from .report import add_uncertain, print_verdicts
 
 EXAMPLES = ["flowcheck run --model reference --out reports/ref",
@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
     r.add_argument("--family", default=None, help="threshold family (default: from the model)")
     r.add_argument("--prompt", default=None, choices=list(PROMPTS),
                    help="prompt template (default: the one the paper's code uses for the checkpoint)")
-    r.add_argument("--preprocess", default="paper", choices=["paper", "checkpoint"],
+    r.add_argument("--preprocess", default="paper", choices=PREPROCESS,
                    help="image preprocessing: 'paper' (LLaVA-1.5: pad to a square, as the paper's "
                         "code; default) or 'checkpoint' (the saved processor's own settings)")
     r.add_argument("--allow-pickle", action="store_true",
@@ -63,22 +63,25 @@ def add_parser(sub) -> None:
     r.set_defaults(func=cmd)
 
 
-def cmd(args) -> int:
+SETTINGS = ("model", "dataset", "tasks", "claims", "claims_dir", "max_samples", "engine", "window",
+            "out", "device", "dtype", "family", "attn", "threads", "noise", "prompt", "preprocess",
+            "allow_pickle", "batch_size", "device_map", "uncertain", "shard")
+
+
+def settings_from(args):
+    """The run's ``RunSettings`` from the parsed arguments (errors name the option)."""
     from ..runs.settings import RunSettings
+    values = {name: getattr(args, name) for name in SETTINGS}
+    return RunSettings.create({n: "--" + n.replace("_", "-") for n in SETTINGS},
+                              **{k: v for k, v in values.items() if v is not None})
+
+
+def cmd(args) -> int:
     from ..suite import run_suite
-    settings = RunSettings.from_strings({  # the settings object the pytest plugin uses too
-        "model": args.model, "dataset": args.dataset, "device": args.device, "dtype": args.dtype,
-        "max_samples": args.max_samples, "tasks": ",".join(args.tasks) if args.tasks else None,
-        "window": args.window, "report_dir": str(args.out), "engine": args.engine, "noise": args.noise,
-        "claims_dir": str(args.claims_dir) if args.claims_dir else None,
-        "uncertain": args.uncertain}, prefix="--")
+    settings = settings_from(args)  # the settings object the pytest plugin and flowcheck.run use too
     if args.dry_run or args.calibrate:
         return dry_run(args, settings)
-    result = run_suite(**settings.run_kwargs(claims=args.claims), family=args.family, attn=args.attn,
-                       threads=args.threads, prompt=args.prompt, preprocess=args.preprocess,
-                       allow_pickle=args.allow_pickle, shard=args.shard, batch_size=args.batch_size,
-                       device_map=args.device_map)
-    return print_verdicts(result, args.json, settings.uncertain)
+    return print_verdicts(run_suite(settings), args.json, settings.uncertain)
 
 
 def dry_run(args, settings) -> int:
@@ -86,11 +89,7 @@ def dry_run(args, settings) -> int:
     import json
 
     from ..runs.planning import plan_run, render_plan
-    kw = settings.run_kwargs(claims=args.claims)
-    plan = plan_run(model=kw["model"], dataset=kw["dataset"], tasks=kw["tasks"], claims=kw["claims"],
-                    claims_dir=kw["claims_dir"], max_samples=kw["max_samples"], engine=kw["engine"],
-                    k=kw["k"], family=args.family, prompt=args.prompt, preprocess=args.preprocess,
-                    calibrate_n=args.calibrate, device=kw["device"], dtype=kw["dtype"], attn=args.attn)
+    plan = plan_run(settings, calibrate_n=args.calibrate)
     print(json.dumps(plan.to_dict(), indent=1, sort_keys=True) if args.json
-          else render_plan(plan, kw["engine"]))
+          else render_plan(plan, settings.engine))
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import DataError
 from ..measure.configs import ENGINES
 from ..measure.lens import LENS_VARIANTS
 from .args import ATTENTION, EXIT_OK, add_dataset, add_device, add_model, command, int_arg
@@ -31,16 +30,19 @@ def add_parser(sub) -> None:
 
 
 def cmd(args) -> int:
-    from ..data import dataset
+    from ..data.dataset import select_samples
     from ..models.handle import load_handle
-    from ..paths import EVAL_SPLIT
+    from ..runs.settings import RunSettings
     from ..runs.sweep import format_summary, run_sweep, write_sweep
-    samples = dataset.load(args.dataset or EVAL_SPLIT, tasks=args.tasks, max_per_task=args.samples_per_task)
-    if not samples:
-        raise DataError(f"no samples in {args.dataset or EVAL_SPLIT} for tasks {args.tasks}")
-    handle = load_handle(args.model, device=args.device, dtype=args.dtype, attn_implementation=args.attn)
-    summary = run_sweep(handle, samples, args.out, k=args.window, engine=args.engine,
-                        lens_variant=args.lens, dataset=args.dataset)
+    settings = RunSettings.create(
+        {"max_samples": "--samples-per-task", "out": "--out", "window": "--window"},
+        model=args.model, dataset=args.dataset, tasks=args.tasks, max_samples=args.samples_per_task,
+        window=args.window, engine=args.engine, device=args.device, dtype=args.dtype, attn=args.attn,
+        out=args.out)
+    samples = select_samples(settings.dataset, settings.tasks, settings.max_samples)
+    handle = load_handle(settings.model, device=settings.device, dtype=settings.dtype,
+                         attn_implementation=settings.attn)
+    summary = run_sweep(handle, samples, settings, lens_variant=args.lens)
     path = write_sweep(summary, args.out)
     if args.json:
         print(json.dumps(summary, sort_keys=True))

@@ -11,17 +11,21 @@ from ..registry import Registry
 
 CORE_FLOWS = ("image->question", "related->question", "other->question",
               "question->last", "image->last", "last->last")  # every family has these groups
-# the official code's LLaVA-NeXT groups: base-grid patches, high-resolution patches, related
-# patches in the high-resolution part, newline tokens
-NEXT_FLOWS = tuple(f"{src}->{dst}" for src in ("base", "hd", "related_hd", "newline")
-                   for dst in ("question", "last"))
-FLOWS = Registry("flow", CORE_FLOWS + NEXT_FLOWS)
+DESTINATIONS = ("question", "last")  # an adapter's extra groups are sources into these
+
+
+def flow_registry() -> Registry:
+    """Every flow: the core ones, then each registered adapter's extra groups into question
+    and last (e.g. LLaVA-NeXT's ``base``, ``hd``, ``related_hd``, ``newline``)."""
+    from ..models.adapters import ADAPTERS
+    extra = dict.fromkeys(g for adapter in ADAPTERS.values() for g in adapter.extra_groups)
+    return Registry("flow", CORE_FLOWS + tuple(f"{g}->{d}" for g in extra for d in DESTINATIONS))
 
 
 def flows_for(groups) -> tuple[str, ...]:
     """The flows whose source and destination groups are all in ``groups`` (a family's)."""
     groups = set(groups)
-    return tuple(f for f in FLOWS if set(f.split("->")) <= groups)
+    return tuple(f for f in flow_registry() if set(f.split("->")) <= groups)
 
 
 @dataclass(frozen=True)
@@ -39,5 +43,5 @@ class Flow:
 
 def parse_flow(name: str) -> Flow:
     """'image->last' -> Flow('image', 'last'); unknown names list the valid ones."""
-    src, dst = FLOWS.get_or_raise(name).split("->")
+    src, dst = flow_registry().get_or_raise(name).split("->")
     return Flow(src, dst)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import DataError
 from .adapters import adapter_for
 from .regions import Regions, check_regions, question_positions
+from .source import read_source
 
 
 @dataclass
@@ -36,9 +36,10 @@ class ModelHandle:
     """Owns a live model. ``encode(sample)`` gives inputs and token groups, self-checked;
     ``forward(enc)`` runs the model's ordinary forward on them. The adapter knows the family."""
 
-    def __init__(self, model, processor, name: str = "model", adapter=None):
+    def __init__(self, model, processor, name: str = "model", adapter=None, source=None):
         self.model, self.processor, self.name = model, processor, name
         self.adapter = adapter or adapter_for(model)
+        self.source = source  # the model folder read once (``source.ModelSource``); None in memory
         self.image_token_id = self.adapter.image_token_id(model)
 
     # --- parts (through the adapter) -------------------------------------------------------
@@ -214,29 +215,29 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
-def load_skeleton_handle(name_or_path: str | Path, **adapter_options) -> ModelHandle:
+def load_skeleton_handle(name_or_path, **adapter_options) -> ModelHandle:
     """A handle on the model without its weights (meta device: config, processor, adapter and
     token layouts only; nothing can run), for ``flowcheck run --dry-run``."""
     from .loading import load_skeleton
-    return _wrap(name_or_path, *load_skeleton(name_or_path), adapter_options)
+    source = read_source(name_or_path)
+    return _wrap(source, *load_skeleton(source), adapter_options)
 
 
-def _wrap(name_or_path, model, processor, adapter_options: dict) -> ModelHandle:
+def _wrap(source, model, processor, adapter_options: dict) -> ModelHandle:
     """A handle with the family's adapter: the prompt template given, else the checkpoint's."""
-    from .loading import default_prompt
     from .prompts import PROMPTS
     options = dict(adapter_options)
-    prompt = options.pop("prompt", None) or default_prompt(name_or_path, processor.tokenizer)
+    prompt = options.pop("prompt", None) or source.default_prompt(processor.tokenizer)
     adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **options)
-    return ModelHandle(model, processor, name=str(name_or_path), adapter=adapter)
+    return ModelHandle(model, processor, name=source.name, adapter=adapter, source=source)
 
 
-def load_handle(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
+def load_handle(name_or_path, device: str = "cpu", dtype: str = "float32",
                 attn_implementation: str = "eager", allow_pickle: bool = False,
                 device_map: str | dict | None = None, **adapter_options) -> ModelHandle:
     """Load a model folder (offline) and wrap it with its family's adapter. ``adapter_options``:
     ``prompt`` (a template name, default: the checkpoint's), ``preprocess`` ('paper')."""
     from .loading import load_model
-    model, processor = load_model(name_or_path, device, dtype, attn_implementation, allow_pickle,
-                                  device_map)
-    return _wrap(name_or_path, model, processor, adapter_options)
+    source = read_source(name_or_path)
+    model, processor = load_model(source, device, dtype, attn_implementation, allow_pickle, device_map)
+    return _wrap(source, model, processor, adapter_options)

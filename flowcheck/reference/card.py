@@ -5,7 +5,7 @@ import json
 import platform
 from pathlib import Path
 
-from ..models.loading import CARD_FILE
+from ..models.source import CARD_FILE
 
 
 def write_card(folder: Path, *, command: str, train_spec: dict, model_spec: dict, history: list,

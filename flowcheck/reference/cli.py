@@ -91,7 +91,7 @@ def cmd_reference_train(args) -> int:
 def cmd_reference_check_route(args) -> int:
     from ..data import dataset
     from ..models.handle import load_handle
-    from ..models.loading import CARD_FILE, resolve_model_path
+    from ..models.source import read_source
     from ..paths import EVAL_SPLIT
     from .route_check import (
         check_route_measurements,
@@ -101,8 +101,8 @@ def cmd_reference_check_route(args) -> int:
     )
     route = args.route
     if route is None:
-        card = resolve_model_path(args.model) / CARD_FILE
-        route = json.loads(card.read_text())["train_spec"].get("route") if card.is_file() else None
+        card = read_source(args.model).card
+        route = card["train_spec"].get("route") if card else None
         if route is None:
             raise UsageError(f"model {args.model!r} has no planted route in its card; pass --route "
                              "paper|direct to check it against one")

@@ -58,10 +58,16 @@ def _layout_lines(meta: dict) -> list[str]:
         lines.append(f"- **{len(bad)} samples gave non-finite numbers (overflow or NaN, dtype "
                      f"{meta.get('dtype')}) and are left out of every verdict**: {where}"
                      + (" ..." if len(bad) > 5 else "") + " (all in run.json `non_finite`)")
-    if notes.get("original_code_differs"):
-        lines.append(f"- {len(notes['original_code_differs'])} samples get another tile layout from the "
-                     "original LLaVA-NeXT code than from transformers (pinpoint tie-break)")
+    texts = _note_texts(adapter.get("family"))
+    for name, ids in notes.items():  # the notes an adapter records, in its own words
+        if name != "object_cut_off":
+            lines.append(f"- {len(ids)} samples {texts.get(name, f'have layout note `{name}`')}")
     return lines
+
+
+def _note_texts(family) -> dict:
+    from ..models.adapters import ADAPTERS
+    return next((a.note_texts for a in ADAPTERS.values() if a.family == family), {})
 
 
 def _accuracy_lines(counts: dict) -> list[str]:
@@ -104,8 +110,19 @@ def lens_token_line(rows, shown: int = 6) -> list[str]:
             f"{listed}{more}. Each row's are in results.jsonl `lens_tokens`."]
 
 
-def render_summary(meta: dict, verdicts, counts: dict, rows=None) -> str:
-    """The Markdown summary; ``rows`` (the stored rows judged) add the lens tokens measured."""
+def _threshold_line(meta: dict, specs) -> list[str]:
+    """Which claims judge this family on the project's ``default`` thresholds row."""
+    family = meta.get("family")
+    default = [s.id for s in specs or () if s.applies(family) and s.uses_default(family)]
+    if not default:
+        return []
+    return [f"- thresholds: the project's default, not read off the paper for `{family}` "
+            f"({len(default)} of {len(specs)} claims: {', '.join(default)})"]
+
+
+def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None) -> str:
+    """The Markdown summary; ``rows`` (the stored rows judged) add the lens tokens measured,
+    ``specs`` (the claims judged) say where the thresholds come from."""
     tasks = sorted({v.task for v in verdicts if v.task != POOLED})
     pooled = [v for v in verdicts if v.task == POOLED]
     applicable = [v for v in pooled if v.status != "not applicable"]
@@ -124,7 +141,8 @@ def render_summary(meta: dict, verdicts, counts: dict, rows=None) -> str:
              f"(pooled over tasks)" + _uncertain_count(applicable)
              + (f"; {len(pooled) - len(applicable)} not applicable to this family"
                 if len(applicable) < len(pooled) else ""),
-             _bootstrap_line(meta), *_layout_lines(meta), *_accuracy_lines(counts),
+             *_threshold_line(meta, specs), _bootstrap_line(meta), *_layout_lines(meta),
+             *_accuracy_lines(counts),
              "", "## Verdicts, pooled over task types", "",
              "| claim | verdict | binding condition | observed | margin | 95% CI | n |",
              "|---|---|---|---|---|---|---|"]
@@ -162,3 +180,15 @@ def render_summary(meta: dict, verdicts, counts: dict, rows=None) -> str:
               f"samples\" = fewer than {MIN_CORRECT} correctly answered samples; \"near chance\" = "
               "the model answers the task no better than always giving its most common answer.", ""]
     return "\n".join(lines)
+
+
+def terminal_lines(result, selected) -> list[str]:
+    """The pytest session's verdict lines (the selected cases) and where the report is."""
+    lines = []
+    for v in result.verdicts:
+        if (v.claim, v.task) in selected:
+            margin = "" if v.margin is None else f" margin {v.margin:+.3g}"
+            warn = "; ".join(flags(result.counts, v.task))
+            lines.append(f"{v.status:<12} {v.claim:<36} {v.task:<12} n={v.n:<4}{margin}"
+                         + (f"  [{warn}]" if warn else ""))
+    return [*lines, f"report: {result.run_dir / 'report.html'}"]

@@ -29,7 +29,7 @@ class RunPlan:
 
     @classmethod
     def for_claims(cls, specs, k: int | None = None, engine: str = "fast") -> "RunPlan":
-        from ..measure.flows import FLOWS
+        from ..measure.flows import flow_registry
         flows = {f for s in specs for f in s.flows}
         variants = {s.lens_variant or "raw" for s in specs if "lens" in s.analysis}
         windows = {s.window for s in specs if s.window is not None}
@@ -37,7 +37,7 @@ class RunPlan:
             raise UsageError(f"the selected claims ask for different window sizes {sorted(windows)}; "
                              "pass one with --window or select claims that agree")
         k = k if k is not None else (windows.pop() if windows else None)
-        return cls(tuple(f for f in FLOWS if f in flows), tuple(sorted(variants)), k, engine)
+        return cls(tuple(f for f in flow_registry() if f in flows), tuple(sorted(variants)), k, engine)
 
     @classmethod
     def from_meta(cls, meta: dict) -> "RunPlan":

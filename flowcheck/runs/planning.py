@@ -169,28 +169,23 @@ def render_plan(plan: Plan, engine: str) -> str:
     return "\n".join(lines)
 
 
-def plan_run(model="reference", dataset=None, tasks=None, claims=None, claims_dir=None,
-             max_samples: int | None = None, engine: str = "fast", k: int | None = None,
-             family: str | None = None, prompt: str | None = None, preprocess: str = "paper",
-             calibrate_n: int = 0, device: str = "cpu", dtype: str = "float32",
-             attn: str | None = None) -> Plan:
-    """What ``run_suite`` with these arguments would do, without loading weights (and with
-    ``calibrate_n`` > 0: timed on that many samples on ``device``)."""
-    from ..claims.spec import claim_dirs, load_claims
+def plan_run(settings, calibrate_n: int = 0) -> Plan:
+    """What ``run_suite(settings)`` would do, without loading weights (and with
+    ``calibrate_n`` > 0: timed on that many samples on the settings' device)."""
+    from ..claims.spec import check_family, claim_dirs, load_claims
     from ..data.dataset import select_samples
-    from ..measure.windows import check_k_value
     from ..models.handle import load_skeleton_handle
-    from ..models.loading import check_device, model_family
+    from ..models.loading import check_device
     from .execute import RunPlan
-    if k is not None:
-        check_k_value(k)
-    specs = load_claims(claim_dirs(claims_dir), claims)
-    run_plan = RunPlan.for_claims(specs, k, engine)
-    check_device(device)
-    samples = select_samples(dataset, tasks, max_samples)
-    handle = load_skeleton_handle(model, prompt=prompt, preprocess=preprocess)
-    plan = make_plan(handle, samples, run_plan.flows, run_plan.k, family or model_family(model))
+    s = settings
+    specs = load_claims(claim_dirs(s.claims_dir), s.claims)
+    run_plan = RunPlan.for_claims(specs, s.window, s.engine)
+    check_device(s.device)
+    samples = select_samples(s.dataset, s.tasks, s.max_samples)
+    handle = load_skeleton_handle(s.model, prompt=s.prompt, preprocess=s.preprocess)
+    plan = make_plan(handle, samples, run_plan.flows, run_plan.k,
+                     check_family(s.family or handle.source.family, specs))
     if calibrate_n:
-        plan.calibration = calibrate(model, samples, plan, engine, calibrate_n, device, dtype, attn,
-                                     prompt=prompt, preprocess=preprocess)
+        plan.calibration = calibrate(s.model, samples, plan, s.engine, calibrate_n, s.device, s.dtype,
+                                     s.attn, prompt=s.prompt, preprocess=s.preprocess)
     return plan

@@ -1,85 +1,210 @@
-"""Run settings, checked once: what a `flowcheck run` or a pytest session measures with.
+"""Run settings, checked once: the one object a `flowcheck run`, a pytest session and
+``flowcheck.run(...)`` measure with.
 
-``RunSettings.from_strings`` takes the raw values (command-line options or ini keys, all
-strings or None) and checks every one before anything runs, so a bad value is one usage
-error naming the option, not an error in every test. ``run_kwargs()`` is what
-``flowcheck.suite.run_suite`` takes.
+``RunSettings.create(**values)`` (Python values, as ``flowcheck.run`` takes them) and
+``RunSettings.from_strings(values, names)`` (command-line options or ini keys, all strings
+or None) check every value before anything loads, so a bad value is one usage error naming
+the option as the user typed it, not an error deep in a run. ``flowcheck.suite.run_suite``
+takes the object.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..errors import UsageError
 
 DTYPES = ("float32", "float16", "bfloat16")
-
-
-def _positive_int(name: str, value) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        n = int(str(value))
-    except ValueError:
-        raise UsageError(f"{name} must be a positive integer, got {value!r}") from None
-    if n < 1:
-        raise UsageError(f"{name} must be a positive integer, got {value!r}")
-    return n
+ATTENTION = ("eager", "sdpa")
+DEVICE_MAPS = ("auto",)
+PREPROCESS = ("paper", "checkpoint")
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    model: str = "reference"
-    dataset: str | None = None
+    """What one run measures and how (every field checked; defaults are the project's)."""
+
+    model: str = "reference"  # a shipped model name or a model folder
+    dataset: str | None = None  # None: the frozen synthetic evaluation split
+    tasks: tuple[str, ...] | None = None  # None: all six task types
+    claims: tuple[str, ...] | None = None  # None: every claim (library + claims_dir)
+    claims_dir: str | None = None
+    max_samples: int | None = None  # per task type
+    engine: str = "fast"
+    window: int | None = None  # knockout window size k; None: the paper's for the depth
+    out: str = "reports/latest"  # the run folder
     device: str = "cpu"
     dtype: str = "float32"
-    max_samples: int | None = None
-    tasks: tuple[str, ...] | None = None
-    window: int | None = None
-    report_dir: str = "reports/pytest"
-    claims_dir: str | None = None
-    engine: str = "fast"
-    noise: str | None = None
+    family: str | None = None  # threshold family; None: the model's
+    attn: str | None = None  # None: sdpa for the fast engine, eager for the exact one
+    threads: int | None = None  # torch CPU threads; None: torch's
+    noise: str | None = None  # float-noise bound "PP[,LENS]"; None: measured for the dtype
+    prompt: str | None = None  # a template name; None: the checkpoint's
+    preprocess: str = "paper"
+    allow_pickle: bool = False
+    batch_size: int | None = None  # knockout configs per forward; None: the engine's default
+    device_map: str | None = None  # 'auto': accelerate spreads the model over the GPUs
     uncertain: str = "fail"  # what the gate does with an uncertain verdict: fail | allow
+    shard: str | None = None  # "I/N"; None: the launcher's RANK/WORLD_SIZE, else the whole run
 
     @classmethod
-    def from_strings(cls, values: dict, prefix: str = "--flowcheck-") -> "RunSettings":
-        """Check raw values ({name: str or None}); errors name the option (``prefix`` + name)."""
-        from ..claims.noise import parse_noise
-        from ..data.tasks import check_tasks
-        from ..measure.configs import ENGINES
+    def create(cls, names: dict | None = None, **values) -> "RunSettings":
+        """Settings from Python values (``k`` is accepted for ``window``); each error names
+        the setting as ``names`` maps it (default: the keyword itself)."""
+        if "k" in values:
+            values["window"] = values.pop("k")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            from ..registry import did_you_mean
+            raise UsageError(f"unknown run setting {unknown[0]!r}{did_you_mean(unknown[0], known)}; "
+                             f"valid: {', '.join(sorted(known))}")
+        names = names or {}
+        checked = {k: _CHECKS.get(k, _text)(names.get(k, k), v) for k, v in values.items()}
+        return cls(**{k: v for k, v in checked.items() if v is not None or k in _NULLABLE})
 
-        def opt(name):
-            return prefix + name.replace("_", "-")
+    @classmethod
+    def from_strings(cls, values: dict, prefix: str = "--flowcheck-",
+                     options: dict | None = None) -> "RunSettings":
+        """Settings from raw text ({name: str or None}; '' and None mean the default); errors
+        name the option: ``prefix`` + the name with dashes, or ``options[name]``."""
+        options = options or {}
+        names = {k: options.get(k, prefix + k.replace("_", "-")) for k in values}
+        given = {k: v for k, v in values.items() if v not in ("", None)}
+        if "allow_pickle" in given:
+            given["allow_pickle"] = str(given["allow_pickle"]).strip().lower() in ("1", "true", "yes")
+        return cls.create(names, **given)
 
-        v = {k: (None if val in ("", None) else str(val)) for k, val in values.items()}
-        dtype = v.get("dtype") or "float32"
-        if dtype not in DTYPES:
-            raise UsageError(f"{opt('dtype')} must be one of {', '.join(DTYPES)}, got {dtype!r}")
-        engine = v.get("engine") or "fast"
-        if engine not in ENGINES:
-            raise UsageError(f"{opt('engine')}: {ENGINES.unknown(engine)}")
-        tasks = v.get("tasks")
-        tasks = tuple(check_tasks(t.strip() for t in tasks.split(","))) if tasks else None
-        if v.get("noise"):
-            parse_noise(v["noise"])
-        from ..claims.names import UNCERTAIN_POLICIES
-        uncertain = v.get("uncertain") or "fail"
-        if uncertain not in UNCERTAIN_POLICIES:
-            raise UsageError(f"{opt('uncertain')} must be one of {', '.join(UNCERTAIN_POLICIES)}, "
-                             f"got {uncertain!r} (fail: an uncertain verdict fails the gate; allow: "
-                             "it is reported but does not)")
-        return cls(model=v.get("model") or "reference", dataset=v.get("dataset"),
-                   device=v.get("device") or "cpu", dtype=dtype,
-                   max_samples=_positive_int(opt("max_samples"), v.get("max_samples")),
-                   tasks=tasks, window=_positive_int(opt("window"), v.get("window")),
-                   report_dir=v.get("report_dir") or "reports/pytest", claims_dir=v.get("claims_dir"),
-                   engine=engine, noise=v.get("noise"), uncertain=uncertain)
+    def with_(self, **changes) -> "RunSettings":
+        """A copy with ``changes`` (checked like ``create``)."""
+        return RunSettings.create(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
 
-    def run_kwargs(self, tasks=None, claims=None) -> dict:
-        """Keyword arguments of ``run_suite`` (``tasks``/``claims``: a session's selection)."""
-        d = asdict(self)
-        return dict(model=d["model"], dataset=d["dataset"], tasks=tasks or d["tasks"], claims=claims,
-                    claims_dir=d["claims_dir"], max_samples=d["max_samples"], engine=d["engine"],
-                    k=d["window"], out=Path(d["report_dir"]), device=d["device"], dtype=d["dtype"],
-                    noise=d["noise"])
+    @property
+    def out_path(self) -> Path:
+        return Path(self.out)
+
+    def record(self) -> dict:
+        """What run.json records of how the run was asked for (``settings``)."""
+        return {f.name: (list(v) if isinstance(v, tuple) else v)
+                for f in fields(self) for v in [getattr(self, f.name)]}
+
+
+_NULLABLE = {"dataset", "tasks", "claims", "claims_dir", "max_samples", "window", "family", "attn",
+             "threads", "noise", "prompt", "batch_size", "device_map", "shard"}
+
+
+def _positive_int(name: str, value) -> int | None:
+    """A count the user gave: a positive integer (0 and negatives are refused, never read as
+    'the default')."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise UsageError(f"{name} must be a positive integer, got {value!r}")
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise UsageError(f"{name} must be a positive integer, got {value!r}") from None
+    if n < 1:
+        raise UsageError(f"{name} must be a positive integer, got {value!r}; leave it out for "
+                         "the default")
+    return n
+
+
+def _choice(choices):
+    def check(name: str, value):
+        if value is None:
+            return None
+        if value not in choices:
+            from ..registry import did_you_mean
+            raise UsageError(f"{name} must be one of {', '.join(choices)}, got {value!r}"
+                             f"{did_you_mean(value, choices)}")
+        return value
+    return check
+
+
+def _text(name: str, value):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{name} must be a non-empty text, got {value!r}")
+    return value
+
+
+def _names(name: str, value) -> tuple[str, ...] | None:
+    """A comma-separated text or a list of names -> a tuple, blanks dropped."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out = tuple(str(x).strip() for x in items if str(x).strip())
+    if not out:
+        raise UsageError(f"{name} names nothing, got {value!r}; leave it out for all")
+    return out
+
+
+def _tasks(name: str, value):
+    from ..data.tasks import check_tasks
+    names = _names(name, value)
+    if names is None:
+        return None
+    try:
+        return tuple(check_tasks(names))
+    except (UsageError, ValueError) as e:
+        raise UsageError(f"{name}: {e}") from None
+
+
+def _engine(name: str, value):
+    from ..measure.configs import ENGINES
+    if value is not None and value not in ENGINES:
+        raise UsageError(f"{name}: {ENGINES.unknown(value)}")
+    return value
+
+
+def _noise(name: str, value):
+    """'PP' or 'PP,LENS' (text) or a (pp, lens) pair -> the text form, checked."""
+    from ..claims.noise import parse_noise
+    if value is None:
+        return None
+    try:
+        bound = parse_noise(value)
+    except UsageError as e:
+        raise UsageError(f"{name}: {e}") from None
+    return f"{bound.pp:g},{bound.lens:g}" if not isinstance(value, str) else value
+
+
+def _uncertain(name: str, value):
+    from ..claims.names import UNCERTAIN_POLICIES
+    if value is not None and value not in UNCERTAIN_POLICIES:
+        raise UsageError(f"{name} must be one of {', '.join(UNCERTAIN_POLICIES)}, got {value!r} "
+                         "(fail: an uncertain verdict fails the gate; allow: it is reported but "
+                         "does not)")
+    return value
+
+
+def _prompt(name: str, value):
+    from ..models.prompts import PROMPTS
+    return _choice(tuple(PROMPTS))(name, value)
+
+
+def _shard(name: str, value):
+    if value is None:
+        return None
+    from .shards import Shard, parse_shard
+    if isinstance(value, Shard):
+        return f"{value.index}/{value.count}"
+    parse_shard(str(value))  # its error names --shard and the form
+    return str(value)
+
+
+def _flag(name: str, value):
+    if not isinstance(value, bool):
+        raise UsageError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+_CHECKS = {"max_samples": _positive_int, "window": _positive_int, "threads": _positive_int,
+           "batch_size": _positive_int, "dtype": _choice(DTYPES), "attn": _choice(ATTENTION),
+           "preprocess": _choice(PREPROCESS), "device_map": _choice(DEVICE_MAPS),
+           "engine": _engine, "tasks": _tasks, "claims": _names, "noise": _noise,
+           "uncertain": _uncertain, "prompt": _prompt, "shard": _shard, "allow_pickle": _flag}

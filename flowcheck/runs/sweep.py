@@ -14,32 +14,32 @@ from pathlib import Path
 from ..measure.flows import CORE_FLOWS
 
 
-def run_sweep(handle, samples, out: Path, flows=CORE_FLOWS, k: int | None = None, engine: str = "fast",
-              lens_variant: str = "raw", dataset: Path | None = None, progress: bool = True) -> dict:
+def run_sweep(handle, samples, settings, flows=CORE_FLOWS, lens_variant: str = "raw",
+              progress: bool = True) -> dict:
     """Self-checks, then every (flow, window) and the lens on every sample, measured by the
-    runner into the run folder ``out`` (resumable: a rerun measures only what is missing),
-    then the mean curves per task over the correctly answered samples."""
+    runner into the run folder ``settings.out`` (resumable: a rerun measures only what is
+    missing; run.json written by ``record.run_record``, as for a claims run), then the mean
+    curves per task over the correctly answered samples."""
+    import time
+
     import numpy as np
 
     from ..measure.attention import text_attn_implementation
     from ..measure.selfcheck import run_self_checks
-    from ..models.fingerprint import weights_fingerprint
-    from ..paths import EVAL_SPLIT, portable_path
     from .execute import RunPlan, execute, store_key
     from .folder import RunFolder
+    from .record import finish_record, run_record
 
     checks = run_self_checks(handle, samples[0])
-    plan = RunPlan(tuple(flows), (lens_variant,), k, engine)
-    attn = text_attn_implementation(handle.model)
-    key = store_key(plan, handle.n_layers, attn, handle=handle)
-    folder = RunFolder(out).create({
-        "model": handle.name, "model_name": handle.name, "weights": weights_fingerprint(handle.model),
-        "dataset": portable_path(Path(dataset or EVAL_SPLIT)), "n_layers": handle.n_layers,
-        "k": key["k"], "engine": engine, "flows": list(plan.flows), "lens_variants": [lens_variant],
-        "claims": [], "question_ids": [s.row["question_id"] for s in samples], "attn": attn,
-        "family": None, "adapter": handle.adapter.record()})
-    execute(handle, samples, plan, folder, progress=progress)
+    engine = settings.engine
+    plan = RunPlan(tuple(flows), (lens_variant,), settings.window, engine)
+    key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model), handle=handle)
+    t0 = time.perf_counter()
+    meta = run_record(settings, handle, samples, plan, key["k"], checks=checks)
+    folder = RunFolder(settings.out).create(meta)
+    counts = execute(handle, samples, plan, folder, progress=progress)
     rows = folder.latest_rows(plan)
+    folder.write_meta(finish_record(meta, rows.values(), counts, t0))
     summary = {"model": handle.name, "n_layers": handle.n_layers, "engine": engine,
                "window_k": key["k"], "lens_variant": lens_variant,
                "self_checks": {c.name: c.passed for c in checks}, "tasks": {}}

@@ -59,22 +59,25 @@ def claim_message(verdict, spec=None, run_dir=None) -> str:
     return "\n".join(lines)
 
 
-def assert_claim(verdict, result=None, uncertain: str = "fail") -> None:
+def assert_claim(verdict, result=None, uncertain: str | None = None, spec=None) -> None:
     """Raise ``ClaimFailed`` unless the verdict passes (holds, or does not apply to the family).
-    ``result``: the ``run`` result it came from (adds the paper reference and the plot).
-    ``uncertain='allow'``: an uncertain verdict skips the test with its message (under pytest)
-    or returns (elsewhere) instead of failing."""
+    ``result``: the ``run`` result it came from (adds the paper reference and the plot);
+    ``spec``: the claim's spec, if at hand. ``uncertain``: 'fail' or 'allow' (an uncertain
+    verdict skips the test with its message under pytest, or returns elsewhere); default: the
+    running pytest session's ``--flowcheck-uncertain``, else 'fail'."""
     __tracebackhide__ = True  # pytest shows the message, not flowcheck's frames
     if verdict.passed:
         return
+    if uncertain is None:
+        from .session import active_policy
+        uncertain = active_policy() or "fail"
     if verdict.status == "uncertain" and uncertain == "allow":
         import sys
         if "pytest" in sys.modules:
             import pytest
             pytest.skip(claim_message(verdict))
         return
-    spec = None
-    if result is not None:
+    if spec is None and result is not None:
         from ..claims.spec import load_claims
         spec = next((s for s in load_claims(_claim_dirs(result)) if s.id == verdict.claim), None)
     raise ClaimFailed(claim_message(verdict, spec, getattr(result, "run_dir", None)))

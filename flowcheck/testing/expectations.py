@@ -25,7 +25,7 @@ def reason(verdict) -> str:
 
 def from_run(run_dir: Path) -> dict:
     """The expectations a run's verdicts give: every case that does not pass."""
-    from ..suite import load_run
+    from ..runs.stored import load_run
     run = load_run(Path(run_dir))
     verdicts = run.judge()
     return {"model": run.meta.get("model_name"), "weights": run.meta.get("weights"),

@@ -4,7 +4,7 @@ of the two, measured side by side, is the cost of the noise ranges."""
 import pytest
 
 from flowcheck.paths import REPO_ROOT
-from flowcheck.suite import load_run
+from flowcheck.runs.stored import load_run
 
 pytestmark = pytest.mark.benchmark(group="judge", min_rounds=3, warmup=False)
 

@@ -10,15 +10,15 @@ committed run): strict expected failures, so the suite says so the day one start
 import pytest
 
 from flowcheck.claims.serialise import noise_ranges
-from flowcheck.pytest_plugin import explain, setting
+from flowcheck.testing import assert_claim
 from flowcheck.testing.baselines import baseline_data
 from flowcheck.testing.snapshot import verdict_snapshot, why
 
 pytestmark = pytest.mark.slow  # the full claim suite on the model under test
 
 
-def test_verdict_matches_snapshot(flowcheck_verdict, request, snapshot):
-    model = setting(request.config, "model")
+def test_verdict_matches_snapshot(flowcheck_verdict, flowcheck_session, snapshot):
+    model = flowcheck_session.settings.model
     noise = noise_ranges(flowcheck_verdict)
     stored = snapshot(extension_class=verdict_snapshot(model, noise))  # float noise never fails
     assert baseline_data(flowcheck_verdict) == stored, why(stored, noise)  # "claim changed" / what moved
@@ -27,4 +27,4 @@ def test_verdict_matches_snapshot(flowcheck_verdict, request, snapshot):
 def test_claim_holds(flowcheck_verdict, flowcheck_expectation, request):
     if flowcheck_expectation:
         request.applymarker(pytest.mark.xfail(strict=True, reason=flowcheck_expectation["reason"]))
-    assert flowcheck_verdict.passed, explain(flowcheck_verdict)
+    assert_claim(flowcheck_verdict)  # follows --flowcheck-uncertain, as the built-in items do

@@ -10,12 +10,12 @@ import json
 
 import pytest
 
+from flowcheck import run as run_suite
 from flowcheck.analysis.matrix import build_matrix
 from flowcheck.claims.equivalence import verdict_mismatches
 from flowcheck.claims.serialise import noise_ranges, verdict_to_dict
 from flowcheck.claims.spec import LIBRARY, load_claims
 from flowcheck.paths import REPO_ROOT
-from flowcheck.suite import run_suite
 
 pytestmark = pytest.mark.slow  # three full claim-suite runs (about 90 s)
 

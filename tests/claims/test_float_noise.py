@@ -14,7 +14,7 @@ import pytest
 from flowcheck.analysis.noise import what_noise_changes
 from flowcheck.claims.noise import NOISE_LENS, NOISE_PP
 from flowcheck.paths import REPO_ROOT
-from flowcheck.suite import load_run
+from flowcheck.runs.stored import load_run
 from flowcheck.testing.baselines import baseline_data
 
 pytestmark = pytest.mark.slow  # re-judges three committed runs 7 times each (about 60 s)

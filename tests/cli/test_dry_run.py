@@ -7,6 +7,7 @@ import pytest
 from flowcheck.cli.main import main
 from flowcheck.models.fixtures.checkpoints import write_checkpoint
 from flowcheck.runs.planning import fast_cost, plan_run
+from flowcheck.runs.settings import RunSettings
 
 
 def test_dry_run_of_the_reference_model(capsys, tmp_path):
@@ -50,7 +51,7 @@ def test_fast_cost_counts_rows_times_layers():
 
 
 def test_calibration_projects_wall_time_and_memory():
-    plan = plan_run(max_samples=2, claims=["question_to_last_middle"], calibrate_n=2)
+    plan = plan_run(RunSettings.create(max_samples=2, claims=["question_to_last_middle"]), calibrate_n=2)
     c = plan.calibration
     assert c["samples"] == 2 and c["seconds"] > 0 and c["peak_memory_bytes"] > 0
     assert c["expected_seconds"] == pytest.approx(c["seconds_per_forward_equivalent"]

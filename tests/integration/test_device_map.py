@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from flowcheck import run as run_suite
 from flowcheck.analysis.noise import differences
-from flowcheck.suite import run_suite
 
 ARGS = dict(tasks=["ChooseAttr"], max_samples=3, claims=["question_to_last_middle"], progress=False)
 

@@ -4,7 +4,7 @@ import json
 import math
 
 import flowcheck.measure.configs as configs
-from flowcheck.suite import run_suite
+from flowcheck import run as run_suite
 
 
 def test_a_nan_in_one_config_is_reported_and_the_sample_left_out(tmp_path, monkeypatch):

@@ -5,9 +5,10 @@ import sys
 
 import pytest
 
+from flowcheck import run as run_suite
 from flowcheck.claims.judge import POOLED
 from flowcheck.runs.folder import RunFolder
-from flowcheck.suite import judge_run, run_suite
+from flowcheck.suite import judge_run
 
 TASKS = ["ChooseAttr", "QueryAttr"]
 SMALL = dict(tasks=TASKS, max_samples=3, progress=False)

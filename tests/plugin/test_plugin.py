@@ -4,10 +4,10 @@ import json
 pytest_plugins = ["pytester"]
 
 CLAIM_TEST = """
-from flowcheck.pytest_plugin import explain
+from flowcheck import assert_claim
 
 def test_claim(flowcheck_verdict):
-    assert flowcheck_verdict.passed, explain(flowcheck_verdict)
+    assert_claim(flowcheck_verdict)
 """
 
 

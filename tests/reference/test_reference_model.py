@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from flowcheck.data import dataset
-from flowcheck.models.loading import load_model, resolve_model_path
+from flowcheck.models.loading import load_model
+from flowcheck.models.source import read_source
 from flowcheck.paths import EVAL_SPLIT, REFERENCE_MODEL
 from flowcheck.reference.card import read_card
 
@@ -87,18 +88,18 @@ def _copy_without(tmp_path, names):
 def test_folder_missing_tokenizer_is_a_clear_error(tmp_path):
     folder = _copy_without(tmp_path, ["tokenizer.json", "tokenizer_config.json"])
     with pytest.raises(FileNotFoundError, match="has no tokenizer.*processor.save_pretrained"):
-        resolve_model_path(folder)
+        read_source(folder)
 
 
 def test_folder_missing_weights_is_a_clear_error(tmp_path):
     folder = _copy_without(tmp_path, ["model.safetensors"])
     with pytest.raises(FileNotFoundError, match="has no weights.*save_pretrained"):
-        resolve_model_path(folder)
+        read_source(folder)
 
 
 def test_unknown_model_name_lists_the_known_ones():
     with pytest.raises(FileNotFoundError, match="does not exist.*reference"):
-        resolve_model_path("llava-typo")
+        read_source("llava-typo")
 
 
 @pytest.mark.parametrize("label, model", [("natural", "reference"), ("paper-route", "paper-route"),

@@ -77,12 +77,12 @@ def test_max_samples_below_one_names_the_option(small_dataset, n):
 @pytest.mark.parametrize("k", [0, -1])
 def test_a_window_below_one_is_refused_before_the_model_loads(tmp_path, k, monkeypatch):
     import flowcheck.models.handle
-    from flowcheck.suite import run_suite
+    from flowcheck import run as run_suite
 
     def no_load(*a, **kw):
         raise AssertionError("the model was loaded")
     monkeypatch.setattr(flowcheck.models.handle, "load_handle", no_load)
-    with pytest.raises(UsageError, match=rf"--window\) must be a positive integer, got {k}"):
+    with pytest.raises(UsageError, match=rf"window must be a positive integer, got {k}"):
         run_suite("reference", k=k, out=tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
 

@@ -26,7 +26,7 @@ def test_library_holds_the_eight_design_claims_with_one_reference_family():
     for s in specs:
         assert s.version >= 1 and s.paper and s.summary
         assert set(s.thresholds_for("reference")) == {c.name for c in s.conditions}
-        assert "reference" in s.applies_to
+        assert s.applies("reference") and not s.uses_default("reference")
 
 
 def test_specs_are_frozen():
@@ -84,11 +84,26 @@ def test_bad_condition_is_refused(condition, message):
     assert message in str(e.value)
 
 
-def test_unknown_family_names_the_known_ones():
+def test_a_family_without_its_own_row_takes_the_default_row_and_says_so():
     spec = load_claims(ids=["last_to_last_negligible"])[0]
-    known = "llava_next, qwen2_vl, reference"
-    with pytest.raises(SpecError, match=f"no thresholds for model family .idefics.*{known}"):
+    assert spec.applies("idefics3") and spec.uses_default("idefics3")
+    assert spec.thresholds_for("idefics3") == dict(dict(spec.thresholds)["default"])
+    assert not spec.uses_default("llava")  # read off the paper: its own row
+
+
+def test_without_a_default_row_an_unknown_family_names_the_known_ones():
+    row = {"lower_drop": -20}
+    spec = parse_spec(base_spec(thresholds={"llava": row, "reference": row},
+                                applies_to=["llava", "reference"]), "c.yaml")
+    with pytest.raises(SpecError, match="no thresholds for model family .idefics.*llava, reference"):
         spec.thresholds_for("idefics")
+    assert not spec.applies("idefics")
+
+
+def test_applies_to_all_needs_a_default_row():
+    with pytest.raises(SpecError, match="applies_to: all needs a 'default:' thresholds row"):
+        parse_spec(base_spec(applies_to="all", thresholds={"llava": {"lower_drop": -20}}), "c.yaml")
+    assert parse_spec(base_spec(applies_to="all"), "c.yaml").applies("any_family")
 
 
 def test_user_folder_adds_claims_and_duplicates_are_refused(tmp_path):

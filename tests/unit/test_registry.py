@@ -5,14 +5,14 @@ from flowcheck.claims.statistics import STATISTICS
 from flowcheck.data.questions import TASK_TYPES
 from flowcheck.errors import UsageError
 from flowcheck.measure.configs import ENGINES
-from flowcheck.measure.flows import FLOWS
+from flowcheck.measure.flows import flow_registry
 from flowcheck.measure.lens import LENS_VARIANTS
 from flowcheck.models.adapters import ADAPTERS
 from flowcheck.registry import Registry, UnknownNameError
 
 
 @pytest.mark.parametrize("registry, typo, suggestion", [
-    (FLOWS, "image->lats", "image->last"), (ENGINES, "fats", "fast"),
+    (flow_registry(), "image->lats", "image->last"), (ENGINES, "fats", "fast"),
     (LENS_VARIANTS, "norm", "normed"), (STATISTICS, "min_men", "min_mean"),
     (TASK_TYPES, "ChoseAttr", "ChooseAttr"),
     (ADAPTERS, "LlavaForConditionalGen", "LlavaForConditionalGeneration"),

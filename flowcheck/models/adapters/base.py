@@ -7,7 +7,9 @@ inputs directly; they ask the adapter for
 - inputs: ``encode_inputs`` (prompt + image -> the model's own keyword inputs, an opaque
   dict the engines pass through), ``image_features`` (what the model inserts at its image
   tokens), ``position_ids``;
-- geometry: ``layout`` (which original-image pixels each image token stands for).
+- geometry: ``layout`` (which original-image pixels each image token stands for);
+- the checkpoint: ``default_prompt`` (the template the paper's code uses), ``load_processor``,
+  and ``note_texts`` (what the report says about a layout note the adapter records).
 
 A family registers its adapter once, by the HF architecture name that ``config.json``
 lists (``@register_adapter``); loading goes config -> architecture -> adapter -> class.
@@ -43,11 +45,32 @@ class ModelAdapter:
     attn_config_key: ClassVar[str] = "text_config"
     extra_groups: ClassVar[tuple[str, ...]] = ()  # groups beyond image/question/last/related/other
     preprocess_modes: ClassVar[tuple[str, ...]] = ("checkpoint",)
+    note_texts: ClassVar[dict[str, str]] = {}  # layout note -> "N samples <text>" in the report
 
     def __post_init__(self):
         if self.preprocess not in self.preprocess_modes:
             raise ModelError(f"image preprocessing {self.preprocess!r} is not available for family "
                              f"{self.family}; use one of: {', '.join(self.preprocess_modes)}")
+
+    # --- the checkpoint ---------------------------------------------------------------------
+    @classmethod
+    def default_prompt(cls, tokenizer) -> str:
+        """The prompt template the paper's code uses: 'llava_llama_3' for a Llama-3 tokenizer,
+        else 'vicuna_v1'."""
+        return "llava_llama_3" if "<|start_header_id|>" in tokenizer.get_vocab() else "vicuna_v1"
+
+    @classmethod
+    def load_processor(cls, path):
+        """The folder's stock transformers processor (offline, no code from the folder)."""
+        from transformers import AutoProcessor
+        try:
+            return AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+        except ValueError as e:
+            if "trust_remote_code" not in str(e):
+                raise
+            raise ModelError(f"the processor of {str(path)!r} needs code from the model folder, which "
+                             "flowcheck never runs; use a folder saved with the stock transformers "
+                             "processor (processor.save_pretrained)") from None
 
     # --- parts of the HF module tree -------------------------------------------------------
     @classmethod

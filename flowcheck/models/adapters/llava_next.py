@@ -85,6 +85,8 @@ class LlavaNextAdapter(ModelAdapter):
     architecture = "LlavaNextForConditionalGeneration"
     extra_groups = ("base", "hd", "related_hd", "newline")
     preprocess_modes = ("paper", "checkpoint")  # the same here: anyres is the paper's way
+    note_texts = {"original_code_differs": "get another tile layout from the original LLaVA-NeXT "
+                  "code than from transformers (pinpoint tie-break)"}
 
     def image_features(self, model, inputs: dict):
         cfg = model.config

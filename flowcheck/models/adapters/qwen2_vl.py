@@ -43,6 +43,22 @@ class Qwen2VLAdapter(ModelAdapter):
     # the paper's code has no Qwen2-VL path: 'paper' is the processor's own dynamic resize too
     preprocess_modes = ("paper", "checkpoint")
 
+    @classmethod
+    def default_prompt(cls, tokenizer) -> str:
+        return "qwen2_vl"
+
+    @classmethod
+    def load_processor(cls, path):
+        """The stock processor; it also loads a video processor, which needs torchvision:
+        without it, the same processor for images only (``image_only_processor``)."""
+        try:
+            return super().load_processor(path)
+        except (OSError, ImportError, AttributeError) as e:
+            try:
+                return load_image_only_processor(path)
+            except Exception:
+                raise e from None
+
     def encode_inputs(self, processor, image, prompt: str) -> dict:
         batch = processor(images=[image], text=[prompt], return_tensors="pt")
         return dict(batch)

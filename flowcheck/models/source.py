@@ -1,0 +1,90 @@
+"""The model folder, read once: ``ModelSource`` is everything flowcheck learns from a model
+folder before any weight loads (path, architecture, adapter class, threshold family, the
+card of flowcheck's own models, the random-weights record of a fixture). Every later stage
+takes these from ``handle.source``; nothing re-reads the folder.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import NotFoundError
+from ..paths import CONTROL_MODELS, REFERENCE_MODEL
+
+NAMED_MODELS = {"reference": REFERENCE_MODEL, **CONTROL_MODELS}
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
+CARD_FILE = "flowcheck_card.json"  # the card of flowcheck's own models (written by flowcheck.reference)
+FIXTURE_FILE = "flowcheck_fixture.json"  # written next to a random-weights checkpoint fixture
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A checked model folder: what it is, before anything loads."""
+
+    name: str  # as the user gave it ('reference', a folder)
+    path: Path
+    architecture: str  # the first of config.json's ``architectures``
+    card: dict | None  # flowcheck's own models: their card (family 'reference'), else None
+    fixture: dict | None  # a random-weights fixture's record, else None (real weights)
+
+    @property
+    def adapter_class(self):
+        from .adapters import adapter_class
+        return adapter_class(self.architecture)
+
+    @property
+    def family(self) -> str:
+        """The threshold family: 'reference' for flowcheck's own models, else the adapter's."""
+        if self.card is not None:
+            return self.card.get("family", "reference")
+        return self.adapter_class.family
+
+    @property
+    def random_weights(self) -> dict | None:
+        """The fixture record of randomly initialised weights: verdicts on them check the
+        engine only, they are no finding about a model."""
+        return self.fixture
+
+    def default_prompt(self, tokenizer) -> str:
+        """The prompt template the paper's code uses for this checkpoint: 'plain' for
+        flowcheck's own models, else the adapter's choice."""
+        return "plain" if self.card is not None else self.adapter_class.default_prompt(tokenizer)
+
+
+def read_source(name_or_path) -> ModelSource:
+    """A shipped model's name ('reference', 'paper-route', 'direct-route') or a local folder,
+    checked (config, weights, tokenizer) and read once."""
+    if isinstance(name_or_path, ModelSource):
+        return name_or_path
+    path = NAMED_MODELS.get(str(name_or_path), Path(name_or_path))
+    if not path.is_dir():
+        raise NotFoundError(
+            f"model folder {str(path)!r} does not exist; pass a local model folder or one of: "
+            f"{', '.join(NAMED_MODELS)}")
+    files = {p.name for p in path.iterdir()}
+    if "config.json" not in files or not files & set(WEIGHT_FILES):
+        raise NotFoundError(
+            f"model folder {str(path)!r} has no weights (expected config.json and one of "
+            f"{', '.join(WEIGHT_FILES)}); save the model with model.save_pretrained(folder)")
+    if not files & set(TOKENIZER_FILES):
+        raise NotFoundError(
+            f"model folder {str(path)!r} has no tokenizer (expected one of "
+            f"{', '.join(TOKENIZER_FILES)}); save it with processor.save_pretrained(folder)")
+    return ModelSource(str(name_or_path), path, _architecture(path), _read_json(path / CARD_FILE),
+                       _read_json(path / FIXTURE_FILE))
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _architecture(path: Path) -> str:
+    """The HF architecture a model folder's config.json names (its first ``architectures``)."""
+    config = json.loads((path / "config.json").read_text())
+    names = config.get("architectures") or []
+    if not names:
+        raise NotFoundError(f"{path / 'config.json'} names no architecture (an 'architectures' list); "
+                            "save the model with model.save_pretrained(folder)")
+    return names[0]

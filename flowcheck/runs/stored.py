@@ -1,0 +1,72 @@
+"""A run folder read back, with no model: its settings, claim specs, evidence and counts,
+and the one way to re-judge it - with the bootstrap seed and noise bound the run recorded -
+used by report, expect, sensitivity, power and compare."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..claims.judge import BOOTSTRAP_SEED, N_BOOTSTRAP, judge_all
+from ..claims.spec import claim_dirs, load_claims
+from ..errors import RunFolderError
+from .execute import RunPlan
+from .folder import RunFolder, evidence_from_rows
+
+
+@dataclass
+class StoredRun:
+    """A run folder read back: its meta, claim specs, evidence and sample counts (no model)."""
+
+    run_dir: Path
+    meta: dict
+    specs: list
+    evidence: object  # claims.judge.Evidence
+    counts: dict
+    rows: dict  # question_id -> the stored row the evidence was built from
+
+    @property
+    def noise(self):
+        """The float-noise bound the verdicts' noise ranges use: the run's own (run.json
+        "noise", from ``--noise``) or the bound measured for float32 (``noise.NOISE_PP``)."""
+        from ..claims.noise import NOISE_LENS, NOISE_PP
+        from ..claims.statistics import Noise
+        given = self.meta.get("noise") or {}
+        return Noise(float(given.get("pp", NOISE_PP)), float(given.get("lens", NOISE_LENS)))
+
+    @property
+    def judging(self) -> dict:
+        """How the run's verdicts are judged: its recorded bootstrap seed and resamples (runs
+        from before they were recorded: the defaults) and its noise bound."""
+        boot = self.meta.get("bootstrap") or {}
+        return {"noise": self.noise, "seed": int(boot.get("seed", BOOTSTRAP_SEED)),
+                "n_bootstrap": int(boot.get("resamples", N_BOOTSTRAP))}
+
+    def judge(self, evidence=None, specs=None, tasks=None, **kw) -> list:
+        """Verdicts of the run's claims (or ``specs``) on its evidence (or on ``evidence`` in
+        its place), per task (``tasks``, default the run's) and pooled, judged as the run
+        was (``judging``) unless ``kw`` says otherwise."""
+        return judge_all(self.specs if specs is None else specs,
+                         self.evidence if evidence is None else evidence, self.meta["family"],
+                         tasks=sorted(self.counts) if tasks is None else tasks,
+                         **{**self.judging, **kw})
+
+
+def load_run(run_dir: Path) -> StoredRun:
+    """Read run.json + results.jsonl of a run folder."""
+    folder = RunFolder(run_dir)
+    meta = folder.meta()
+    specs = load_claims(claim_dirs(meta.get("claims_dir")), meta["claims"])
+    variant = next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
+    plan = RunPlan.from_meta(meta)
+    stored_rows = folder.rows()  # read once: evidence and the check below both use it
+    rows = folder.latest_rows(plan, meta=meta, stored=stored_rows)
+    ev, counts = evidence_from_rows(rows, plan, meta["n_layers"], variant)
+    if not counts and stored_rows:  # never overwrite a good report with "nothing measured"
+        kinds = sorted({(r.get("k"), r.get("engine"), r.get("attn", "default")) for r in stored_rows})
+        raise RunFolderError(
+            f"{folder.path}: run.json asks for k={meta.get('k')}, engine={meta.get('engine')!r}, "
+            f"attn={meta.get('attn', 'default')!r}, but results.jsonl holds rows for (k, engine, "
+            f"attn) {kinds}; the report was left as it was. Restore run.json or re-run with "
+            "those settings")
+    meta["lens_variant"] = variant
+    return StoredRun(folder.path, meta, specs, ev, counts, rows)

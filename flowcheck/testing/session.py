@@ -1,0 +1,123 @@
+"""The flowcheck side of one pytest session (the plugin's hooks only delegate here).
+
+``FlowcheckSession`` holds the checked ``RunSettings``, the claims and tasks of the session,
+which (claim, task) cases survived selection, the expectations and baselines files, and the
+one run: ``result()`` measures exactly what the selected cases need, once. ``check(case)``
+is the one assertion of a claim test, built-in item or written ``flowcheck_verdict`` test,
+with the session's uncertain policy. Testable without pytest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..claims.names import POOLED
+
+
+def measurement_for(cases, all_tasks) -> tuple[list | None, list]:
+    """(claims, tasks) a run must measure for the selected (claim, task) cases: the cases'
+    claims (None: every claim, when nothing is selected) and their tasks - every task when
+    a pooled verdict is selected, as pooling needs them all."""
+    cases = set(cases or ())
+    claims = sorted({c for c, _ in cases}) or None
+    tasks = sorted({t for _, t in cases if t != POOLED})
+    if not tasks or any(t == POOLED for _, t in cases):
+        tasks = list(all_tasks)
+    return claims, tasks
+
+
+@dataclass
+class FlowcheckSession:
+    settings: object  # runs.settings.RunSettings, checked once at configure
+    root: Path  # the pytest rootdir: expectations and baselines folders are relative to it
+    expectations_dir: str = "flowcheck-expectations"
+    baselines_dir: str = "flowcheck-baselines"
+    collect_builtin: bool = False  # add the built-in claims as items when no test asks for them
+    updating: bool = False  # record baselines (--flowcheck-update-baselines / --snapshot-update)
+    selected: set = field(default_factory=set)
+    _specs: list | None = None
+    _expectations: dict | None = None
+    _result: object = None
+
+    # --- what the session tests ------------------------------------------------------------
+    @property
+    def specs(self) -> list:
+        """The claims of the session: the library, then the settings' claims_dir (read once)."""
+        if self._specs is None:
+            from ..claims.spec import claim_dirs, load_claims
+            self._specs = load_claims(claim_dirs(self.settings.claims_dir))
+        return self._specs
+
+    @property
+    def tasks(self) -> list[str]:
+        from ..data.tasks import TASKS
+        return list(self.settings.tasks or TASKS)
+
+    def cases(self) -> list[tuple[str, str]]:
+        """Every (claim, task) of the session's claims: tasks + pooled."""
+        return [(s.id, t) for s in self.specs for t in [*self.tasks, POOLED]]
+
+    def expectation(self, claim: str, task: str) -> dict | None:
+        """The model's expectations-file entry for a case of the current claim version."""
+        from .expectations import expected, load, path_for
+        if self._expectations is None:
+            self._expectations = load(path_for(self.root / self.expectations_dir, self.settings.model))
+        version = next((s.version for s in self.specs if s.id == claim), 0)
+        return expected(self._expectations, claim, version, task)
+
+    @property
+    def baselines_folder(self) -> Path:
+        return self.root / self.baselines_dir
+
+    def has_baselines(self) -> bool:
+        """Baseline items are collected when recording, or when the model has baselines."""
+        from .baselines import model_folder
+        return self.updating or model_folder(self.baselines_folder, self.settings.model).is_dir()
+
+    # --- the one run -------------------------------------------------------------------------
+    def result(self):
+        """The session's ``SuiteResult``: the selected cases measured, once."""
+        if self._result is None:
+            from ..suite import run_suite
+            claims, tasks = measurement_for(self.selected, self.tasks)
+            self._result = run_suite(self.settings.with_(claims=claims, tasks=tasks), progress=True)
+        return self._result
+
+    def verdict(self, claim: str, task: str):
+        return self.result().verdict(claim, task)
+
+    # --- the assertions ----------------------------------------------------------------------
+    def check(self, verdict) -> None:
+        """The claim test's assertion: ``assert_claim`` with the session's uncertain policy
+        and the claim's spec (no YAML re-read)."""
+        from . import assert_claim
+        __tracebackhide__ = True
+        spec = next((s for s in self.specs if s.id == verdict.claim), None)
+        assert_claim(verdict, self._result, uncertain=self.settings.uncertain, spec=spec)
+
+    def check_baseline(self, verdict) -> str:
+        """Compare with (or record) the model's baseline; the failure message, or ''."""
+        from . import baselines
+        if self.updating:
+            baselines.record(self.baselines_folder, self.settings.model, verdict)
+            return ""
+        found = baselines.check(self.baselines_folder, self.settings.model, verdict)
+        return "" if found.ok else found.message(self.settings.model)
+
+
+def gpus_missing(need: int) -> str:
+    """Why a test needing ``need`` CUDA GPUs cannot run here ('' when it can)."""
+    import torch
+    have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if have >= need:
+        return ""
+    return (f"needs {need} CUDA GPU{'s' if need > 1 else ''}, {have} visible (torch {torch.__version__}, "
+            f"CUDA build: {torch.version.cuda or 'none'})")
+
+
+_ACTIVE: list = []  # the session of the running pytest process (set by the plugin)
+
+
+def active_policy() -> str | None:
+    """The uncertain policy of the running flowcheck pytest session, or None outside one."""
+    return _ACTIVE[-1].settings.uncertain if _ACTIVE else None
