@@ -47,6 +47,11 @@ class Registry(Mapping):
         self._items[name] = value
         return value
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (a plugin or test that registered it for a while)."""
+        self.get_or_raise(name)
+        del self._items[name]
+
     def names(self) -> tuple[str, ...]:
         return tuple(self._items)
 
