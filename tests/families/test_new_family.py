@@ -1,7 +1,8 @@
 """A family is one adapter file: a throwaway family (the LLaVA adapter under a new
 architecture name, with a family name no claim YAML knows, on the reference model's weights)
-registered here, in the test only, runs end to end through the public API - loading, token groups, knockouts, lens,
-verdicts on the claims' default thresholds row, report - with no edit outside this file."""
+registered here, in the test only, runs end to end through the public API - loading, token
+groups, knockouts, lens, verdicts on the claims' default thresholds row, report - with no
+edit outside this file."""
 import json
 from dataclasses import dataclass
 
