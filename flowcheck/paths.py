@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +32,14 @@ def portable_path(path: Path) -> str:
 def resolve_portable(path: str) -> Path:
     """Inverse of ``portable_path``."""
     return REPO_ROOT / path if not Path(path).is_absolute() else Path(path)
+
+
+@contextmanager
+def writing(what: str, folder):
+    """Turn an OSError of the block into one message: what could not be written, where, why
+    and the fix (``--out``), e.g. ``with writing("the run folder", out): out.mkdir(...)``."""
+    try:
+        yield
+    except OSError as e:
+        raise OSError(f"cannot write {what} to {str(folder)!r} ({e.strerror or e}); choose a "
+                      "writable folder with --out") from e

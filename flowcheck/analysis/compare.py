@@ -49,6 +49,20 @@ def _accuracy(counts_a: dict, counts_b: dict) -> list[dict]:
     return out
 
 
+def status_flips(a: dict, b: dict) -> list[dict]:
+    """The (claim, task) cases whose status differs between two runs' verdicts, each given as
+    {(claim, task): (status, margin)}; only cases both runs judged."""
+    return [{"claim": claim, "task": task, "a": a[claim, task][0], "b": b[claim, task][0],
+             "margin_a": a[claim, task][1], "margin_b": b[claim, task][1]}
+            for claim, task in sorted(set(a) & set(b)) if a[claim, task][0] != b[claim, task][0]]
+
+
+def flip_line(f: dict, number=str) -> str:
+    """One changed verdict: '  claim [task]: a -> b (margin x -> y)'."""
+    return (f"  {f['claim']} [{f['task']}]: {f['a']} -> {f['b']} "
+            f"(margin {number(f['margin_a'])} -> {number(f['margin_b'])})")
+
+
 def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0) -> dict:
     """{'accuracy': [...], 'flips': [...], 'curve_changes': [...], ...} between run A and B."""
     return compare_curves(run_a, run_b, tolerance)[0]
@@ -58,13 +72,8 @@ def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0) -> tuple[di
     """``compare_runs``'s result and both runs' mean curves (for ``write_compare_html``)."""
     meta_a, va, ev_a, counts_a = _load(run_a)
     meta_b, vb, ev_b, counts_b = _load(run_b)
-    flips = []
-    for claim in sorted(set(va) & set(vb)):
-        for task in sorted(set(va[claim]["tasks"]) & set(vb[claim]["tasks"])):
-            a, b = va[claim]["tasks"][task], vb[claim]["tasks"][task]
-            if a["status"] != b["status"]:
-                flips.append({"claim": claim, "task": task, "a": a["status"], "b": b["status"],
-                              "margin_a": a["margin"], "margin_b": b["margin"]})
+    flips = status_flips(*({(c, t): (v["status"], v["margin"]) for c in vs for t, v in vs[c]["tasks"].items()}
+                           for vs in (va, vb)))
     changes = []
     ca, cb = _mean_curves(ev_a), _mean_curves(ev_b)
     if meta_a["n_layers"] == meta_b["n_layers"]:
@@ -96,9 +105,7 @@ def format_comparison(result: dict) -> str:
         lines.append(f"  {acc['task']:<12} {acc['a']:>8} -> {acc['b']:<8}{change}")
     if result["flips"]:
         lines.append(f"{len(result['flips'])} verdict(s) changed:")
-        for f in result["flips"]:
-            lines.append(f"  {f['claim']} [{f['task']}]: {f['a']} -> {f['b']} "
-                         f"(margin {f['margin_a']} -> {f['margin_b']})")
+        lines += [flip_line(f) for f in result["flips"]]
     else:
         lines.append("no verdict changed")
     if result["curve_changes"]:

@@ -72,12 +72,11 @@ def verdict_differences(verdicts_a, verdicts_b) -> dict:
     """Largest difference of any verdict number, status flips, binding and n changes."""
     va = {(v.claim, v.task): v for v in verdicts_a}
     vb = {(v.claim, v.task): v for v in verdicts_b}
-    pairs, flips, binding, n_changed = [], [], [], []
+    from .compare import status_flips
+    flips = status_flips(*({k: (v.status, v.margin) for k, v in vs.items()} for vs in (va, vb)))
+    pairs, binding, n_changed = [], [], []
     for key in sorted(set(va) & set(vb)):
         a, b = va[key], vb[key]
-        if a.status != b.status:
-            flips.append({"claim": key[0], "task": key[1], "a": a.status, "b": b.status,
-                          "margin_a": a.margin, "margin_b": b.margin})
         if a.n != b.n:
             n_changed.append({"claim": key[0], "task": key[1], "a": a.n, "b": b.n})
         na, nb = _verdict_numbers(a), _verdict_numbers(b)
@@ -125,9 +124,8 @@ def format_differences(d: dict) -> str:
                  f"{'  at ' + str(v['at']) if v['at'] else ''}")
     lines.append(f"  verdicts changed: {len(v['flips'])}; binding condition changed: "
                  f"{len(v['binding_changed'])}; n changed: {len(v['n_changed'])}")
-    for f in v["flips"]:
-        lines.append(f"    {f['claim']} [{f['task']}]: {f['a']} -> {f['b']} "
-                     f"(margin {f['margin_a']:.4g} -> {f['margin_b']:.4g})")
+    from .compare import flip_line
+    lines += ["  " + flip_line(f, lambda x: f"{x:.4g}") for f in v["flips"]]
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import FlowcheckError
 from ..measure.selfcheck import SelfCheckError  # light: no torch at import
-from ..runs.settings import ATTENTION, DTYPES, PREPROCESS  # noqa: F401  (choices of the options)
+from ..runs.settings import ATTENTION, DEVICE_MAPS, DTYPES, PREPROCESS  # noqa: F401  (option choices)
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3  # 1 only ever means "a claim fails"
 MODEL_HELP = "a shipped model (reference, paper-route, direct-route) or a model folder"
@@ -55,6 +55,17 @@ def print_table(args, rows: list, text: str) -> int:
         args.out.write_text(text)
     print(json.dumps(rows, sort_keys=True) if args.json else text)
     return EXIT_OK
+
+
+def add_table_options(p, n_help: str) -> None:
+    """``--n``, ``--claims``, ``--out``, ``--json`` of the commands that re-judge stored runs
+    into a table (sensitivity, power)."""
+    p.add_argument("--n", type=int_list, default=[10, 30, 100],
+                   help=f"samples per task type {n_help}, comma-separated (default: 10,30,100)")
+    p.add_argument("--claims", type=claims_arg, default=None,
+                   help="knockout claim ids (default: the main knockout claims)")
+    p.add_argument("--out", type=Path, default=None, help="write the markdown table here too")
+    p.add_argument("--json", action="store_true")
 
 
 def claims_arg(text: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .args import claims_arg, command, int_list, print_table
+from .args import add_table_options, command, print_table
 
 EXAMPLES = ["flowcheck power reports/reference/paper-route reports/reference/natural",
             "flowcheck power EFFECT_RUN NOISE_RUN --n 10,30 --claims question_to_last_middle"]
@@ -17,13 +17,8 @@ def add_parser(sub) -> None:
                    help="a run whose per-sample curves carry the effect (e.g. the paper-route control)")
     p.add_argument("noise_run", type=Path, metavar="NOISE_RUN",
                    help="a run of the same dataset whose per-sample spread is mixed in (e.g. natural)")
-    p.add_argument("--n", type=int_list, default=[10, 30, 100],
-                   help="samples per task type, comma-separated (default: 10,30,100)")
-    p.add_argument("--claims", type=claims_arg, default=None,
-                   help="knockout claim ids (default: the main knockout claims)")
+    add_table_options(p, "to draw")
     p.add_argument("--draws", type=int, default=5, help="random draws of samples per n (median; default 5)")
-    p.add_argument("--out", type=Path, default=None, help="write the markdown table here too")
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd)
 
 

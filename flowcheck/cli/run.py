@@ -5,7 +5,17 @@ from pathlib import Path
 
 from ..measure.configs import ENGINES
 from ..models.prompts import PROMPTS
-from .args import ATTENTION, PREPROCESS, add_dataset, add_device, add_model, claims_arg, command, int_arg
+from .args import (
+    ATTENTION,
+    DEVICE_MAPS,
+    PREPROCESS,
+    add_dataset,
+    add_device,
+    add_model,
+    claims_arg,
+    command,
+    int_arg,
+)
 from .report import add_uncertain, print_verdicts
 
 EXAMPLES = ["flowcheck run --model reference --out reports/ref",
@@ -47,7 +57,7 @@ def add_parser(sub) -> None:
     r.add_argument("--batch-size", type=int_arg("--batch-size"), default=None, metavar="B",
                    help="knockout configs per forward (default: exact engine 1, fast engine a whole "
                         "group); results equal within float rounding, throughput differs")
-    r.add_argument("--device-map", default=None, choices=["auto"],
+    r.add_argument("--device-map", default=None, choices=DEVICE_MAPS,
                    help="spread a model larger than one GPU over the visible GPUs (needs accelerate: "
                         "pip install 'flowcheck[multi-gpu]'); --device is then ignored")
     r.add_argument("--shard", default=None, metavar="I/N",

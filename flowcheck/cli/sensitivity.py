@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .args import claims_arg, command, int_list, print_table
+from .args import add_table_options, command, print_table
 
 EXAMPLES = ["flowcheck sensitivity reports/mine --n 10,30,100",
             "flowcheck sensitivity runs/k3 runs/k5 --claims question_to_last_middle --out sens.md"]
@@ -15,12 +15,7 @@ def add_parser(sub) -> None:
                 "from run folders (no model)", EXAMPLES)
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
                    help="run folders of `flowcheck run` (one model and one --window each)")
-    p.add_argument("--n", type=int_list, default=[10, 30, 100],
-                   help="samples per task type to judge on, comma-separated (default: 10,30,100)")
-    p.add_argument("--claims", type=claims_arg, default=None,
-                   help="claim ids (default: the main knockout claims)")
-    p.add_argument("--out", type=Path, default=None, help="write the markdown table here too")
-    p.add_argument("--json", action="store_true")
+    add_table_options(p, "to judge on")
     p.set_defaults(func=cmd)
 
 

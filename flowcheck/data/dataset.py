@@ -154,15 +154,13 @@ def generate(seed, n_per_task: int, tasks=TASKS) -> list[Sample]:
 def save(samples: list[Sample], out: Path) -> Path:
     """Write ``questions.jsonl`` and ``images/*.png`` under ``out``."""
     out = Path(out)
-    try:
+    from ..paths import writing
+    with writing("the dataset", out):
         (out / "images").mkdir(parents=True, exist_ok=True)
         with open(out / QUESTIONS_FILE, "w") as f:
             for s in samples:
                 f.write(json.dumps(s.row, sort_keys=True) + "\n")
                 s.image.save(out / "images" / f"{s.row['img_id']}.png", optimize=True)
-    except OSError as e:
-        raise OSError(f"cannot write the dataset to {str(out)!r} ({e.strerror}); "
-                      "choose a writable folder with --out") from e
     return out
 
 

@@ -36,6 +36,7 @@ from ..data.dataset import check_seed, generate
 from ..data.questions import TASKS
 from ..errors import RunFolderError
 from ..models.fixtures.tiny import ReferenceSpec, build_model, build_processor
+from ..paths import writing
 from .batches import PATCH_LABELS, draw_batch, objects_at, patch_labels, tasks_at, text_share_at
 from .evaluate import accuracy_by_task
 from .shaping import OBJECT_ATTRIBUTES, ROUTES, check_route, object_targets, plan_regions
@@ -205,14 +206,11 @@ def _text_losses(model, processor, texts, kinds, images, shaping=None, objects=N
 
 def check_out_dir(out: Path) -> Path:
     out = Path(out)
-    try:
+    with writing("the training output", out):
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
         probe.write_text("")
         probe.unlink()
-    except OSError as e:
-        raise OSError(f"output folder {str(out)!r} is not writable ({e.strerror}); "
-                      "pass a writable folder with --out") from e
     return out
 
 

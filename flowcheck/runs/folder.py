@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import NotFoundError, RunFolderError
+from ..paths import writing
 
 _HELD: dict = {}  # resolved folder -> the open lock file this process holds until it exits
 
@@ -99,11 +100,8 @@ class RunFolder:
         write_atomic(self.path / self.META, json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
     def _make(self) -> None:
-        try:
+        with writing("the run folder", self.path):
             self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OSError(f"cannot write the run folder {str(self.path)!r} ({e.strerror}); pass a "
-                          "writable --out") from e
 
     @contextmanager
     def locked(self, shard=None, wait_s: float = 0.0, for_shard: bool = False):

@@ -85,7 +85,7 @@ def test_resume_with_other_settings_is_refused(short_run):
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(OSError, match="not writable.*--out"):
+    with pytest.raises(OSError, match="cannot write the training output to .*--out"):
         train(blocker / "model", SHORT, progress=False)
 
 
