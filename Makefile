@@ -61,7 +61,7 @@ test: $(STAMP)
 # The fast tier (pure and pytester tests, no model run): under a minute.
 test-fast: $(STAMP)
 	$(VENV)/bin/ruff check flowcheck tests examples
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/architecture tests/unit tests/plugin $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m fast $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -187,7 +187,7 @@ def pytest_collection_modifyitems(session, config, items):
         return
     if any("flowcheck_verdict" in getattr(item, "fixturenames", ()) for item in items):
         return  # the repository writes its own claim tests
-    from _pytest.reports import CollectReport  # pinned pytest range; tests/plugin covers it
+    from _pytest.reports import CollectReport  # pinned pytest range; tests/testing covers it
     collector = BuiltinClaims.from_parent(session, name="flowcheck", nodeid="flowcheck")
     claims = collector.collect()
     items.extend(claims)

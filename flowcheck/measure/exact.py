@@ -6,7 +6,7 @@ in every layer of the window through the attention interface; nothing else chang
 ``batch_size`` B > 1 runs B configs of the sample as one batch: the sample's merged input
 embeddings (vision tower run once, ``ModelHandle.inputs_embeds``) repeated B times, each
 batch row with its own config's edges removed in its own window's layers. Equal to B = 1
-within float rounding (``tests/properties/test_batching.py``).
+within float rounding (``tests/measure/test_batching.py``).
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ no pixels: they are image tokens, but neither ``related`` nor ``other``.
 objects' boxes into a mask of the original image size, sends the mask through the same
 resize as the image, and marks a token related when its cell holds a box pixel. A processed
 pixel i holds a box pixel when its centre maps inside the box, X0 <= i + 0.5 < X1 (the
-resize samples at pixel centres); ``tests/families/test_related_mask.py`` checks this rule
+resize samples at pixel centres); ``tests/models/test_related_mask.py`` checks this rule
 against the mask sent through each family's real image processor.
 """
 from __future__ import annotations

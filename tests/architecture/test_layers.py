@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 PACKAGE = Path(__file__).parents[2] / "flowcheck"
 FOUNDATION = {"flowcheck._version", "flowcheck.errors", "flowcheck.registry", "flowcheck.paths"}
 STAGES = {"data": 1, "models": 2, "measure": 3, "claims": 4, "runs": 5, "report": 6, "suite": 7,

@@ -87,7 +87,7 @@ def test_the_related_rule_against_the_papers_mask_on_its_rows(imported):
     from flowcheck.models.adapters.llava import LlavaAdapter
     from flowcheck.models.fixtures.checkpoints import build_handle
     from flowcheck.models.handle import ModelHandle
-    sys.path.insert(0, str(Path(__file__).parents[1] / "families"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
     from test_related_mask import _mask_method  # the paper's mask through the stock processors
     folder, _ = imported
     samples = dataset.load(folder)

@@ -91,7 +91,7 @@ def test_each_row_records_its_lens_tokens_and_the_summary_shows_them(cli_run):
 
 def test_the_box_painting_is_recorded_and_shown(cli_run):
     """flowcheck's synthetic scenes have exact pixel boxes; run.json and the summary say which
-    painting made the related tokens (GQA-format data: the paper's, tests/plugin)."""
+    painting made the related tokens (GQA-format data: the paper's, tests/testing)."""
     from flowcheck.data.boxes import BOX_PAINTINGS
     out, _ = cli_run
     assert json.loads((out / "run.json").read_text())["box_painting"] == {"exact": BOX_PAINTINGS["exact"]}

@@ -81,7 +81,9 @@ def gpu_configs(n_layers: int):
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("name", ["llava-1.5-7b", "llava-1.5-13b", "llava-v1.6-vicuna-7b",
                                   "llama3-llava-next-8b"])
-def test_real_width_engines_agree_on_cuda(name, dtype):
+def test_real_width_engines_are_finite_on_cuda(name, dtype):
+    """Both engines give finite numbers at the real widths; their agreement is recorded in
+    the figures, not asserted (random weights: no bound is known for it)."""
     import torch
 
     from flowcheck.data.dataset import place_on_canvas, select_samples

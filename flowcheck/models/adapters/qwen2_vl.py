@@ -8,7 +8,7 @@
 - Rotary positions are 3-D (M-RoPE: temporal, height, width), from the model's own
   ``get_rope_index``: text tokens count up together in all three, image tokens take their
   row and column. The fast engine must use exactly these: a wrong angle raises no error,
-  it only changes the numbers (``tests/families/test_qwen2_vl.py`` guards it).
+  it only changes the numbers (``tests/models/test_qwen2_vl.py`` guards it).
 - ``last`` is the final prompt position (the newline after ``<|im_start|>assistant``): the
   one whose output predicts the first answer token.
 

@@ -8,6 +8,8 @@ import yaml
 
 from flowcheck.claims.spec import LIBRARY, SpecError, load_claims, parse_spec
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 DESIGN_IDS = {"image_to_question_early", "image_to_question_two_stage",
               "other_patches_early_related_middle", "question_to_last_middle",
               "image_to_last_small", "last_to_last_negligible", "lowercase_before_capitalised",

@@ -1,6 +1,10 @@
 """A verdict on few correctly answered samples, or on a model near chance, is flagged."""
+import pytest
+
 from flowcheck.report.flags import MIN_CORRECT, flags
 from flowcheck.report.summary import render_summary
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
 
 
 def test_few_samples_and_near_chance_are_flagged_per_task_and_pooled():

@@ -8,6 +8,8 @@ import torch
 from flowcheck.models.fingerprint import weights_fingerprint
 from flowcheck.runs.folder import RunFolder
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 @pytest.fixture
 def model():

@@ -16,6 +16,8 @@ from flowcheck.claims.judge import (
 )
 from flowcheck.claims.spec import parse_spec
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 L = 12
 
 

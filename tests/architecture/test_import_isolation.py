@@ -4,6 +4,10 @@ loads none of it. Checked in a fresh interpreter."""
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 CORE = ["flowcheck.cli.main", "flowcheck.models", "flowcheck.models.handle", "flowcheck.models.loading",
         "flowcheck.models.fixtures.bench_layouts", "flowcheck.models.fixtures.tiny",
         "flowcheck.pytest_plugin", "flowcheck.suite", "flowcheck.runs.execute", "flowcheck.analysis.noise",

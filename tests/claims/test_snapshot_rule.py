@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from flowcheck.claims.equivalence import ATOL, STEP, VERDICT_NOISE, close, verdict_mismatches
 from flowcheck.claims.serialise import DIGITS
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 def test_the_value_that_failed_on_another_machine_now_matches():
     # issue: -0.06449... here, -0.06451... where the snapshot was recorded

@@ -9,6 +9,8 @@ from flowcheck.data.dataset import load
 from flowcheck.errors import DataError, NotFoundError, UsageError
 from flowcheck.paths import EVAL_SPLIT
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 @pytest.fixture
 def small_dataset(tmp_path):

@@ -7,6 +7,8 @@ import pytest
 from flowcheck.data import dataset
 from flowcheck.data.questions import ATTRIBUTES, TASKS
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 SAMPLES = dataset.generate(11, 300)
 
 

@@ -8,6 +8,8 @@ import pytest
 from flowcheck.analysis.matrix import build_matrix, render_matrix, write_matrix
 from flowcheck.cli.main import main
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 def verdict(status, observed, margin, binding="c"):
     conds = {binding: {"margin": margin, "observed": observed, "holds": margin >= 0},

@@ -1,8 +1,12 @@
 """A claim's version means something: editing a library spec without a version bump fails."""
 from dataclasses import replace
 
+import pytest
+
 from flowcheck.claims.lock import content_hash, lock_problems, read_lock
 from flowcheck.claims.spec import load_claims
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
 
 
 def test_every_library_claim_matches_its_lock():

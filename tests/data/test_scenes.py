@@ -5,6 +5,8 @@ import pytest
 from flowcheck.data import dataset
 from flowcheck.data.scenes import BACKGROUND, SHAPES, object_map, random_scene, render
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 def test_same_seed_same_split():
     a, b = dataset.generate(3, 5), dataset.generate(3, 5)

@@ -1,10 +1,13 @@
 """The power table's pieces on planted curves: the verdict moves with the effect only, from
 fails at no effect through uncertain to holds at the full effect."""
 import numpy as np
+import pytest
 
 from flowcheck.analysis.power import power_curve, render_power, residuals, transitions
 from flowcheck.claims.judge import Evidence
 from flowcheck.claims.spec import load_claims
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
 
 L = 12
 SPEC = load_claims(ids=["question_to_last_middle"])[0]

@@ -3,6 +3,8 @@ import pytest
 
 from flowcheck.measure.windows import default_k, window, windows
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 def test_paper_formula_k9_40_layers():
     assert list(window(20, 9, 40)) == list(range(16, 25))

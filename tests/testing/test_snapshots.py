@@ -3,6 +3,8 @@ import pytest
 
 from flowcheck.claims.equivalence import close
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 pytest_plugins = ["pytester"]
 
 MODULE = """

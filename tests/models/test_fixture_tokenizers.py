@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from flowcheck.models.fixtures import tokenizers as ft
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 VICUNA = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
           "helpful, detailed, and polite answers to the user's questions. USER: <image>\n{question} \n"
           "Answer the question using a single word or phrase. ASSISTANT:")

@@ -8,6 +8,10 @@ from flowcheck.runs.settings import RunSettings
 from flowcheck.suite import SuiteResult
 from flowcheck.testing import ClaimFailed, assert_claim, claim_message
 
+pytest_plugins = ["pytester"]
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 def _verdict(status="uncertain", need=240):
     c = ConditionResult("middle_drop", "min_mean", -23.0, "<=", -20.0, 3.0, (-30.0, -16.0), True,
@@ -61,3 +65,19 @@ def test_a_statistic_that_is_not_finite_is_inconclusive_not_fails():
     v = judge(spec, Evidence(12, np.array(["ChooseAttr"] * 10), {"last->last": rows}), "reference",
               n_bootstrap=50)
     assert v.status == "inconclusive" and "not a finite number" in v.reason
+
+
+def test_written_claim_tests_and_builtin_items_share_the_uncertain_policy(pytester):
+    """Under --flowcheck-uncertain allow, an uncertain verdict is a skip both for a test that
+    asserts ``flowcheck_verdict`` with ``assert_claim`` and for the built-in items."""
+    args = ("--flowcheck-tasks", "ChooseAttr", "--flowcheck-max-samples", "4",
+            "--flowcheck-uncertain", "allow", "-p", "flowcheck.pytest_plugin")
+    pytester.makepyfile(test_written="from flowcheck import assert_claim\n\n"
+                        "def test_claim(flowcheck_verdict):\n    assert_claim(flowcheck_verdict)\n")
+    written = pytester.runpytest(*args, "--flowcheck-report-dir", "written").parseoutcomes()
+    (pytester.path / "test_written.py").unlink()
+    builtin = pytester.runpytest(*args, "--flowcheck-model", "reference",
+                                 "--flowcheck-report-dir", "builtin").parseoutcomes()
+    assert written.get("skipped", 0) >= 1  # some verdict was uncertain: the policy mattered
+    keys = ("passed", "failed", "skipped")
+    assert [written.get(k, 0) for k in keys] == [builtin.get(k, 0) for k in keys], (written, builtin)

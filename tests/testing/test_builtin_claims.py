@@ -2,6 +2,10 @@
 claims with no test file (pytester, an empty temporary repository)."""
 import json
 
+import pytest
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 pytest_plugins = ["pytester"]
 
 

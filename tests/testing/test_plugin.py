@@ -1,6 +1,10 @@
 """The pytest plugin, run in a scratch pytest session (pytester) on the reference model."""
 import json
 
+import pytest
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 pytest_plugins = ["pytester"]
 
 CLAIM_TEST = """
@@ -12,12 +16,13 @@ def test_claim(flowcheck_verdict):
 
 
 def test_options_and_ini_keys_are_registered(pytester):
+    from flowcheck.pytest_plugin import OPTIONS
     result = pytester.runpytest("--help")
-    for opt in ("--flowcheck-model", "--flowcheck-dataset", "--flowcheck-device", "--flowcheck-dtype",
-                "--flowcheck-max-samples", "--flowcheck-tasks", "--flowcheck-window",
-                "--flowcheck-report-dir", "--flowcheck-claims-dir"):
-        result.stdout.fnmatch_lines([f"*{opt}*"])
-    result.stdout.fnmatch_lines(["*flowcheck_max_samples*"])
+    for name, (ini, _, _) in OPTIONS.items():  # every value option, and its ini key
+        result.stdout.fnmatch_lines([f"*--flowcheck-{name.replace('_', '-')}*"])
+        result.stdout.fnmatch_lines([f"*{ini} *"])
+    result.stdout.fnmatch_lines(["*--flowcheck-require-gpu*", "*--flowcheck-update-baselines*"])
+    assert len(OPTIONS) == 15
 
 
 def test_tests_are_parametrised_claim_by_task_with_readable_ids(pytester):

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from flowcheck.claims.judge import POOLED, Evidence, judge, judge_all
 from flowcheck.claims.spec import load_claims
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 L = 12
 SPECS = {s.id: s for s in load_claims()}
 ROUTING = ["image_to_question_early", "image_to_question_two_stage",

@@ -5,6 +5,8 @@ from flowcheck.analysis.sensitivity import render_sensitivity, sensitivity
 from flowcheck.claims.spec import MAIN_CLAIMS
 from flowcheck.paths import REPO_ROOT
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 RUN = REPO_ROOT / "reports" / "reference" / "paper-route"
 
 

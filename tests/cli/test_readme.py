@@ -2,10 +2,13 @@
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from flowcheck.claims.spec import parse_spec
 from flowcheck.cli.main import build_parser
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 

@@ -2,7 +2,7 @@
 
 Row keys (``runner.store_key`` / ``covers``): window k, engine, engine version, attention
 implementation, the flows and lens variants a row holds. Folder keys (``RunFolder.create``):
-model, weights fingerprint (which also changes with the dtype: tests/unit/test_fingerprint.py),
+model, weights fingerprint (which also changes with the dtype: tests/models/test_fingerprint.py),
 dataset path and dataset content.
 """
 import pytest
@@ -11,6 +11,8 @@ import flowcheck.measure.configs as configs
 from flowcheck.errors import RunFolderError
 from flowcheck.runs.execute import RunPlan, covers, store_key
 from flowcheck.runs.folder import RunFolder
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
 
 PLAN = RunPlan(("image->last", "question->last"), ("raw",), 3, "fast")
 

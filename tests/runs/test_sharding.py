@@ -15,6 +15,8 @@ from flowcheck.runs.shards import (
     shard_from_env,
 )
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 def test_explicit_shard_wins_and_is_checked():
     assert parse_shard("1/4") == Shard(1, 4)

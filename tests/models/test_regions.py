@@ -1,9 +1,11 @@
 """Related-patch mapping against hand-computed patch indices, and region self-checks.
-(tests/families/test_related_mask.py checks the rule against masks sent through real processors.)"""
+(tests/models/test_related_mask.py checks the rule against masks sent through real processors.)"""
 import pytest
 
 from flowcheck.models.image_layout import single_grid
 from flowcheck.models.regions import Regions, check_regions
+
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
 
 
 def related_patches(boxes, w, h, kind="crop", size=64, crop=(64, 64), patch=8):

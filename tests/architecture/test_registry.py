@@ -10,6 +10,8 @@ from flowcheck.measure.lens import LENS_VARIANTS
 from flowcheck.models.adapters import ADAPTERS
 from flowcheck.registry import Registry, UnknownNameError
 
+pytestmark = pytest.mark.fast  # the quick tier: make test-fast
+
 
 @pytest.mark.parametrize("registry, typo, suggestion", [
     (flow_registry(), "image->lats", "image->last"), (ENGINES, "fats", "fast"),
