@@ -253,7 +253,17 @@ def flowcheck_session(request) -> fc_session.FlowcheckSession:
 @pytest.fixture(scope="session")
 def flowcheck_result(request):
     """The session's SuiteResult: experiments for the selected cases, run once."""
-    return session_of(request.config).result()
+    return _result(session_of(request.config))
+
+
+def _result(session):
+    """The session's run; an error in the user's model, data or files stops the session
+    (exit 2) instead of becoming one failure - or one expected failure - per test."""
+    from .errors import FlowcheckError
+    try:
+        return session.result()
+    except FlowcheckError as e:
+        pytest.exit(f"flowcheck: {e}", returncode=2)
 
 
 @pytest.fixture
@@ -264,7 +274,7 @@ def flowcheck_verdict(request, flowcheck_case):
 
 
 def _verdict(session, claim: str, task: str):
-    verdict = session.verdict(claim, task)
+    verdict = _result(session).verdict(claim, task)
     if verdict.status == "not applicable":
         pytest.skip(f"{claim}: {verdict.reason}")
     return verdict

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .claims.judge import POOLED
-from .claims.spec import check_family, claim_dirs, load_claims
+from .claims.spec import check_applicable, check_family, claim_dirs, load_claims
 from .data.dataset import select_samples
 from .runs.execute import RunPlan, execute, store_key
 from .runs.folder import RunFolder
@@ -24,6 +24,7 @@ class SuiteResult:
     counts: dict
     meta: dict
     pending: str = ""  # a shard's result while other shards still measure: what is left
+    incomplete: str = ""  # a run folder judged with samples missing: what is missing
 
     def pooled(self) -> list:
         """The verdicts pooled over task types (one per claim)."""
@@ -39,13 +40,17 @@ class SuiteResult:
 
     @property
     def all_hold(self) -> bool:
-        """Every claim holds (never while a split run is still being measured)."""
-        return not self.pending and all(v.passed for v in self.verdicts)
+        """Every claim holds (never while a split run is still being measured, never on an
+        incomplete run, never with nothing judged)."""
+        return self.gate("fail") and all(v.passed for v in self.verdicts)
 
     def gate(self, uncertain: str = "fail") -> bool:
         """Every verdict passes the CI gate (``Verdict.gate``: uncertain fails unless 'allow');
-        a shard's result while others still measure has no verdicts and passes nothing."""
-        return not self.pending and all(v.gate(uncertain) for v in self.verdicts)
+        a shard's result while others still measure, an incomplete run and a run in which no
+        claim was judged pass nothing."""
+        if self.pending or self.incomplete or not self.verdicts:
+            return False
+        return all(v.gate(uncertain) for v in self.verdicts)
 
 
 def run_suite(settings: RunSettings | None = None, progress: bool = True) -> SuiteResult:
@@ -57,7 +62,6 @@ def run_suite(settings: RunSettings | None = None, progress: bool = True) -> Sui
 
     from .claims.noise import run_noise
     from .measure.selfcheck import run_self_checks
-    from .measure.windows import check_k
     from .models.handle import load_handle
     from .models.loading import check_device
     from .models.source import read_source
@@ -73,13 +77,14 @@ def run_suite(settings: RunSettings | None = None, progress: bool = True) -> Sui
     samples = select_samples(s.dataset, s.tasks, s.max_samples)
     source = read_source(s.model)  # everything the user gave is checked before the model loads
     family = check_family(s.family or source.family, specs)
+    check_applicable(specs, family)
     if s.threads:
         torch.set_num_threads(s.threads)
     t0 = time.perf_counter()
     handle = load_handle(source, device=s.device, dtype=s.dtype, attn_implementation=s.attn,
                          prompt=s.prompt, preprocess=s.preprocess, allow_pickle=s.allow_pickle,
                          device_map=s.device_map)
-    window = check_k(store_key(plan, handle.n_layers, handle=handle)["k"], handle.n_layers)  # before folder
+    window = _check_window(plan, handle, specs, s.window)  # before the folder is written
     checks = run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
     meta = run_record(s, handle, samples, plan, window, specs, checks, shard.count, noise, family)
     folder = RunFolder(s.out)
@@ -89,6 +94,20 @@ def run_suite(settings: RunSettings | None = None, progress: bool = True) -> Sui
         folder.create(meta)
         counts = execute(handle, samples, plan, folder, progress=progress, batch_size=s.batch_size)
         return _finish(folder, meta, folder.latest_rows(), counts, t0)
+
+
+def _check_window(plan, handle, specs, asked) -> int:
+    """The run's window size, fitting the model's depth; too large names where it came from."""
+    from .errors import UsageError
+    from .measure.windows import check_k
+    k = store_key(plan, handle.n_layers, handle=handle)["k"]
+    try:
+        return check_k(k, handle.n_layers)
+    except UsageError as e:
+        if asked is None and any(s.window for s in specs):
+            source = ", ".join(f"{s.source or s.id} (window: {s.window})" for s in specs if s.window)
+            raise UsageError(f"{e}; the window comes from the claim spec {source}") from None
+        raise
 
 
 def _finish(folder, meta, rows: dict, counts: dict, t0: float, **timing) -> SuiteResult:
@@ -136,8 +155,9 @@ def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
 
     run = load_run(run_dir)
     verdicts = run.judge()
-    summary = render_summary(run.meta, verdicts, run.counts, rows=run.rows.values(), specs=run.specs)
+    summary = render_summary(run.meta, verdicts, run.counts, rows=run.rows.values(), specs=run.specs,
+                             incomplete=run.incomplete)
     written = plot_panels(run.evidence, run.run_dir, run.meta["model_name"]) if plots else []
     with RunFolder(run.run_dir).locked() as folder:
         folder.write_report(dumps(verdicts_to_dict(verdicts)), summary, render_html(summary, written))
-    return SuiteResult(run.run_dir, verdicts, run.counts, run.meta)
+    return SuiteResult(run.run_dir, verdicts, run.counts, run.meta, incomplete=run.incomplete)

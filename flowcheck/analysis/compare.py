@@ -15,12 +15,41 @@ from pathlib import Path
 from ..claims.judge import POOLED
 
 
-def _load(run_dir: Path):
+def _load(run_dir: Path, question_ids=None):
+    """(meta, verdicts dict, evidence, counts) of a run: as judged and stored, or re-judged
+    on ``question_ids`` only (two runs of different sample sets, compared on what both hold)."""
+    from ..claims.serialise import verdicts_to_dict
     from ..runs.folder import RunFolder
+    from ..runs.stored import load_run
     folder = RunFolder(run_dir)
-    meta, verdicts = folder.meta(), folder.verdicts()
-    ev, counts = folder.evidence()
-    return meta, verdicts, ev, counts
+    if question_ids is None:
+        meta, verdicts = folder.meta(), folder.verdicts()
+        ev, counts = folder.evidence()
+        return meta, verdicts, ev, counts
+    run = load_run(run_dir)
+    ev, counts = folder.evidence(question_ids=question_ids, lens_variant=run.meta.get("lens_variant"))
+    run.counts = counts
+    return run.meta, verdicts_to_dict(run.judge(ev)), ev, counts
+
+
+def comparable_samples(meta_a: dict, meta_b: dict) -> tuple[set | None, dict]:
+    """(the sample ids to compare on - None: the runs' own, identical sets - and what was left
+    out). Runs of different datasets are not comparable; runs of different samples of one
+    dataset are compared on the samples both measured."""
+    from ..errors import UsageError
+    da, db = meta_a.get("dataset_content"), meta_b.get("dataset_content")
+    if da and db and da != db:
+        raise UsageError(f"the runs measured different datasets ({meta_a.get('dataset_name')} "
+                         f"{da} vs {meta_b.get('dataset_name')} {db}); a difference between them would "
+                         "be the data's, not the model's. Compare runs of one dataset")
+    ids_a, ids_b = set(meta_a["question_ids"]), set(meta_b["question_ids"])
+    if ids_a == ids_b:
+        return None, {}
+    common = ids_a & ids_b
+    if not common:
+        raise UsageError(f"the runs share no sample ({len(ids_a)} and {len(ids_b)} samples); compare "
+                         "runs of the same samples (same --dataset, --tasks, --max-samples)")
+    return common, {"common": len(common), "only_a": len(ids_a - ids_b), "only_b": len(ids_b - ids_a)}
 
 
 def _mean_curves(ev) -> dict:
@@ -70,10 +99,17 @@ def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0) -> dict:
 
 def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0) -> tuple[dict, tuple]:
     """``compare_runs``'s result and both runs' mean curves (for ``write_compare_html``)."""
-    meta_a, va, ev_a, counts_a = _load(run_a)
-    meta_b, vb, ev_b, counts_b = _load(run_b)
-    flips = status_flips(*({(c, t): (v["status"], v["margin"]) for c in vs for t, v in vs[c]["tasks"].items()}
-                           for vs in (va, vb)))
+    from ..runs.folder import RunFolder
+    if not (tolerance >= 0 and tolerance != float("inf")):
+        from ..errors import UsageError
+        raise UsageError(f"--tolerance must be a finite number >= 0, got {tolerance!r}")
+    common, left_out = comparable_samples(RunFolder(run_a).meta(), RunFolder(run_b).meta())
+    meta_a, va, ev_a, counts_a = _load(run_a, common)
+    meta_b, vb, ev_b, counts_b = _load(run_b, common)
+    changed_claims = sorted(c for c in set(va) & set(vb) if va[c]["version"] != vb[c]["version"])
+    same = [c for c in sorted(set(va) & set(vb)) if c not in changed_claims]
+    flips = status_flips(*({(c, t): (v["status"], v["margin"]) for c in same
+                            for t, v in vs[c]["tasks"].items()} for vs in (va, vb)))
     changes = []
     ca, cb = _mean_curves(ev_a), _mean_curves(ev_b)
     if meta_a["n_layers"] == meta_b["n_layers"]:
@@ -90,7 +126,9 @@ def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0) -> tuple[di
                                 "interval": round(float(interval[layer]), 2)})
     return {"run_a": meta_a["model_name"], "run_b": meta_b["model_name"], "tolerance": tolerance,
             "accuracy": _accuracy(counts_a, counts_b), "flips": flips, "curve_changes": changes,
-            "only_in_a": sorted(set(va) - set(vb)), "only_in_b": sorted(set(vb) - set(va))}, (ca, cb)
+            "only_in_a": sorted(set(va) - set(vb)), "only_in_b": sorted(set(vb) - set(va)),
+            "claim_changed": [{"claim": c, "a": va[c]["version"], "b": vb[c]["version"]}
+                              for c in changed_claims], "samples": left_out}, (ca, cb)
 
 
 def changed(result: dict) -> bool:
@@ -99,7 +137,15 @@ def changed(result: dict) -> bool:
 
 
 def format_comparison(result: dict) -> str:
-    lines = [f"A: {result['run_a']}", f"B: {result['run_b']}", "answered correctly (used):"]
+    lines = [f"A: {result['run_a']}", f"B: {result['run_b']}"]
+    s = result.get("samples") or {}
+    if s:
+        lines.append(f"compared on the {s['common']} samples both runs measured (left out: "
+                     f"{s['only_a']} only in A, {s['only_b']} only in B)")
+    for c in result.get("claim_changed", []):
+        lines.append(f"claim changed: {c['claim']} v{c['a']} -> v{c['b']} (its verdicts are not "
+                     "compared: a changed claim is no change of the model)")
+    lines.append("answered correctly (used):")
     for acc in result.get("accuracy", []):
         change = "" if acc["change"] is None else f" ({acc['change']:+.1f} points)"
         lines.append(f"  {acc['task']:<12} {acc['a']:>8} -> {acc['b']:<8}{change}")

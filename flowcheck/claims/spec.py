@@ -294,3 +294,14 @@ def check_family(family: str, specs) -> str:
         raise UsageError(f"unknown threshold family {family!r}{did_you_mean(family, known)}; known: "
                          f"{', '.join(sorted(known))} (leave --family out for the model's own)")
     return family
+
+
+def check_applicable(specs, family: str) -> None:
+    """At least one selected claim applies to ``family``: a run that can judge nothing is a
+    usage error, not a green run."""
+    if specs and not any(s.applies(family) for s in specs):
+        from ..errors import UsageError
+        raise UsageError(f"none of the selected claims ({', '.join(s.id for s in specs)}) applies to "
+                         f"model family {family!r} (their applies_to: "
+                         f"{'; '.join(f'{s.id}: {list(s.applies_to)}' for s in specs)}); select claims "
+                         "that apply, or give the claim a thresholds row and applies_to for it")

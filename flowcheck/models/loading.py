@@ -41,13 +41,34 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
             raise UsageError("--device-map needs the accelerate package: pip install "
                              "'flowcheck[multi-gpu]' (or pip install accelerate)") from None
         placement = {"device_map": device_map}
-    model = model_class.from_pretrained(
+    model, info = model_class.from_pretrained(
         path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
-        use_safetensors=not allow_pickle, attn_implementation=attn_implementation, **placement)
+        use_safetensors=not allow_pickle, attn_implementation=attn_implementation,
+        output_loading_info=True, **placement)
+    check_weights_fill_config(source, info)
     if device_map is None:
         model = model.to(device)
     model.eval()
     return model, processor
+
+
+def check_weights_fill_config(source, info: dict) -> None:
+    """A model is what its weights say: a tensor the config asks for and the file lacks
+    (transformers would initialise it at random) or one the file holds and the config has no
+    place for refuses the folder, naming them (a random-weights fixture is exempt)."""
+    if source.fixture is not None:
+        return
+    problems = [(kind, sorted(info.get(key) or [])) for kind, key in (
+        ("missing from the weights (would be random)", "missing_keys"),
+        ("in the weights but not in the config", "unexpected_keys"),
+        ("of another shape than the config says", "mismatched_keys"))]
+    problems = [(kind, keys) for kind, keys in problems if keys]
+    if problems:
+        what = "; ".join(f"{len(keys)} tensors {kind}, e.g. {', '.join(map(str, keys[:3]))}"
+                         for kind, keys in problems)
+        raise ModelError(f"model folder {str(source.path)!r}: its weights do not fill its config.json: "
+                         f"{what}. The run would measure another model than the one saved; save the "
+                         "model and its config together (model.save_pretrained(folder))")
 
 
 def load_skeleton(name_or_path: str | Path):

@@ -120,7 +120,7 @@ def _threshold_line(meta: dict, specs) -> list[str]:
             f"({len(default)} of {len(specs)} claims: {', '.join(default)})"]
 
 
-def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None) -> str:
+def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None, incomplete: str = "") -> str:
     """The Markdown summary; ``rows`` (the stored rows judged) add the lens tokens measured,
     ``specs`` (the claims judged) say where the thresholds come from."""
     tasks = sorted({v.task for v in verdicts if v.task != POOLED})
@@ -131,6 +131,8 @@ def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None) ->
         lines += [f"> **random weights: engine check only.** This model is a randomly initialised "
                   f"fixture standing for `{meta['random_weights'].get('stands_for', '?')}`; its "
                   "verdicts test flowcheck's machinery and say nothing about any real model.", ""]
+    if incomplete:
+        lines += [f"> **{incomplete}.**", ""]
     lines += [
              f"- model family: `{meta.get('family')}`; layers: {meta.get('n_layers')}; "
              f"window k: {meta.get('k')}; engine: {meta.get('engine')}; lens: {meta.get('lens_variant')}",

@@ -32,10 +32,12 @@ class RunPlan:
         from ..measure.flows import flow_registry
         flows = {f for s in specs for f in s.flows}
         variants = {s.lens_variant or "raw" for s in specs if "lens" in s.analysis}
-        windows = {s.window for s in specs if s.window is not None}
+        windows = {s.window for s in specs}  # None: the model depth's default
         if k is None and len(windows) > 1:
-            raise UsageError(f"the selected claims ask for different window sizes {sorted(windows)}; "
-                             "pass one with --window or select claims that agree")
+            asked = "; ".join(f"{s.id}: {s.window or 'the default for the depth'}" for s in specs)
+            raise UsageError(f"the selected claims ask for different window sizes ({asked}); a run "
+                             "measures one window: run them separately, or pass --window to judge "
+                             "them all at one (recorded in the report)")
         k = k if k is not None else (windows.pop() if windows else None)
         return cls(tuple(f for f in flow_registry() if f in flows), tuple(sorted(variants)), k, engine)
 

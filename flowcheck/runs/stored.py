@@ -25,6 +25,23 @@ class StoredRun:
     rows: dict  # question_id -> the stored row the evidence was built from
 
     @property
+    def missing(self) -> list[str]:
+        """The run's samples (run.json ``question_ids``) with no stored row for its plan: an
+        interrupted run, a lost or torn line, shards of another run in the same folder."""
+        return [q for q in self.meta["question_ids"] if q not in self.rows]
+
+    @property
+    def incomplete(self) -> str:
+        """'' for a complete run, else what is missing (verdicts on part of a run pass no gate)."""
+        missing, total = self.missing, len(self.meta["question_ids"])
+        if not missing:
+            return ""
+        return (f"incomplete: {total - len(missing)} of {total} samples of this run are stored "
+                f"({len(missing)} missing, e.g. {', '.join(map(str, missing[:3]))}); the verdicts "
+                "judge only the stored ones and pass no gate. Re-run the same `flowcheck run` "
+                "command to measure the rest (it resumes)")
+
+    @property
     def noise(self):
         """The float-noise bound the verdicts' noise ranges use: the run's own (run.json
         "noise", from ``--noise``) or the bound measured for float32 (``noise.NOISE_PP``)."""

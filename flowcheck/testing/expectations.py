@@ -25,8 +25,12 @@ def reason(verdict) -> str:
 
 def from_run(run_dir: Path) -> dict:
     """The expectations a run's verdicts give: every case that does not pass."""
+    from ..errors import RunFolderError
     from ..runs.stored import load_run
     run = load_run(Path(run_dir))
+    if run.incomplete:
+        raise RunFolderError(f"{run_dir}: {run.incomplete}; expectations are written from a "
+                             "complete run only")
     verdicts = run.judge()
     return {"model": run.meta.get("model_name"), "weights": run.meta.get("weights"),
             "run": str(run_dir), "flowcheck_version": run.meta.get("flowcheck_version"),
@@ -48,24 +52,55 @@ def path_for(folder: Path, model: str) -> Path:
     return Path(folder) / f"{Path(str(model).rstrip('/')).name}.yaml"
 
 
-def load(path: Path) -> dict:
-    """{(claim, task): entry} of an expectations file ({} when there is none)."""
+def load(path: Path, claims=None, tasks=None) -> dict:
+    """{(claim, task): entry} of an expectations file ({} when there is none), every entry
+    checked (claim ids and tasks against ``claims``/``tasks`` when given); the file's
+    ``model`` and ``weights`` are under the key ``None``."""
     import yaml
     path = Path(path)
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise SpecError(f"{path}: not valid YAML ({str(e).splitlines()[0]}); re-write it with "
+                        "`flowcheck expect RUN_DIR --out {path}`") from None
     entries = data.get("expected") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and {"claim", "task", "version"}
-                                                <= set(e) for e in entries):
+    if not isinstance(entries, list):
         raise SpecError(f"{path}: not an expectations file (an 'expected' list of entries with "
-                        "claim, version, task); write it with `flowcheck expect RUN_DIR`")
-    return {(e["claim"], e["task"]): e for e in entries}
+                        "claim, version, task, reason); write it with `flowcheck expect RUN_DIR`")
+    table = {None: {"model": data.get("model"), "weights": data.get("weights")}}
+    for i, e in enumerate(entries, 1):
+        where = f"{path}: entry {i}"
+        if not isinstance(e, dict) or not {"claim", "task", "version", "reason"} <= set(e):
+            raise SpecError(f"{where} needs claim, version, task and reason, got {e!r}; re-write "
+                            "the file with `flowcheck expect RUN_DIR`")
+        if isinstance(e["version"], bool) or not isinstance(e["version"], int):
+            raise SpecError(f"{where}: version must be an integer, got {e['version']!r}")
+        if claims is not None and e["claim"] not in claims:
+            raise SpecError(f"{where}: unknown claim {e['claim']!r}; known: {', '.join(claims)}")
+        if tasks is not None and e["task"] not in tasks:
+            raise SpecError(f"{where}: unknown task {e['task']!r}; known: {', '.join(tasks)}")
+        table[(e["claim"], e["task"])] = e
+    return table
+
+
+def check_owner(table: dict, path: Path, model: str, weights: str | None = None) -> None:
+    """The file was written for this model (its name) and, when known, these weights."""
+    owner = table.get(None) or {}
+    written = owner.get("model")
+    if written is not None and Path(str(written).rstrip("/")).name != Path(str(model).rstrip("/")).name:
+        raise SpecError(f"{path} was written for model {written!r}, not {model!r}; write this "
+                        f"model's with `flowcheck expect RUN_DIR --out {path}`")
+    if weights and owner.get("weights") and owner["weights"] != weights:
+        raise SpecError(f"{path} was written for weights {owner['weights']} of {written!r}, but this "
+                        f"run measured weights {weights}: the model changed since. Re-write it "
+                        f"from this run: `flowcheck expect RUN_DIR --out {path}`")
 
 
 def expected(table: dict, claim: str, version: int, task: str) -> dict | None:
     """The entry of a case, if it is expected for this claim version."""
-    entry = table.get((claim, task))
+    entry = table.get((claim, task)) if claim is not None else None
     return entry if entry is not None and int(entry["version"]) == int(version) else None
 
 

@@ -59,11 +59,19 @@ class FlowcheckSession:
 
     def expectation(self, claim: str, task: str) -> dict | None:
         """The model's expectations-file entry for a case of the current claim version."""
-        from .expectations import expected, load, path_for
+        from .expectations import check_owner, expected, load
         if self._expectations is None:
-            self._expectations = load(path_for(self.root / self.expectations_dir, self.settings.model))
+            path = self.expectations_path
+            from ..data.tasks import TASKS
+            self._expectations = load(path, [s.id for s in self.specs], [*TASKS, POOLED])
+            check_owner(self._expectations, path, self.settings.model)
         version = next((s.version for s in self.specs if s.id == claim), 0)
         return expected(self._expectations, claim, version, task)
+
+    @property
+    def expectations_path(self) -> Path:
+        from .expectations import path_for
+        return path_for(self.root / self.expectations_dir, self.settings.model)
 
     @property
     def baselines_folder(self) -> Path:
@@ -81,6 +89,10 @@ class FlowcheckSession:
             from ..suite import run_suite
             claims, tasks = measurement_for(self.selected, self.tasks)
             self._result = run_suite(self.settings.with_(claims=claims, tasks=tasks), progress=True)
+            if self._expectations:  # the file must be this model's, weights included
+                from .expectations import check_owner
+                check_owner(self._expectations, self.expectations_path, self.settings.model,
+                            self._result.meta.get("weights"))
         return self._result
 
     def verdict(self, claim: str, task: str):
