@@ -61,7 +61,7 @@ class RunSettings:
                              f"valid: {', '.join(sorted(known))}")
         names = names or {}
         checked = {k: _CHECKS.get(k, _text)(names.get(k, k), v) for k, v in values.items()}
-        return cls(**{k: v for k, v in checked.items() if v is not None or k in _NULLABLE})
+        return cls(**{k: v for k, v in checked.items() if v is not None})  # None: the default
 
     @classmethod
     def from_strings(cls, values: dict, prefix: str = "--flowcheck-",
@@ -79,18 +79,6 @@ class RunSettings:
         """A copy with ``changes`` (checked like ``create``)."""
         return RunSettings.create(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
 
-    @property
-    def out_path(self) -> Path:
-        return Path(self.out)
-
-    def record(self) -> dict:
-        """What run.json records of how the run was asked for (``settings``)."""
-        return {f.name: (list(v) if isinstance(v, tuple) else v)
-                for f in fields(self) for v in [getattr(self, f.name)]}
-
-
-_NULLABLE = {"dataset", "tasks", "claims", "claims_dir", "max_samples", "window", "family", "attn",
-             "threads", "noise", "prompt", "batch_size", "device_map", "shard"}
 
 
 def _positive_int(name: str, value) -> int | None:

@@ -95,9 +95,6 @@ class FlowcheckSession:
                             self._result.meta.get("weights"))
         return self._result
 
-    def verdict(self, claim: str, task: str):
-        return self.result().verdict(claim, task)
-
     # --- the assertions ----------------------------------------------------------------------
     def check(self, verdict) -> None:
         """The claim test's assertion: ``assert_claim`` with the session's uncertain policy
