@@ -35,5 +35,11 @@ class RunFolderError(FlowcheckError, ValueError):
     """A run folder that holds results of another model, dataset or weights."""
 
 
+class UserFileError(FlowcheckError, ValueError):
+    """A file the user gave (a run folder's run.json, a model folder's JSON files, a dataset,
+    a claim spec, an expectations or baseline file) that cannot be read as what it should be:
+    the message names the file, the line or key, the value and the fix."""
+
+
 class NotFoundError(FlowcheckError, FileNotFoundError):
     """A file or folder that does not exist or is not what was expected."""

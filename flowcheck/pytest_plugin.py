@@ -72,13 +72,17 @@ def pytest_configure(config):
     from .runs.settings import RunSettings
     values = {n: setting(config, n) for n in RUN_OPTIONS}
     values["out"] = setting(config, "report_dir")
+    names = {n: option_name(config, n) for n in RUN_OPTIONS}  # errors name what the user typed
+    names["out"] = option_name(config, "report_dir")
     try:
-        settings = RunSettings.from_strings(values, options={"out": "--flowcheck-report-dir"})
+        settings = RunSettings.from_strings(values, options=names)
+        collect = _collect_builtin(config)
     except FlowcheckError as e:
         raise pytest.UsageError(f"flowcheck: {e}") from None
+    folders = {f"{name}_dir": setting(config, name) for name in ("expectations", "baselines")}
     session = fc_session.FlowcheckSession(
-        settings, Path(config.rootpath), expectations_dir=setting(config, "expectations"),
-        baselines_dir=setting(config, "baselines"), collect_builtin=_collect_builtin(config),
+        settings, Path(config.rootpath), collect_builtin=collect,
+        **{k: v for k, v in folders.items() if v is not None},  # empty ini key: the default
         updating=bool(config.getoption("flowcheck_update_baselines")
                       or getattr(config.option, "update_snapshots", False)))
     config.stash[_SESSION] = session
@@ -103,10 +107,24 @@ def setting(config, name: str):
     return value if value not in ("", None) else None
 
 
+def option_name(config, name: str) -> str:
+    """How the user gave setting ``name``: '--flowcheck-x' on the command line, else the
+    ini key (a bad value's message names the place to fix)."""
+    if config.getoption(f"flowcheck_{name}") is not None:
+        return f"--flowcheck-{name.replace('_', '-')}"
+    return f"ini key {OPTIONS[name][0]}"
+
+
 def _collect_builtin(config) -> bool:
+    """Collect the built-in claims: with --flowcheck-model, or ini ``flowcheck_collect`` true."""
+    from .errors import UsageError
     if config.getoption("flowcheck_model") is not None:
         return True
-    return str(config.getini("flowcheck_collect")).strip().lower() in ("true", "1", "yes")
+    value = str(config.getini("flowcheck_collect") or "").strip().lower()
+    if value not in ("true", "1", "yes", "on", "false", "0", "no", "off", ""):
+        raise UsageError(f"ini key flowcheck_collect must be true or false, got {value!r}; write "
+                         "flowcheck_collect = true to collect the built-in claims")
+    return value in ("true", "1", "yes", "on")
 
 
 def pytest_generate_tests(metafunc):
@@ -143,9 +161,13 @@ class BaselineItem(ClaimItem):
     float noise never fails it, a moved verdict does, a changed claim says so."""
 
     def runtest(self):
+        from .errors import FlowcheckError
         from .testing import ClaimFailed
         session = session_of(self.config)
-        problem = session.check_baseline(_verdict(session, *self.case))
+        try:
+            problem = session.check_baseline(_verdict(session, *self.case))
+        except FlowcheckError as e:  # an unreadable baseline file: the user's to fix (exit 2)
+            pytest.exit(f"flowcheck: {e}", returncode=2)
         if problem:
             raise ClaimFailed(problem)
 

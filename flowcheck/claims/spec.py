@@ -249,8 +249,10 @@ def _parse_condition(c, where: str, layers: dict, flows: tuple) -> Condition:
 def load_spec(path: Path) -> ClaimSpec:
     import yaml
     path = Path(path)
+    from ..paths import read_text
+    text = read_text(path, "the claim spec", "a claim spec is YAML text (see `flowcheck ls claims`)")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise SpecError(f"{path}: not valid YAML ({e})") from None
     spec = parse_spec(data, str(path))

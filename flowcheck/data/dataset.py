@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import DataError, NotFoundError, UsageError
+from ..errors import DataError, NotFoundError, UsageError, UserFileError
+from ..paths import read_json, read_text
 from .boxes import BOX_KEYS, BOX_PAINTINGS, box_problems, number, paint_box, related_objects
 from .questions import DEFAULT_OBJECTS, MAKERS
 from .scenes import Scene, SceneObject, render
@@ -203,8 +204,13 @@ def images_dir(folder: Path) -> Path:
     """Where a dataset's images are: ``dataset.json``'s ``images_dir`` (relative to the folder
     or absolute; an imported GQA set reads the GQA images in place), else ``images/``."""
     meta = Path(folder) / DATASET_FILE
-    if meta.is_file():
-        given = json.loads(meta.read_text()).get("images_dir")
+    if meta.exists():
+        given = read_json(meta, "the dataset's file", 'it holds {"images_dir": "<folder of the images>"}'
+                          " (or delete it to read images/)").get("images_dir")
+        if given is not None and (not isinstance(given, str) or not given.strip()):
+            raise UserFileError(f"{meta}: 'images_dir' must be a folder path (a string), got "
+                                f"{given!r}; write the path of the images folder, or delete the file "
+                                "to read images/")
         if given:
             return Path(folder) / given  # an absolute path stays absolute
     return Path(folder) / "images"
@@ -225,7 +231,11 @@ def _read_rows(qfile: Path) -> list[dict]:
     task type, an image id that names a file inside the dataset folder, unique question ids.
     Errors name the file, the line and the question id."""
     rows, seen = [], {}
-    for n, line in enumerate(qfile.read_text().splitlines(), start=1):
+    text = read_text(qfile, "the dataset's questions file", "every line is one JSON object (a question)")
+    if not text.strip():
+        raise DataError(f"the dataset's questions file {str(qfile)!r} is empty; every line is one JSON "
+                        "object (a question): write the questions, or pass another --dataset")
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -25,6 +25,7 @@ import csv
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,7 @@ class Problems:
 
     found: dict = field(default_factory=dict)  # kind -> list of ids
     ids: set = field(default_factory=set)
+    where: dict = field(default_factory=dict)  # id -> "<task file> line N", for the messages
 
     def add(self, kind: str, what: str) -> None:
         """Row ``what`` has a problem of ``kind`` (counted once per row, however many boxes)."""
@@ -68,7 +70,9 @@ class Problems:
         self.ids.add(what)
 
     def lines(self) -> list[str]:
-        return [f"{kind}: {len(ids)} ({', '.join(map(str, ids[:SHOW]))}"
+        def named(i):
+            return f"{i} in {self.where[i]}" if i in self.where else str(i)
+        return [f"{kind}: {len(ids)} ({', '.join(map(named, ids[:SHOW]))}"
                 f"{', ...' if len(ids) > SHOW else ''})" for kind, ids in self.found.items()]
 
     def __bool__(self) -> bool:
@@ -132,7 +136,9 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
     """Rows of every official task file in ``csv_dir`` (checked), and the import report."""
     csv_dir, images = Path(csv_dir), Path(images)
     if not csv_dir.is_dir():
-        raise NotFoundError(f"GQA task-file folder {str(csv_dir)!r} does not exist")
+        raise NotFoundError(f"--csv-dir {str(csv_dir)!r} is not a folder" +
+                            (" (it is a file: pass the folder that holds the six task files)"
+                             if csv_dir.exists() else " (it does not exist)"))
     if not images.is_dir():
         raise NotFoundError(f"GQA images folder {str(images)!r} does not exist; pass the folder "
                             "holding {img_id}.jpg (GQA images.zip, unpacked)")
@@ -149,8 +155,7 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
     tasks = [t for t in TASK_FILES if TASK_FILES[t] in files]
     header_problems = []
     for task in tasks:
-        with open(csv_dir / TASK_FILES[task], newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), [])
+        header = _header(csv_dir / TASK_FILES[task])
         missing = [c for c in required_columns(task) if c not in header]
         if missing:
             header_problems.append(f"{TASK_FILES[task]} lacks {len(missing)} column(s): "
@@ -160,7 +165,7 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
 
     problems, rows, seen, clipped = Problems(), [], {}, {}
     total = {t: 0 for t in tasks}
-    it = [(t, r) for t in tasks for r in _rows(csv_dir / TASK_FILES[t])]
+    it = [(t, r) for t in tasks for r in _rows(csv_dir / TASK_FILES[t], problems)]
     if progress:
         from tqdm import tqdm
         it = tqdm(it, desc="checking GQA rows and images", unit="row", dynamic_ncols=True)
@@ -194,11 +199,67 @@ def read_task_files(csv_dir: Path, images: Path, skip_bad_rows: bool = False,
     return rows, report
 
 
-def _rows(path: Path):
-    """CSV rows as dicts of strings (``question_id`` stays a string: leading zeros matter)."""
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            yield {k: (v if v is not None else "") for k, v in row.items() if k is not None}
+@contextmanager
+def _reading(path: Path):
+    """Open a task file for csv (UTF-8, a BOM dropped); a file that is not UTF-8 text or not
+    CSV is a DataError naming it and the line, never a traceback."""
+    if path.exists() and not path.is_file():
+        raise DataError(f"task file {str(path)!r} is not a regular file (a folder, pipe or device); "
+                        "pass a folder of the paper's task files")
+    csv.field_size_limit(2**31 - 1)  # legal CSV fields can be long (captions, scene graphs)
+    reader = None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            yield reader
+    except UnicodeDecodeError as e:
+        raise DataError(f"task file {str(path)!r} is not UTF-8 text (byte 0x{e.object[e.start]:02x} near "
+                        f"line {(reader.line_num if reader else 0) + 1}); save it as UTF-8") from None
+    except csv.Error as e:
+        raise DataError(f"task file {str(path)!r}, line {reader.line_num if reader else 1}: not valid "
+                        f"CSV ({e}); fix the file") from None
+
+
+def _header(path: Path) -> list[str]:
+    """The task file's column names; an empty file or another delimiter is named."""
+    with _reading(path) as reader:
+        header = next(reader, [])
+    if not header:
+        raise DataError(f"task file {str(path)!r} is empty; expected a header row "
+                        f"({', '.join(COMMON[:4])}, ...) and one row per question")
+    for sep in (";", "\t", "|"):
+        if len(header) == 1 and sep in header[0]:
+            raise DataError(f"task file {str(path)!r} separates its columns with {sep!r}; the task "
+                            "files are comma-separated: save it as CSV with commas")
+    return header
+
+
+def _rows(path: Path, problems: Problems):
+    """CSV rows as dicts of strings (``question_id`` stays a string: leading zeros matter).
+    A row with more or fewer fields than the header is a problem of that row (named with its
+    line); one that runs over several lines with the wrong field count (a stray quote that
+    swallowed the rows after it) stops the import, naming the lines."""
+    with _reading(path) as reader:
+        header = next(reader, [])
+        line = reader.line_num
+        for fields in reader:
+            first, line = line + 1, reader.line_num
+            if not any(f.strip() for f in fields):
+                continue
+            row = dict(zip(header, fields))
+            row = {k: row.get(k, "") for k in header}
+            if len(fields) != len(header):
+                if line > first:
+                    raise DataError(
+                        f"task file {str(path)!r}, lines {first}-{line}: one quoted field runs over "
+                        f"{line - first + 1} lines, swallowing the rows in them (a stray quote \" on "
+                        f"line {first}?); fix the quote, nothing was imported")
+                qid = row.get("question_id") or f"line {first}"
+                problems.where[qid] = f"{path.name} line {first}"
+                problems.add(f"rows with {len(fields)} fields where the header has {len(header)}", qid)
+                continue
+            problems.where[row["question_id"]] = f"{path.name} line {first}"
+            yield row
 
 
 def import_gqa(csv_dir: Path, images: Path, out: Path, skip_bad_rows: bool = False,

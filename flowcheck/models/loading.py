@@ -33,6 +33,7 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
     model_class = adapter.model_class()
     check_weights_format(path, allow_pickle)
     processor = adapter.load_processor(path)
+    config = load_config(source)
     placement = {}
     if device_map is not None:  # a model larger than one GPU: accelerate places the layers
         try:
@@ -42,7 +43,7 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
                              "'flowcheck[multi-gpu]' (or pip install accelerate)") from None
         placement = {"device_map": device_map}
     model, info = model_class.from_pretrained(
-        path, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
+        path, config=config, local_files_only=True, dtype=getattr(torch, dtype), trust_remote_code=False,
         use_safetensors=not allow_pickle, attn_implementation=attn_implementation,
         output_loading_info=True, **placement)
     check_weights_fill_config(source, info)
@@ -50,6 +51,22 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
         model = model.to(device)
     model.eval()
     return model, processor
+
+
+def load_config(source):
+    """The folder's transformers config; a config.json transformers cannot build a config from
+    (a missing or wrong ``model_type``, a value of the wrong type) is a ModelError naming it."""
+    from transformers import AutoConfig
+    try:
+        return AutoConfig.from_pretrained(source.path, local_files_only=True, trust_remote_code=False)
+    except Exception as e:  # transformers' errors while reading the user's config.json
+        if "trust_remote_code" in str(e):
+            raise ModelError(f"the config of {str(source.path)!r} needs code from the model folder, "
+                             "which flowcheck never runs; use a model of a stock transformers "
+                             "class") from None
+        raise ModelError(f"cannot build a config from {str(source.path / 'config.json')!r}: "
+                         f"{type(e).__name__}: {str(e)[:300]}; save the model again with "
+                         "model.save_pretrained(folder)") from e
 
 
 def check_weights_fill_config(source, info: dict) -> None:
@@ -75,10 +92,9 @@ def load_skeleton(name_or_path: str | Path):
     """(model without weights, processor): the model class built from ``config.json`` on
     torch's meta device (no memory, nothing read but the config), for planning a run."""
     import torch
-    from transformers import AutoConfig
 
     source = read_source(name_or_path)
-    config = AutoConfig.from_pretrained(source.path, local_files_only=True, trust_remote_code=False)
+    config = load_config(source)
     with torch.device("meta"):
         model = source.adapter_class.model_class()(config)
     return model.eval(), source.adapter_class.load_processor(source.path)

@@ -5,12 +5,11 @@ takes these from ``handle.source``; nothing re-reads the folder.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import NotFoundError
-from ..paths import CONTROL_MODELS, REFERENCE_MODEL
+from ..errors import NotFoundError, UserFileError
+from ..paths import CONTROL_MODELS, REFERENCE_MODEL, read_json
 
 NAMED_MODELS = {"reference": REFERENCE_MODEL, **CONTROL_MODELS}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
@@ -72,18 +71,24 @@ def read_source(name_or_path) -> ModelSource:
         raise NotFoundError(
             f"model folder {str(path)!r} has no tokenizer (expected one of "
             f"{', '.join(TOKENIZER_FILES)}); save it with processor.save_pretrained(folder)")
-    return ModelSource(str(name_or_path), path, _architecture(path), _read_json(path / CARD_FILE),
-                       _read_json(path / FIXTURE_FILE))
+    files = {name: _read_json(path / name) for name in sorted(files) if name.endswith(".json")}
+    return ModelSource(str(name_or_path), path, _architecture(path, files["config.json"]),
+                       files.get(CARD_FILE), files.get(FIXTURE_FILE))
 
 
-def _read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+def _read_json(path: Path) -> dict:
+    """One JSON file of a model folder, checked before transformers parses it (whose errors
+    name neither the file nor the fix)."""
+    return read_json(path, "the model folder's file", "save the model and processor again with "
+                     "save_pretrained(folder), or copy the file again from the model's source")
 
 
-def _architecture(path: Path) -> str:
+def _architecture(path: Path, config: dict) -> str:
     """The HF architecture a model folder's config.json names (its first ``architectures``)."""
-    config = json.loads((path / "config.json").read_text())
     names = config.get("architectures") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise UserFileError(f"{path / 'config.json'}: 'architectures' must be a list of class names, "
+                            f"got {names!r}; save the model with model.save_pretrained(folder)")
     if not names:
         raise NotFoundError(f"{path / 'config.json'} names no architecture (an 'architectures' list); "
                             "save the model with model.save_pretrained(folder)")

@@ -17,8 +17,14 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import NotFoundError, RunFolderError
-from ..paths import writing
+from ..errors import NotFoundError, RunFolderError, UserFileError
+from ..paths import read_json, writing
+
+# run.json keys every reader needs, with their types; a file without them is not a run record
+META_TYPES = {"question_ids": list, "n_layers": int, "k": int, "engine": str, "flows": list,
+              "lens_variants": list, "claims": list, "family": str}
+META_FIX = ("flowcheck writes it when a run starts: restore the file, or run again into another --out "
+            "(or after deleting this folder)")
 
 _HELD: dict = {}  # resolved folder -> the open lock file this process holds until it exits
 
@@ -59,6 +65,7 @@ class RunFolder:
 
     def __init__(self, path):
         self.path = Path(path)
+        self.unreadable: list[str] = []  # result lines ``rows()`` could not read ("file line N")
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -89,11 +96,19 @@ class RunFolder:
     def is_run(self) -> bool:
         return (self.path / self.META).is_file()
 
-    def meta(self) -> dict:
+    def meta(self, complete: bool = True) -> dict:
+        """run.json, checked: a JSON object with (``complete``) every key a reader needs."""
         if not self.is_run():
             raise NotFoundError(f"{str(self.path)!r} is not a flowcheck run folder (no {self.META}); "
                                 "pass the --out folder of a 'flowcheck run'")
-        return json.loads((self.path / self.META).read_text())
+        path = self.path / self.META
+        meta = read_json(path, "run.json of the run folder", META_FIX,
+                         required=tuple(META_TYPES) if complete else ())
+        for key, kind in META_TYPES.items() if complete else ():
+            if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
+                raise UserFileError(f"run.json of the run folder {str(path)!r}: {key!r} must be a "
+                                    f"{kind.__name__}, got {meta[key]!r}; {META_FIX}")
+        return meta
 
     def write_meta(self, meta: dict) -> None:
         self.lock()
@@ -190,7 +205,7 @@ class RunFolder:
         self._make()
         self.lock()
         if self.is_run():
-            old = self.meta()
+            old = self.meta(complete=False)
             for field in ("model", "dataset"):
                 if not _same_path(old.get(field), meta.get(field)):
                     raise RunFolderError(
@@ -214,14 +229,20 @@ class RunFolder:
 
     # results.jsonl ----------------------------------------------------------------------
     def rows(self) -> list[dict]:
-        """Every stored sample line of every store (a torn line from a kill is ignored)."""
-        out = []
+        """Every stored sample line of every store. A line that is not a sample (torn by a
+        kill, damaged, not UTF-8) is skipped and listed in ``unreadable`` ("file line N"):
+        its sample counts as missing, so the run is incomplete until it is measured again."""
+        out, self.unreadable = [], []
         for path in self.result_files():
-            for line in path.read_text().splitlines():
+            for n, line in enumerate(path.read_bytes().splitlines(), 1):
                 try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
+                    row = json.loads(line.decode())
+                except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                    row = None
+                if isinstance(row, dict) and isinstance(row.get("question_id"), str):
+                    out.append(row)
+                elif line.strip():
+                    self.unreadable.append(f"{path.name} line {n}")
         return out
 
     def latest_rows(self, plan=None, question_ids=None, meta: dict | None = None,
@@ -251,7 +272,8 @@ class RunFolder:
         if not path.is_file():
             raise NotFoundError(f"{str(path)!r} does not exist; pass a run folder written by "
                                 "`flowcheck run` (or re-judge it with `flowcheck report`)")
-        return json.loads(path.read_text())
+        return read_json(path, "verdicts.json of the run folder", "re-judge the run with `flowcheck report "
+                         f"{self.path}` (it rewrites verdicts.json)")
 
     def write_report(self, verdicts_json: str, summary: str, html: str) -> None:
         self.lock()

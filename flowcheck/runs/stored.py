@@ -23,6 +23,7 @@ class StoredRun:
     evidence: object  # claims.judge.Evidence
     counts: dict
     rows: dict  # question_id -> the stored row the evidence was built from
+    unreadable: tuple = ()  # result lines that were not a sample ("results.jsonl line 3")
 
     @property
     def missing(self) -> list[str]:
@@ -36,10 +37,12 @@ class StoredRun:
         missing, total = self.missing, len(self.meta["question_ids"])
         if not missing:
             return ""
+        bad = (f"; unreadable lines (torn by a kill or damaged): {', '.join(self.unreadable[:3])}"
+               f"{' ...' if len(self.unreadable) > 3 else ''}" if self.unreadable else "")
         return (f"incomplete: {total - len(missing)} of {total} samples of this run are stored "
-                f"({len(missing)} missing, e.g. {', '.join(map(str, missing[:3]))}); the verdicts "
-                "judge only the stored ones and pass no gate. Re-run the same `flowcheck run` "
-                "command to measure the rest (it resumes)")
+                f"({len(missing)} missing, e.g. {', '.join(map(str, missing[:3]))}{bad}); the "
+                "verdicts judge only the stored ones and pass no gate. Re-run the same `flowcheck "
+                "run` command to measure the rest (it resumes)")
 
     @property
     def noise(self):
@@ -86,4 +89,4 @@ def load_run(run_dir: Path) -> StoredRun:
             f"attn) {kinds}; the report was left as it was. Restore run.json or re-run with "
             "those settings")
     meta["lens_variant"] = variant
-    return StoredRun(folder.path, meta, specs, ev, counts, rows)
+    return StoredRun(folder.path, meta, specs, ev, counts, rows, tuple(folder.unreadable))

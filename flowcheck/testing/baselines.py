@@ -5,7 +5,10 @@ One JSON file per (claim, task) under ``<folder>/<model>/``: the rounded verdict
 verdict matches its baseline when ``snapshot.verdict_mismatches`` finds nothing (numbers
 within their float-noise ranges; status only where noise could change it). A baseline
 recorded under another claim version is reported as "claim changed", not as a change of
-the model: the spec is not the one the baseline measured. No pytest here: the plugin's
+the model: the spec is not the one the baseline measured. Each baseline also records the
+model and the weights fingerprint it was measured on, so a moved verdict says whether the
+weights changed since. A baseline file that cannot be read is a UserFileError naming it,
+never "the verdict moved". No pytest here: the plugin's
 ``test_baseline`` items and anything else call ``check`` and ``record``.
 """
 from __future__ import annotations
@@ -15,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..claims.serialise import noise_ranges, verdict_to_dict
-from ..paths import slug
+from ..errors import UserFileError
+from ..paths import read_json, slug
 
 MATCH, MISSING, CHANGED, CLAIM_CHANGED = "match", "missing", "changed", "claim changed"
 
@@ -36,12 +40,28 @@ def baseline_data(verdict) -> dict:
             **verdict_to_dict(verdict)}
 
 
-def record(folder: Path, model: str, verdict) -> Path:
-    """Write (or overwrite) the verdict's baseline."""
+def record(folder: Path, model: str, verdict, weights: str | None = None) -> Path:
+    """Write (or overwrite) the verdict's baseline, with the model and weights it measured."""
     path = path_for(folder, model, verdict.claim, verdict.task)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(baseline_data(verdict), indent=1, sort_keys=True) + "\n")
+    data = {**baseline_data(verdict), "model": str(model), "weights": weights}
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return path
+
+
+REQUIRED = ("claim", "version", "task", "status", "conditions")
+FIX = ("record it again with --snapshot-update (or --flowcheck-update-baselines), or restore it "
+       "from version control")
+
+
+def read(path: Path) -> tuple[dict, dict]:
+    """(the stored verdict, {"model", "weights"} it was recorded on) of a baseline file,
+    checked: a JSON object with the claim, version, task, status and conditions."""
+    stored = read_json(path, "the baseline", FIX, REQUIRED)
+    if not isinstance(stored["conditions"], dict):
+        raise UserFileError(f"the baseline {str(path)!r}: 'conditions' must be an object, got "
+                            f"{stored['conditions']!r}; {FIX}")
+    return stored, {k: stored.pop(k, None) for k in ("model", "weights")}
 
 
 @dataclass(frozen=True)
@@ -64,15 +84,20 @@ class Comparison:
                 + "\n  ".join(self.details))
 
 
-def check(folder: Path, model: str, verdict) -> Comparison:
-    """Compare a verdict with its baseline (the snapshot rule, ``snapshot.verdict_mismatches``)."""
+def check(folder: Path, model: str, verdict, weights: str | None = None) -> Comparison:
+    """Compare a verdict with its baseline (the snapshot rule, ``snapshot.verdict_mismatches``);
+    ``weights``: the fingerprint this run measured, named in a moved verdict's message when
+    the baseline was recorded on other weights."""
     from ..claims.equivalence import claim_changed, verdict_mismatches
     path = path_for(folder, model, verdict.claim, verdict.task)
-    if not path.is_file():
+    if not path.exists():
         return Comparison(MISSING, path)
-    new, stored = baseline_data(verdict), json.loads(path.read_text())
+    new, (stored, owner) = baseline_data(verdict), read(path)
     changed = claim_changed(new, stored)
     if changed:
         return Comparison(CLAIM_CHANGED, path, (changed,))
     moved = verdict_mismatches(new, stored, noise_ranges(verdict))
+    if moved and weights and owner["weights"] and owner["weights"] != weights:
+        moved.append(f"(the baseline was recorded on weights {owner['weights']} of {owner['model']!r}; "
+                     f"this run measured weights {weights}: the model changed since)")
     return Comparison(CHANGED, path, tuple(moved)) if moved else Comparison(MATCH, path)

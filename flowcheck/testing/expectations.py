@@ -58,11 +58,14 @@ def load(path: Path, claims=None, tasks=None) -> dict:
     ``model`` and ``weights`` are under the key ``None``."""
     import yaml
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         return {}
+    from ..paths import read_text
+    text = read_text(path, "the expectations file",
+                     f"re-write it with `flowcheck expect RUN_DIR --out {path}`")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
         raise SpecError(f"{path}: not valid YAML ({str(e).splitlines()[0]}); re-write it with "
                         "`flowcheck expect RUN_DIR --out {path}`") from None
     entries = data.get("expected") if isinstance(data, dict) else None

@@ -107,10 +107,11 @@ class FlowcheckSession:
     def check_baseline(self, verdict) -> str:
         """Compare with (or record) the model's baseline; the failure message, or ''."""
         from . import baselines
+        weights = self._result.meta.get("weights") if self._result is not None else None
         if self.updating:
-            baselines.record(self.baselines_folder, self.settings.model, verdict)
+            baselines.record(self.baselines_folder, self.settings.model, verdict, weights)
             return ""
-        found = baselines.check(self.baselines_folder, self.settings.model, verdict)
+        found = baselines.check(self.baselines_folder, self.settings.model, verdict, weights)
         return "" if found.ok else found.message(self.settings.model)
 
 

@@ -59,7 +59,8 @@ def _refused(gqa, tmp_path, match):
 def test_missing_images(gqa, tmp_path):
     (gqa[1] / "2300000.jpg").unlink()
     (gqa[1] / "2300005.jpg").unlink()
-    _refused(gqa, tmp_path, r"missing images: 2 \(00000000, 00000005\)")
+    _refused(gqa, tmp_path, r"missing images: 2 \(00000000 in GQA_\w+_ChooseAttr.csv line 2, 00000005 in "
+                               r"GQA_\w+_ChooseCat.csv line 3\)")
 
 
 def test_missing_columns(gqa, tmp_path):
@@ -105,7 +106,8 @@ def test_boxes_of_zero_area_or_not_numbers_are_counted_by_row(gqa, tmp_path):
         rows[0]["object1 w"] = rows[0]["object2 w"] = "0"  # one row, two bad boxes: counted once
         rows[1]["object1 x"] = "nan"
     edit_rows(gqa[0], "ChooseRel", change)
-    _refused(gqa, tmp_path, r"2 of 24 rows have problems[\s\S]*boxes of zero area: 1 \(000000\d\d\)"
+    _refused(gqa, tmp_path, r"2 of 24 rows have problems[\s\S]*boxes of zero area: 1 "
+                            r"\(000000\d\d in \S+ line \d\)"
              r"[\s\S]*box values that are not numbers: 1")
 
 
@@ -118,7 +120,8 @@ def test_unreadable_or_truncated_images(gqa, tmp_path):
     data = (gqa[1] / "2300001.jpg").read_bytes()
     (gqa[1] / "2300001.jpg").write_bytes(data[: len(data) // 2])  # truncated
     (gqa[1] / "2300002.jpg").write_text("not an image")
-    _refused(gqa, tmp_path, r"unreadable or truncated images: 2 \(00000001, 00000002\)")
+    _refused(gqa, tmp_path, r"unreadable or truncated images: 2 \(00000001 in \S+ line 3, "
+                               r"00000002 in \S+ line 4\)")
 
 
 def test_duplicate_question_ids(gqa, tmp_path):

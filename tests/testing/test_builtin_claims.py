@@ -99,8 +99,8 @@ def test_claim(flowcheck_verdict):
     bad_ini = pytester.runpytest("--flowcheck-model", "reference", "-o", "flowcheck_dtype=int8",
                                  "--collect-only")
     assert bad_ini.ret == 4
-    bad_ini.stderr.fnmatch_lines(["*--flowcheck-dtype must be one of float32, float16, bfloat16, "
-                                  "got 'int8'*"])
+    bad_ini.stderr.fnmatch_lines(["*ini key flowcheck_dtype must be one of float32, float16, bfloat16, "
+                                  "got 'int8'*"])  # named where the user wrote it
 
 
 def test_baselines_are_recorded_then_compared_and_a_changed_claim_says_so(pytester):
@@ -139,3 +139,22 @@ def test_no_baseline_items_until_a_baseline_is_recorded(pytester):
     (pytester.path / "flowcheck-baselines" / "reference").mkdir(parents=True)
     result = pytester.runpytest("--collect-only", "-q", "--flowcheck-tasks", "ChooseAttr")
     result.stdout.fnmatch_lines(["*test_baseline[[]stage_order-all[]]*", "32 tests collected*"])
+
+
+@pytest.mark.parametrize("ini, message", [
+    ("flowcheck_collect = maybe", "flowcheck_collect must be true or false, got 'maybe'"),
+    ("flowcheck_collect = true\nflowcheck_max_samples = -1",
+     "ini key flowcheck_max_samples must be a positive integer, got '-1'"),
+])
+def test_a_wrong_ini_key_is_a_usage_error_naming_it(pytester, ini, message):
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    result = pytester.runpytest("--collect-only", "-q")
+    assert result.ret == 4  # pytest's usage error, before collection
+    result.stderr.fnmatch_lines([f"*{message}*"])
+
+
+def test_an_empty_folder_key_means_the_default_folder(pytester):
+    pytester.makeini("[pytest]\nflowcheck_collect = true\nflowcheck_expectations =\nflowcheck_baselines =\n")
+    result = pytester.runpytest("--collect-only", "-q")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["56 tests collected*"])

@@ -61,6 +61,21 @@ class ModelAdapter:
 
     @classmethod
     def load_processor(cls, path):
+        """The folder's processor (``stock_processor``); a tokenizer or processor file that
+        transformers cannot read is a ModelError naming the folder, never a traceback."""
+        try:
+            return cls.stock_processor(path)
+        except ModelError:
+            raise
+        except Exception as e:  # transformers' own errors while parsing the user's files
+            raise ModelError(
+                f"cannot load the processor (tokenizer and image processor) of {str(path)!r}: "
+                f"{type(e).__name__}: {str(e)[:300]}; the folder needs the files "
+                "processor.save_pretrained(folder) writes (tokenizer.json or a vocabulary, "
+                "tokenizer_config.json, preprocessor_config.json or processor_config.json)") from e
+
+    @classmethod
+    def stock_processor(cls, path):
         """The folder's stock transformers processor (offline, no code from the folder)."""
         from transformers import AutoProcessor
         try:

@@ -48,11 +48,11 @@ class Qwen2VLAdapter(ModelAdapter):
         return "qwen2_vl"
 
     @classmethod
-    def load_processor(cls, path):
+    def stock_processor(cls, path):
         """The stock processor; it also loads a video processor, which needs torchvision:
         without it, the same processor for images only (``image_only_processor``)."""
         try:
-            return super().load_processor(path)
+            return super().stock_processor(path)
         except (OSError, ImportError, AttributeError) as e:
             try:
                 return load_image_only_processor(path)
