@@ -42,8 +42,13 @@ def writing(what: str, folder):
     try:
         yield
     except OSError as e:
-        raise OSError(f"cannot write {what} to {str(folder)!r} ({e.strerror or e}); choose a "
-                      "writable folder with --out") from e
+        why = e.strerror or str(e)
+        if Path(folder).is_file():
+            why = "it is a file, not a folder"
+        elif getattr(e, "errno", None) == 36:  # ENAMETOOLONG
+            why = "a name in the path is too long for the file system"
+        raise OSError(f"cannot write {what} to {str(folder)!r} ({why}); choose a writable folder "
+                      "with --out") from e
 
 
 # --- reading the user's files: every problem is a UserFileError naming the file -------------

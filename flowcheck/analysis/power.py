@@ -22,6 +22,7 @@ import numpy as np
 
 from ..claims.judge import Evidence, judge
 from ..claims.spec import LIBRARY, MAIN_CLAIMS, load_claims
+from ..errors import UsageError
 from ..runs.stored import load_run
 
 SCALES = tuple(round(float(s), 3) for s in np.arange(0.0, 1.0001, 0.025))
@@ -89,6 +90,7 @@ def power_table(paper_run, natural_run, claims=MAIN_CLAIMS, ns=(10, 30, 100), dr
     """One row per (claim, n per task): the transitions' median s and effect over ``draws``."""
     paper, natural = load_run(paper_run), load_run(natural_run)
     meta, effect, noise = paper.meta, paper.evidence, natural.evidence
+    check_draws(ns, draws, {"EFFECT_RUN": paper, "NOISE_RUN": natural})
     rows = []
     for spec in load_claims([LIBRARY], list(claims)):
         for n in ns:
@@ -110,6 +112,25 @@ def power_table(paper_run, natural_run, claims=MAIN_CLAIMS, ns=(10, 30, 100), dr
                             "effect": float(np.median([h[1][1] for h in hits if h[1][0] == name]))}
             rows.append(row)
     return rows
+
+
+def check_draws(ns, draws: int, runs: dict) -> None:
+    """Every n can be drawn from every run: a row labelled n=10 drawn from 2 samples per task
+    would be a lie. ``runs``: {"EFFECT_RUN": StoredRun, ...} as the user named them."""
+    if draws < 1:
+        raise UsageError(f"--draws must be a positive integer, got {draws}")
+    for name, run in runs.items():
+        counts = {t: c.get("n_correct", 0) for t, c in run.counts.items()}
+        have = min(counts.values(), default=0)
+        if have == 0:
+            raise UsageError(f"{name} {str(run.run_dir)!r} stores no correctly answered sample of some "
+                             f"task ({counts or 'no samples'}): nothing to draw from; measure the run "
+                             "first (flowcheck run), or pass --tasks")
+        if max(ns) > have:
+            task = min(counts, key=counts.get)
+            raise UsageError(f"--n {max(ns)}: {name} {str(run.run_dir)!r} stores {have} correctly "
+                             f"answered samples of task {task}; pass --n of at most {have}, or measure "
+                             "more samples (flowcheck run --max-samples)")
 
 
 def render_power(rows: list[dict]) -> str:

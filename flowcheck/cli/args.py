@@ -42,8 +42,26 @@ def tasks_arg(text: str) -> list[str]:
 
 
 def int_list(text: str) -> list[int]:
-    """'10,30,100' -> [10, 30, 100]."""
-    return [int(x) for x in text.split(",")]
+    """'10,30,100' -> [10, 30, 100]: positive integers (argparse names the option)."""
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be positive integers, comma-separated (e.g. 10,30,100), "
+                                         f"got {text!r}")
+    return values
+
+
+def positive_int(text: str) -> int:
+    """A count of at least 1 (argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def print_table(args, rows: list, text: str) -> int:
@@ -87,6 +105,22 @@ def add_device(p) -> None:
     p.add_argument("--dtype", default="float32", choices=DTYPES)
 
 
+OS_FIXES = {2: "check the path", 13: "choose a folder you can write to (--out) or fix its permissions",
+            17: "choose another path", 20: "a part of the path is a file, not a folder",
+            21: "pass a file, not a folder", 28: "free some disk space or choose another --out",
+            30: "choose a writable folder (--out)",
+            36: "a name in the path is longer than the file system allows: choose a shorter --out"}
+
+
+def os_error_text(e: OSError) -> str:
+    """An OSError as one sentence: what failed, on which path, and the fix (flowcheck's own
+    OSError messages, already sentences, are kept)."""
+    if e.strerror is None or e.filename is None:
+        return str(e)
+    fix = OS_FIXES.get(e.errno, "check the path and its permissions")
+    return f"{e.strerror.lower()}: {str(e.filename)!r}; {fix}"
+
+
 def run_command(func, args) -> int:
     """Run one command function; map flowcheck's own errors (and OS errors) to exit 2 with
     their message, anything else to exit 3 with its traceback."""
@@ -96,8 +130,11 @@ def run_command(func, args) -> int:
     except SelfCheckError as e:  # the model cannot be measured as loaded
         print(f"flowcheck: self-check failed: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except (FlowcheckError, OSError) as e:  # what was asked cannot be done; the message says why
+    except FlowcheckError as e:  # what was asked cannot be done; the message says why
         print(f"flowcheck: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # the file system refused: say which path and what to do, not [Errno N]
+        print(f"flowcheck: error: {os_error_text(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("flowcheck: interrupted; every sample measured so far is stored in the run folder: "

@@ -29,7 +29,13 @@ def label_dir(text: str) -> tuple[str, Path]:
 
 def cmd(args) -> int:
     from ..analysis.matrix import MATRIX_MD, write_matrix
-    runs = dict(label_dir(t) for t in args.runs)
+    pairs = [label_dir(t) for t in args.runs]
+    labels = [label for label, _ in pairs]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise UsageError(f"label {twice[0]!r} is given to more than one run; give each run its own "
+                         "label (e.g. base=RUN_A edited=RUN_B)")
+    runs = dict(pairs)
     matrix = write_matrix(runs, args.out)
     print(json.dumps(matrix, sort_keys=True) if args.json else (args.out / MATRIX_MD).read_text())
     return EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .args import add_table_options, command, print_table
+from .args import add_table_options, command, positive_int, print_table
 
 EXAMPLES = ["flowcheck power reports/reference/paper-route reports/reference/natural",
             "flowcheck power EFFECT_RUN NOISE_RUN --n 10,30 --claims question_to_last_middle"]
@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
     p.add_argument("noise_run", type=Path, metavar="NOISE_RUN",
                    help="a run of the same dataset whose per-sample spread is mixed in (e.g. natural)")
     add_table_options(p, "to draw")
-    p.add_argument("--draws", type=int, default=5, help="random draws of samples per n (median; default 5)")
+    p.add_argument("--draws", type=positive_int, default=5,
+                   help="random draws of samples per n (median; default 5)")
     p.set_defaults(func=cmd)
 
 

@@ -27,7 +27,9 @@ def print_verdicts(result, as_json: bool, uncertain: str = "fail") -> int:
     (fails, is inconclusive, or is uncertain unless ``uncertain='allow'``)."""
     from ..claims.serialise import dumps, verdicts_to_dict
     if result.pending:  # a shard of a split run, others still measuring
-        print(result.pending)
+        import json
+        print(json.dumps({"pending": result.pending, "run_dir": str(result.run_dir)}) if as_json
+              else result.pending)
         return EXIT_OK
     if as_json:
         print(dumps(verdicts_to_dict(result.verdicts)), end="")

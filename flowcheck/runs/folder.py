@@ -218,6 +218,7 @@ class RunFolder:
                     f"{meta.get('dataset')!r} (questions file fingerprint {old['dataset_content']}, now "
                     f"{meta['dataset_content']}): its rows changed since; pass another --out or "
                     "delete the folder")
+            self._check_split(old, meta)
             if old.get("weights") and meta.get("weights") and old["weights"] != meta["weights"]:
                 raise RunFolderError(
                     f"{self.path} holds results for other weights of {meta.get('model')!r} "
@@ -226,6 +227,32 @@ class RunFolder:
                     "dtype); pass another --out or delete the folder")
         self.write_meta(meta)
         return self
+
+    SPLIT_KEYS = ("question_ids", "shards", "k", "engine", "flows", "lens_variants", "attn")
+
+    def _check_split(self, old: dict, meta: dict) -> None:
+        """Shards of one split run must agree on what the run is: a shard started with other
+        settings (samples, shard count, window, engine) while the folder's split run is not
+        complete would leave a run that never gets its report; it is refused."""
+        if meta.get("shards", 1) <= 1 or old.get("shards", 1) <= 1:
+            return
+        differ = [k for k in self.SPLIT_KEYS if old.get(k) != meta.get(k)]
+        if not differ:
+            return
+        try:
+            stored = self.latest_rows(meta=old)
+        except (KeyError, TypeError, ValueError):
+            stored = {}
+        left = [q for q in old.get("question_ids", []) if q not in stored]
+        if left:
+            what = ", ".join(f"{len(old.get(k) or [])} samples, now {len(meta.get(k) or [])}"
+                             if k == "question_ids" else f"{k} {old.get(k)!r}, now {meta.get(k)!r}"
+                             for k in differ)
+            raise RunFolderError(
+                f"{self.path} holds a split run started with other settings ({what}) that still "
+                f"lacks {len(left)} of its {len(old.get('question_ids', []))} samples: every shard of "
+                "a run must be started with the same settings. Start the missing shards as that run "
+                "was started, or pass another --out")
 
     # results.jsonl ----------------------------------------------------------------------
     def rows(self) -> list[dict]:

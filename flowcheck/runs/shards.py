@@ -78,6 +78,9 @@ def local_device(device: str, env=None) -> str:
     env = os.environ if env is None else env
     local = env.get("LOCAL_RANK")
     if device == "cuda" and local not in (None, ""):
+        if not local.strip().isdigit():
+            raise UsageError(f"LOCAL_RANK={local!r} is not a GPU index; launch with torchrun or "
+                             "accelerate (they set it), or pass --device cuda:N")
         return f"cuda:{int(local)}"
     return device
 

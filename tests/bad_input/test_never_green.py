@@ -239,3 +239,53 @@ def test_expectations_of_other_weights_stop_the_session_after_the_run(tmp_path):
     with pytest.raises(SpecError, match="written for weights 0123456789abcdef .* this run measured "
                                         "weights 96b6c622fbd2e537"):
         check_owner(table, path, "reference", "96b6c622fbd2e537")
+
+
+# --- split runs, tables, devices: cases that once ended green or unclear -----------------------
+def _main(capsys, *args):
+    from flowcheck.cli.main import main
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as e:  # argparse's own usage errors
+        rc = e.code
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+SHARD = ("run", "--model", "reference", "--claims", "last_to_last_negligible", "--tasks", "ChooseAttr",
+         "--threads", "1")
+
+
+def test_shards_of_differently_started_runs_are_refused_and_a_pending_shard_speaks_json(tmp_path, capsys):
+    out = tmp_path / "split"
+    rc, text, _ = _main(capsys, *SHARD, "--max-samples", "4", "--shard", "1/2", "--out", out, "--json")
+    assert rc == 0 and json.loads(text)["pending"].startswith("shard 1/2 measured 2 samples")
+    rc, _, err = _main(capsys, *SHARD, "--max-samples", "6", "--shard", "0/2", "--out", out)
+    assert rc == 2 and "(4 samples, now 6) that still lacks 2 of its 4 samples" in err
+    rc, _, err = _main(capsys, *SHARD, "--max-samples", "4", "--shard", "0/3", "--out", out)
+    assert rc == 2 and "(shards 2, now 3)" in err
+    rc, text, _ = _main(capsys, *SHARD, "--max-samples", "4", "--shard", "0/2", "--out", out)
+    assert rc in (0, 1) and "samples: 4" in text.replace("**", "")  # the run completes, judged
+
+
+@pytest.mark.parametrize("args, message", [
+    (("power", "{run}", "{run}", "--n", "10"), "--n 10: EFFECT_RUN '{run}' stores 4 correctly answered"),
+    (("power", "{run}", "{run}", "--draws", "0"), "argument --draws: must be a positive integer, got '0'"),
+    (("sensitivity", "{run}", "--n", "0"), "argument --n: must be positive integers"),
+    (("matrix", "a={run}", "a={run}", "--out", "{tmp}/m"), "label 'a' is given to more than one run"),
+    (("run", "--device", "meta", "--max-samples", "1"), "device 'meta' holds no weights"),
+    (("run", "--out", "{tmp}/" + "a" * 300, "--max-samples", "1"), "file name too long: "),
+    (("run", "--out", "{run}/run.json", "--max-samples", "1"), "(it is a file, not a folder)"),
+])
+def test_table_and_device_mistakes_are_named(four_samples, tmp_path, capsys, args, message):
+    fill = {"run": four_samples, "tmp": tmp_path}
+    rc, _, err = _main(capsys, *(a.format(**fill) for a in args))
+    assert rc == 2 and message.format(**fill) in err, err
+    assert "Errno" not in err and "Traceback" not in err
+
+
+def test_a_launcher_rank_that_is_not_a_number_is_named():
+    from flowcheck.runs.shards import local_device
+    with pytest.raises(UsageError, match="LOCAL_RANK='x' is not a GPU index"):
+        local_device("cuda", {"LOCAL_RANK": "x"})
+    assert local_device("cuda", {"LOCAL_RANK": "1"}) == "cuda:1"
