@@ -29,16 +29,43 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd)
 
 
+# pytest's own config files, in the order it reads them, with the section it reads in each
+CONFIG_FILES = (("pytest.ini", None), (".pytest.ini", None), ("pyproject.toml", "[tool.pytest.ini_options]"),
+                ("tox.ini", "[pytest]"), ("setup.cfg", "[tool:pytest]"))
+
+
+def pytest_config(folder: Path) -> tuple[Path, str] | None:
+    """(file, section) of the file pytest would read its settings from in ``folder``, or None
+    (a tox.ini or setup.cfg without a pytest section is not one)."""
+    for name, section in CONFIG_FILES:
+        path = folder / name
+        if path.is_file() and (section is None or section in path.read_text(errors="replace")):
+            return path, section or "[pytest]"
+    return None
+
+
+def settings_for(section: str, text: str) -> str:
+    """The settings' lines as they must be written in ``section``: TOML strings for
+    pyproject.toml, ini lines elsewhere."""
+    lines = text.splitlines()[1:]
+    if section != "[tool.pytest.ini_options]":
+        return "\n".join(lines)
+    out = []
+    for line in lines:
+        key, sep, value = line.partition(" = ")
+        out.append(f'{key} = "{value}"' if sep and not line.startswith("#") else line)
+    return "\n".join(out)
+
+
 def cmd(args) -> int:
     text = SETTINGS.format(model=args.model, report_dir=args.report_dir)
-    ini = args.dir / "pytest.ini"
-    pyproject = args.dir / "pyproject.toml"
-    other = [p for p in (ini, args.dir / "tox.ini", args.dir / "setup.cfg") if p.is_file()]
-    if other or (pyproject.is_file() and "[tool.pytest" in pyproject.read_text()):
-        where = other[0] if other else pyproject
-        print(f"{where} already configures pytest; flowcheck does not edit it. Add to its pytest "
-              "section:\n" + "\n".join(text.splitlines()[1:]))
+    found = pytest_config(args.dir)
+    if found is not None:
+        where, section = found
+        print(f"{where} already configures pytest; flowcheck does not edit it. Add these lines to "
+              f"its {section} section:\n{settings_for(section, text)}")
         return EXIT_USAGE
+    ini = args.dir / "pytest.ini"
     ini.write_text(text)
     print(f"wrote {ini}: `pytest` now runs every built-in claim on {args.model} "
           f"(reports in {args.report_dir}); `pytest -k <claim>` runs one; "

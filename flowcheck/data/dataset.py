@@ -45,8 +45,14 @@ class Sample:
     def image(self) -> Image.Image:
         if isinstance(self.source, Image.Image):
             return self.source
-        with Image.open(self.source) as im:
-            return im.convert("RGB")
+        from PIL import UnidentifiedImageError
+        try:
+            with Image.open(self.source) as im:
+                return im.convert("RGB")  # decodes it: a truncated file fails here
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            raise UserFileError(f"the image {str(self.source)!r} of question "
+                                f"{self.row.get('question_id')!r} cannot be read ({e}); replace the "
+                                "file, or remove the question from the dataset") from None
 
     @property
     def task(self) -> str:

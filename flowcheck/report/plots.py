@@ -33,7 +33,13 @@ def _grid(n):
 
 def plot_panels(evidence, out_dir: Path, model_name: str = "") -> list[Path]:
     """One PNG per panel group (and one for the lens) with a subplot per task type."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from ..errors import UsageError
+        raise UsageError("the report's plots need matplotlib, which is not installed: pip install "
+                         f"matplotlib. The measurements are stored in {str(out_dir)!r}: then run "
+                         f"`flowcheck report {out_dir}` (nothing is measured again)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np

@@ -16,7 +16,7 @@ from .._version import __version__
 def run_record(settings, handle, samples, plan, window: int, claims=(), checks=(), shards: int = 1,
                noise=None, family: str | None = None) -> dict:
     """The run.json of a run about to measure (``noise``: the bound the run records, or None
-    for the float32 default; ``family``: the threshold family, None for a sweep)."""
+    for the float32 default; ``family``: the model's threshold family)."""
     import torch
 
     from ..claims.judge import BOOTSTRAP_SEED, N_BOOTSTRAP
@@ -35,7 +35,8 @@ def run_record(settings, handle, samples, plan, window: int, claims=(), checks=(
         "dataset_content": dataset_fingerprint(dataset), "family": family,
         "n_layers": handle.n_layers, "k": window, "engine": plan.engine, "flows": list(plan.flows),
         "lens_variants": list(plan.lens_variants), "claims": [s.id for s in claims],
-        "claims_dir": settings.claims_dir, "question_ids": [s.row["question_id"] for s in samples],
+        "claims_dir": settings.claims_dir and portable_path(settings.claims_dir),  # found from anywhere
+        "question_ids": [s.row["question_id"] for s in samples],
         "device": settings.device, "dtype": settings.dtype, "attn": _attn(handle),
         "threads": torch.get_num_threads(), "flowcheck_version": __version__,
         "self_checks": {c.name: "passed" for c in checks}, "adapter": handle.adapter.record(),

@@ -71,11 +71,21 @@ class StoredRun:
                          **{**self.judging, **kw})
 
 
+def _claims_dir(stored: str | None) -> Path | None:
+    """The run's claims folder: absolute, or inside this checkout (``portable_path``); a
+    relative path from runs written before that is tried from here too."""
+    from ..paths import resolve_portable
+    if not stored:
+        return None
+    found = resolve_portable(stored)
+    return found if found.is_dir() or not Path(stored).is_dir() else Path(stored)
+
+
 def load_run(run_dir: Path) -> StoredRun:
     """Read run.json + results.jsonl of a run folder."""
     folder = RunFolder(run_dir)
     meta = folder.meta()
-    specs = load_claims(claim_dirs(meta.get("claims_dir")), meta["claims"])
+    specs = load_claims(claim_dirs(_claims_dir(meta.get("claims_dir"))), meta["claims"])
     variant = next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
     plan = RunPlan.from_meta(meta)
     stored_rows = folder.rows()  # read once: evidence and the check below both use it

@@ -35,7 +35,8 @@ def run_sweep(handle, samples, settings, flows=CORE_FLOWS, lens_variant: str = "
     plan = RunPlan(tuple(flows), (lens_variant,), settings.window, engine)
     key = store_key(plan, handle.n_layers, text_attn_implementation(handle.model), handle=handle)
     t0 = time.perf_counter()
-    meta = run_record(settings, handle, samples, plan, key["k"], checks=checks)
+    family = handle.source.family if handle.source is not None else "reference"
+    meta = run_record(settings, handle, samples, plan, key["k"], checks=checks, family=family)
     folder = RunFolder(settings.out).create(meta)
     counts = execute(handle, samples, plan, folder, progress=progress)
     rows = folder.latest_rows(plan)

@@ -289,3 +289,20 @@ def test_a_launcher_rank_that_is_not_a_number_is_named():
     with pytest.raises(UsageError, match="LOCAL_RANK='x' is not a GPU index"):
         local_device("cuda", {"LOCAL_RANK": "x"})
     assert local_device("cuda", {"LOCAL_RANK": "1"}) == "cuda:1"
+
+
+def test_a_relative_claims_dir_is_found_when_the_run_is_reported_from_elsewhere(tmp_path, capsys,
+                                                                               monkeypatch):
+    spec = yaml.safe_load((LIBRARY / "last_to_last_negligible.yaml").read_text())
+    spec.update(id="my_l2l")
+    (tmp_path / "work" / "specs").mkdir(parents=True)
+    (tmp_path / "work" / "specs" / "my_l2l.yaml").write_text(yaml.safe_dump(spec))
+    monkeypatch.chdir(tmp_path / "work")
+    rc, _, err = _main(capsys, "run", "--claims-dir", "specs", "--claims", "my_l2l", "--tasks", "ChooseAttr",
+                       "--max-samples", "2", "--out", "run")
+    assert rc in (0, 1), err
+    assert json.loads((tmp_path / "work" / "run" / "run.json").read_text())["claims_dir"] == str(
+        tmp_path / "work" / "specs")
+    monkeypatch.chdir(tmp_path)
+    rc, text, err = _main(capsys, "report", "work/run")
+    assert rc in (0, 1) and "my_l2l" in text, err

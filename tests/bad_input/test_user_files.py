@@ -290,3 +290,31 @@ def test_a_broken_baseline_is_an_error_naming_it_not_a_moved_verdict(base_run, t
     with pytest.raises(FlowcheckError, match="baseline") as e:
         baselines.check(tmp_path, "reference", verdict)
     assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("how", ["truncated", "not an image", "empty"])
+def test_a_broken_image_is_named_with_its_question(data_copy, capsys, tmp_path, how):
+    row = json.loads((data_copy / "questions.jsonl").read_text().splitlines()[0])
+    image = data_copy / "images" / f"{row['img_id']}.png"
+    data = image.read_bytes()
+    image.write_bytes({"truncated": data[: len(data) // 2], "not an image": b"hello", "empty": b""}[how])
+    refused(capsys, [image, repr(row["question_id"])], "run", "--dataset", data_copy, "--tasks", row["task"],
+            "--max-samples", "1", "--out", tmp_path / "run")
+
+
+def test_without_matplotlib_the_report_says_how_to_finish(base_run, tmp_path, capsys, monkeypatch):
+    import sys
+    run = shutil.copytree(base_run, tmp_path / "run")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    refused(capsys, ["pip install matplotlib", f"flowcheck report {run}"], "report", run)
+
+
+@pytest.mark.parametrize("error, says", [
+    (PermissionError(13, "Permission denied", "/ro"), "permission denied: '/ro'; choose a folder you"),
+    (OSError(36, "File name too long", "/x/" + "a" * 300), "file name too long: '/x/aaa"),
+    (OSError(28, "No space left on device", "/full"), "no space left on device: '/full'; free some disk"),
+    (OSError("flowcheck's own sentence"), "flowcheck's own sentence"),
+])
+def test_file_system_errors_say_the_path_and_the_fix(error, says):
+    from flowcheck.cli.args import os_error_text
+    assert os_error_text(error).startswith(says) and "Errno" not in os_error_text(error)

@@ -52,6 +52,25 @@ def test_init_does_not_edit_an_existing_pytest_configuration(pytester):
     assert ini.read_text().strip() == "[pytest]\naddopts = -q" and not (pytester.path / "pytest.ini").exists()
 
 
+def test_init_prints_lines_that_work_where_they_are_pasted(pytester, capsys):
+    """pyproject.toml gets TOML strings (INI lines there break the file); a setup.cfg or tox.ini
+    with no pytest section is no pytest configuration, so pytest.ini is written."""
+    from flowcheck.cli.main import main
+    pyproject = pytester.path / "pyproject.toml"
+    pyproject.write_text("[project]\nname = 'mine'\n\n[tool.pytest.ini_options]\nminversion = '7'\n")
+    capsys.readouterr()
+    assert main(["init", "--dir", str(pytester.path)]) == 2
+    lines = capsys.readouterr().out.split("section:\n", 1)[1]
+    assert 'flowcheck_collect = "true"' in lines
+    pyproject.write_text(pyproject.read_text() + lines + "\n")  # pasted as told
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["56 tests collected*"])
+    pyproject.unlink()
+    (pytester.path / "setup.cfg").write_text("[metadata]\nname = mine\n")
+    assert main(["init", "--dir", str(pytester.path)]) == 0
+    assert (pytester.path / "pytest.ini").is_file()
+
+
 def test_expectations_written_from_a_run_make_known_findings_strict_xfails(pytester):
     import yaml
 
