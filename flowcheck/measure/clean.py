@@ -38,8 +38,7 @@ def clean_run(handle, enc, answer: str | None = None, max_new_tokens: int = 10) 
                 i, (out[0] if isinstance(out, tuple) else out)[0, -1].detach())))
     try:
         with torch.no_grad():
-            out = handle.model(inputs_embeds=handle.inputs_embeds(enc), attention_mask=enc.attention_mask,
-                               position_ids=enc.position_ids, use_cache=True)
+            out = handle.forward(enc, use_cache=True)  # the model's own inputs, vision output reused
     finally:
         for h in hooks:
             h.remove()

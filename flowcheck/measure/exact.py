@@ -3,10 +3,11 @@
 The model's ordinary forward pass (vision tower included) with the flow's edges removed
 in every layer of the window through the attention interface; nothing else changes.
 
-``batch_size`` B > 1 runs B configs of the sample as one batch: the sample's merged input
-embeddings (vision tower run once, ``ModelHandle.inputs_embeds``) repeated B times, each
-batch row with its own config's edges removed in its own window's layers. Equal to B = 1
-within float rounding (``tests/measure/test_batching.py``).
+Every forward is the model's own (``ModelHandle.forward``: input_ids, every processor
+output, the image encoder's output computed once per sample). ``batch_size`` B > 1 runs B
+configs of the sample as one batch of B identical rows, each with its own config's edges
+removed in its own window's layers. Equal to B = 1 within float rounding
+(``tests/measure/test_batching.py``).
 """
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ def exact_probabilities(handle, enc, clean, configs, batch_size: int | None = No
                 logits = handle.forward(enc).logits[0, -1]
             out.append(float(torch.softmax(logits.float(), -1)[clean.answer_id]))
         return out
-    with torch.no_grad():
-        embeds = handle.inputs_embeds(enc)  # (1, seq, hidden)
     out = []
     for start in range(0, len(configs), batch_size):
         chunk = configs[start:start + batch_size]
@@ -40,14 +39,8 @@ def exact_probabilities(handle, enc, clean, configs, batch_size: int | None = No
         blocked = {layer: torch.stack([edges[c.flow][0] if layer in c.layers else none for c in chunk])
                    for layer in layers}  # layer -> (n, seq, seq)
         with torch.no_grad(), knockout(handle.model, blocked):
-            logits = handle.model(inputs_embeds=embeds.expand(n, -1, -1),
-                                  attention_mask=enc.attention_mask.expand(n, -1),
-                                  position_ids=_batched(enc.position_ids, n)).logits[:, -1]  # (n, vocab)
+            logits = handle.forward(enc, batch=n).logits[:, -1]  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]
         out.extend(float(x) for x in p)
     return out
 
-
-def _batched(position_ids, n: int):
-    """(1, seq) -> (n, seq); M-RoPE (3, 1, seq) -> (3, n, seq)."""
-    return position_ids.expand(*position_ids.shape[:-2], n, position_ids.shape[-1])

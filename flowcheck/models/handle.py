@@ -13,9 +13,9 @@ from .source import read_source
 class Encoded:
     """One sample ready for the model: its inputs (batch 1) and its token groups."""
 
-    inputs: dict  # the model's keyword inputs (input_ids (1, seq), attention_mask, pixel_values, ...)
+    inputs: dict  # the processor's outputs (input_ids (1, seq), attention_mask, pixel_values, ...)
     position_ids: object  # (1, seq) rotary positions; (3, 1, seq) for M-RoPE (Qwen2-VL)
-    image_features: object  # (n_image_tokens, hidden): what the model inserts at the image tokens
+    vision: object  # the model's image-encoder output for this image (``mm_encoder_outputs``)
     regions: Regions
     notes: dict = field(default_factory=dict)  # facts worth recording (e.g. an object cut off)
 
@@ -30,6 +30,13 @@ class Encoded:
     @property
     def seq_len(self) -> int:
         return self.regions.seq_len
+
+    @property
+    def image_features(self):
+        """(n_image_tokens, hidden): what the model puts at the image tokens, in order."""
+        import torch
+        pooled = self.vision.pooler_output
+        return torch.cat(list(pooled), 0) if isinstance(pooled, (list, tuple)) else pooled
 
 
 class ModelHandle:
@@ -82,22 +89,28 @@ class ModelHandle:
         return self.processor.tokenizer
 
     # --- running ----------------------------------------------------------------------------
-    def forward(self, enc: Encoded, **kwargs):
-        """The model's ordinary forward pass (vision tower included) on an encoded sample."""
-        return self.model(**enc.inputs, **kwargs)
+    def forward(self, enc: Encoded, batch: int = 1, **kwargs):
+        """The model's ordinary forward on an encoded sample, ``batch`` identical rows: its own
+        inputs (input_ids and every other processor output: token types, grids, sizes) with the
+        image encoder's output computed once in ``encode`` (``mm_encoder_outputs``), never bare
+        ``inputs_embeds``, which silently drops what a family adds per position (Gemma 3's
+        token_type_ids, Qwen3-VL's DeepStack features)."""
+        return self.model(**self.model_inputs(enc, batch), **kwargs)
+
+    def model_inputs(self, enc: Encoded, batch: int = 1) -> dict:
+        """The keyword inputs ``forward`` passes: the processor's outputs without the pixels,
+        plus ``mm_encoder_outputs``; each repeated ``batch`` times along dim 0 (one prompt and
+        one image per row)."""
+        import torch
+        inputs = {k: v for k, v in enc.inputs.items() if not k.startswith("pixel_")}
+        vision = enc.vision
+        if batch > 1:
+            inputs = {k: torch.cat([v] * batch) if torch.is_tensor(v) else v for k, v in inputs.items()}
+            vision = self.adapter.repeat_vision(vision, batch)
+        return {**inputs, "mm_encoder_outputs": {"image": vision}}
 
     def generate(self, enc: Encoded, **kwargs):
         return self.model.generate(**enc.inputs, **kwargs)
-
-    def inputs_embeds(self, enc: Encoded):
-        """(1, seq, hidden) token embeddings with the image features at the image positions,
-        as the model merges them (in order, one feature per image token)."""
-        import torch
-        embed = self.adapter.embed(self.model)
-        emb = embed(enc.input_ids.to(next(embed.parameters()).device)).clone()  # (1, seq, hidden)
-        pos = torch.tensor(enc.regions.image, device=emb.device)
-        emb[0, pos] = enc.image_features.to(emb.dtype)
-        return emb
 
     # --- encoding ---------------------------------------------------------------------------
     def layout(self, sample):
@@ -151,13 +164,16 @@ class ModelHandle:
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
-        features = self.image_features(inputs)
+        import torch
+        with torch.no_grad():
+            vision = self.adapter.vision_output(self.model, inputs)
+        enc = Encoded(inputs, self.adapter.position_ids(inputs, self.model), vision, regions)
         check_regions(regions, decoded_question=self.tokenizer.decode([int(ids[i]) for i in question]),
-                      question=sample.question, n_image_features=features.shape[0])
-        notes = dict(layout.notes)
+                      question=sample.question, n_image_features=enc.image_features.shape[0])
+        enc.notes.update(layout.notes)
         if boxes and not related:
-            notes["object_cut_off"] = True
-        return Encoded(inputs, self.adapter.position_ids(inputs, self.model), features, regions, notes)
+            enc.notes["object_cut_off"] = True
+        return enc
 
     def _check_tokens(self, sample, ids, question: list[int], n_image: int) -> None:
         """Refuse a prompt the model cannot read as meant: words its tokenizer does not know, or
@@ -198,12 +214,6 @@ class ModelHandle:
             raise DataError("question tokens moved when the processor expanded the image token; "
                             "the processor and the tokenizer disagree")
         return positions
-
-    def image_features(self, inputs: dict):
-        """(n_image_tokens, hidden) features the model inserts for one image."""
-        import torch
-        with torch.no_grad():
-            return self.adapter.image_features(self.model, inputs)
 
 
 def _strip(text: str, s: int, e: int) -> tuple[int, int]:

@@ -5,8 +5,8 @@ inputs directly; they ask the adapter for
 - parts: ``layers``, ``embed``, ``final_norm``, ``rotary``, ``unembed`` and the config key
   whose attention implementation a knockout switches (``attn_config_key``);
 - inputs: ``encode_inputs`` (prompt + image -> the model's own keyword inputs, an opaque
-  dict the engines pass through), ``image_features`` (what the model inserts at its image
-  tokens), ``position_ids``;
+  dict the engines pass back to the model), ``vision_output`` (the image encoder's output,
+  computed once per sample and given back as ``mm_encoder_outputs``), ``position_ids``;
 - geometry: ``layout`` (which original-image pixels each image token stands for);
 - the checkpoint: ``default_prompt`` (the template the paper's code uses), ``load_processor``,
   and ``note_texts`` (what the report says about a layout note the adapter records).
@@ -122,9 +122,18 @@ class ModelAdapter:
                           add_special_tokens=not self.prompt.has_bos)
         return dict(batch)
 
-    def image_features(self, model, inputs: dict):
-        """(n_image_tokens, hidden): what the model puts at the image tokens of one image."""
+    def vision_output(self, model, inputs: dict):
+        """The model's image-encoder output for one image, as its forward would compute it and
+        accept back through ``mm_encoder_outputs={"image": ...}`` (``pooler_output``: the
+        features it puts at the image tokens, one tensor per image)."""
         raise NotImplementedError
+
+    def repeat_vision(self, vision, n: int):
+        """``vision`` for a batch of ``n`` identical rows (one image each): the per-image
+        features repeated; a family whose output carries more per-image fields overrides."""
+        pooled = vision.pooler_output
+        pooled = list(pooled) if isinstance(pooled, (list, tuple)) else [pooled]
+        return type(vision)(**{**vision, "pooler_output": tuple(pooled) * n})
 
     def position_ids(self, inputs: dict, model=None):
         """Rotary positions of the prompt: (1, seq), the token index, for 1-D RoPE families

@@ -59,12 +59,11 @@ class LlavaAdapter(ModelAdapter):
         fill = tuple(int(m * 255) for m in processor.image_processor.image_mean)
         return expand_to_square(image.convert("RGB"), fill)
 
-    def image_features(self, model, inputs: dict):
+    def vision_output(self, model, inputs: dict):
         cfg = model.config
-        out = model.model.get_image_features(
+        return model.model.get_image_features(
             pixel_values=inputs["pixel_values"], vision_feature_layer=cfg.vision_feature_layer,
             vision_feature_select_strategy=cfg.vision_feature_select_strategy, return_dict=True)
-        return out.pooler_output[0]
 
     def layout(self, processor, model, image_w: int, image_h: int) -> ImageLayout:
         if self.preprocess != "paper" or image_w == image_h:

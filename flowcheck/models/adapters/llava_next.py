@@ -88,13 +88,12 @@ class LlavaNextAdapter(ModelAdapter):
     note_texts = {"original_code_differs": "get another tile layout from the original LLaVA-NeXT "
                   "code than from transformers (pinpoint tie-break)"}
 
-    def image_features(self, model, inputs: dict):
+    def vision_output(self, model, inputs: dict):
         cfg = model.config
-        out = model.model.get_image_features(
+        return model.model.get_image_features(
             pixel_values=inputs["pixel_values"], image_sizes=inputs["image_sizes"],
             vision_feature_layer=cfg.vision_feature_layer,
             vision_feature_select_strategy=cfg.vision_feature_select_strategy, return_dict=True)
-        return out.pooler_output[0]
 
     def layout(self, processor, model, image_w: int, image_h: int) -> ImageLayout:
         vc = model.config.vision_config

@@ -63,10 +63,9 @@ class Qwen2VLAdapter(ModelAdapter):
         batch = processor(images=[image], text=[prompt], return_tensors="pt")
         return dict(batch)
 
-    def image_features(self, model, inputs: dict):
-        out = model.model.get_image_features(pixel_values=inputs["pixel_values"],
-                                             image_grid_thw=inputs["image_grid_thw"], return_dict=True)
-        return out.pooler_output[0]  # (n_image_tokens, hidden)
+    def vision_output(self, model, inputs: dict):
+        return model.model.get_image_features(pixel_values=inputs["pixel_values"],
+                                              image_grid_thw=inputs["image_grid_thw"], return_dict=True)
 
     def position_ids(self, inputs: dict, model=None):
         """(3, 1, seq): the model's own M-RoPE positions for this prompt and image."""

@@ -1,0 +1,50 @@
+"""Every registered family is measured on the model's own inputs: the clean run's logits
+equal ``model(**processor_outputs)`` (vision tower included) within 1e-5, and so do the exact
+engine's forwards, one row or a batch. The families are read from the adapter registry, so a
+family registered without a checkpoint fixture to check it on fails here."""
+import pytest
+import torch
+
+from flowcheck.measure.clean import clean_run
+from flowcheck.models.adapters import ADAPTERS
+from flowcheck.models.fixtures.checkpoints import CHECKPOINTS, build_handle
+
+FAMILIES = sorted({a.family: a for a in ADAPTERS.values()}.items())
+
+
+def fixture_of(adapter) -> str:
+    """The first checkpoint fixture of the adapter's architecture."""
+    names = [n for n, s in CHECKPOINTS.items() if s.architecture == adapter.architecture]
+    assert names, (f"family {adapter.family!r} ({adapter.architecture}) is registered without a "
+                   "checkpoint fixture (flowcheck.models.fixtures.checkpoints) to check it on")
+    return names[0]
+
+
+@pytest.fixture(scope="module", params=[a for _, a in FAMILIES], ids=[f for f, _ in FAMILIES])
+def family_handle(request):
+    return build_handle(fixture_of(request.param), text_layers=4, vision_layers=2)
+
+
+def test_the_clean_run_is_the_model_on_its_own_inputs(family_handle, eval_samples):
+    for sample in (eval_samples[0], eval_samples[-1]):
+        enc = family_handle.encode(sample)
+        with torch.no_grad():
+            reference = family_handle.model(**enc.inputs).logits[0, -1]  # pixels, vision tower run
+        clean = clean_run(family_handle, enc)
+        assert (clean.logits_last - reference).abs().max() <= 1e-5
+        with torch.no_grad():
+            batched = family_handle.forward(enc, batch=3).logits[:, -1]  # (3, vocab)
+        assert (batched - reference).abs().max() <= 1e-5
+
+
+def test_the_vision_output_is_computed_once_per_sample(family_handle, eval_samples, monkeypatch):
+    enc = family_handle.encode(eval_samples[0])
+    calls = []
+    tower = family_handle.model.model.get_image_features
+    monkeypatch.setattr(family_handle.model.model, "get_image_features",
+                        lambda *a, **k: calls.append(1) or tower(*a, **k))
+    clean_run(family_handle, enc)
+    with torch.no_grad():
+        family_handle.forward(enc)
+        family_handle.forward(enc, batch=2)
+    assert calls == []
