@@ -1,4 +1,5 @@
-"""Qwen2-VL: dynamic resolution, 2 x 2 merged patches, 3-D M-RoPE positions.
+"""Qwen2-VL and Qwen2.5-VL (the same processor, layout and positions; every test runs on
+both fixtures): dynamic resolution, 2 x 2 merged patches, 3-D M-RoPE positions.
 
 - fast == exact on the Qwen2-VL fixture (the fast engine takes the model's own M-RoPE
   positions); and a guard: with positions forced 1-D (what a LLaVA-style adapter would
@@ -25,11 +26,11 @@ from flowcheck.measure.metrics import relative_change
 from flowcheck.models.fixtures.checkpoints import build_handle
 
 
-@pytest.fixture(scope="module")
-def qwen():
-    """The fixture at 6 of its 28 layers (CPU time), q/k weights scaled so that attention,
+@pytest.fixture(scope="module", params=["qwen2-vl-2b", "qwen2.5-vl-3b"])
+def qwen(request):
+    """The fixture at 6 of its layers (CPU time), q/k weights scaled so that attention,
     and with it the rotary angle, matters (random init gives nearly uniform attention)."""
-    handle = build_handle("qwen2-vl-2b", text_layers=6, vision_layers=2)
+    handle = build_handle(request.param, text_layers=6, vision_layers=2)
     with torch.no_grad():
         for layer in handle.layers:
             layer.self_attn.q_proj.weight.mul_(8)

@@ -1,8 +1,9 @@
 """Model families: one adapter per HF architecture (``base.ModelAdapter`` says what one owns).
 
-Importing this package registers every family (``llava``, ``llava_next``, ``qwen2_vl``).
+Importing this package registers every family (``llava``, ``llava_next``, ``qwen2_vl``,
+``qwen2_5_vl``).
 """
-from . import llava, llava_next, qwen2_vl  # noqa: F401  (registers the adapters)
+from . import llava, llava_next, qwen2_5_vl, qwen2_vl  # noqa: F401  (registers the adapters)
 from .base import ADAPTERS, ModelAdapter, adapter_class, adapter_for, register_adapter
 
 __all__ = ["ADAPTERS", "ModelAdapter", "adapter_class", "adapter_for", "register_adapter"]
