@@ -5,7 +5,13 @@ from dataclasses import dataclass, field
 
 from ..errors import DataError
 from .adapters import adapter_for
-from .regions import Regions, check_regions, question_positions
+from .regions import (
+    Regions,
+    check_regions,
+    expanded_question_span,
+    question_positions,
+    question_positions_in,
+)
 from .source import read_source
 
 
@@ -143,10 +149,16 @@ class ModelHandle:
                             f"{original.size[0]}x{original.size[1]}; its boxes would land on the wrong "
                             "patches. Fix the row (boxes are in the image's pixels)")
         image = self.adapter.prepare_image(self.processor, original)
-        inputs = self.adapter.encode_inputs(self.processor, image, prompt)
+        inputs = self.adapter.encode_inputs(self.processor, image, prompt, return_offsets_mapping=True,
+                                            return_text_replacement_offsets=True)
+        offsets, replacements = inputs.pop("offset_mapping")[0], inputs.pop("text_replacement_offsets")[0]
         ids = inputs["input_ids"][0]
         image_pos = (ids == self.image_token_id).nonzero().flatten().tolist()
-        question = self._question_positions(prompt, template, sample.question, ids, len(image_pos))
+        text, span = expanded_question_span(prompt, template.question_span(sample.question), replacements)
+        question = question_positions_in(text, offsets.tolist(), span)
+        if not question:
+            raise DataError(f"question {sample.question!r} not found in the tokens of the prompt "
+                            f"{prompt!r}; check the adapter's prompt template")
         layout = self.layout(sample)
         if len(image_pos) != layout.n_tokens:
             raise DataError(f"{len(image_pos)} image tokens in the prompt but the {self.adapter.family} "

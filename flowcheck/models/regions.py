@@ -66,3 +66,36 @@ def check_regions(regions: Regions, *, decoded_question: str, question: str,
         raise DataError(f"question tokens decode to {decoded_question!r}, not to the question "
                          f"{question!r}; the tokenizer's offsets do not match the prompt")
 
+
+
+def expanded_question_span(prompt: str, span: tuple[int, int], replacements) -> tuple[str, tuple[int, int]]:
+    """(the text the processor tokenised, the question's span in it): ``prompt`` with each
+    placeholder replaced as the processor did (``text_replacement_offsets``: the placeholder's
+    ``span`` in the prompt and its ``replacement``), the question's span moved by every
+    replacement before it. Works for any family, whatever a placeholder grows into (one token
+    into N, or N plus markers and newlines per tile)."""
+    a, b = span
+    out, at, shift = [], 0, 0
+    for r in sorted(replacements, key=lambda r: r["span"][0]):
+        s, e = r["span"]
+        if s < b and e > a:
+            raise DataError(f"an image placeholder lies inside the question {prompt[a:b]!r}; "
+                            "the question must not contain the model's image token")
+        out += [prompt[at:s], r["replacement"]]
+        at = e
+        if e <= a:
+            shift += len(r["replacement"]) - (e - s)
+    out.append(prompt[at:])
+    return "".join(out), (a + shift, b + shift)
+
+
+def question_positions_in(text: str, offsets, span: tuple[int, int]) -> list[int]:
+    """Token indices of the question: those whose offsets (surrounding whitespace trimmed,
+    as sentencepiece offsets may include the leading space) lie inside ``span`` of ``text``."""
+    def trim(s: int, e: int) -> tuple[int, int]:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        return s, e
+    return question_positions([trim(int(s), int(e)) for s, e in offsets], span)

@@ -48,3 +48,27 @@ def test_the_vision_output_is_computed_once_per_sample(family_handle, eval_sampl
         family_handle.forward(enc)
         family_handle.forward(enc, batch=2)
     assert calls == []
+
+
+def test_question_positions_from_the_processors_own_text_equal_the_one_token_rule(family_handle,
+                                                                                  eval_samples):
+    """Encoding finds the question in the text the processor tokenised (its replacement
+    offsets); on every family it equals the older rule (one image token grows to N), which
+    the planner still uses without an image."""
+    for sample in eval_samples[::7]:
+        enc = family_handle.encode(sample)
+        _, _, planned = family_handle.token_layout(sample)
+        assert list(enc.regions.question) == planned
+
+
+def test_the_question_span_moves_past_placeholders_that_grow_into_markers_and_tiles():
+    from flowcheck.errors import DataError
+    from flowcheck.models.regions import expanded_question_span
+    prompt = "<s>User: <image>\nIs the cat red? Answer:"
+    start = prompt.index("Is")
+    tiles = "<img>" + "<row_1_col_1>" + "<IMG>" * 4 + "\n" + "<global>" + "<IMG>" * 2 + "</img>"
+    replacements = [{"span": (9, 16), "replacement": tiles}]
+    text, (a, b) = expanded_question_span(prompt, (start, start + 15), replacements)
+    assert text[a:b] == "Is the cat red?" and text.count("<IMG>") == 6
+    with pytest.raises(DataError, match="inside the question"):
+        expanded_question_span(prompt, (5, 20), replacements)

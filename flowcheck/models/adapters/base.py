@@ -116,10 +116,11 @@ class ModelAdapter:
         """The image as the processor should see it (unchanged unless a family pads first)."""
         return image
 
-    def encode_inputs(self, processor, image, prompt: str) -> dict:
-        """Prompt + prepared image -> the model's keyword inputs (batch 1, CPU tensors)."""
+    def encode_inputs(self, processor, image, prompt: str, **text_kwargs) -> dict:
+        """Prompt + prepared image -> the model's keyword inputs (batch 1, CPU tensors);
+        ``text_kwargs`` go to the processor's text side (e.g. ``return_offsets_mapping``)."""
         batch = processor(images=[image], text=[prompt], return_tensors="pt",
-                          add_special_tokens=not self.prompt.has_bos)
+                          add_special_tokens=not self.prompt.has_bos, **text_kwargs)
         return dict(batch)
 
     def vision_output(self, model, inputs: dict):

@@ -59,8 +59,8 @@ class Qwen2VLAdapter(ModelAdapter):
             except Exception:
                 raise e from None
 
-    def encode_inputs(self, processor, image, prompt: str) -> dict:
-        batch = processor(images=[image], text=[prompt], return_tensors="pt")
+    def encode_inputs(self, processor, image, prompt: str, **text_kwargs) -> dict:
+        batch = processor(images=[image], text=[prompt], return_tensors="pt", **text_kwargs)
         return dict(batch)
 
     def vision_output(self, model, inputs: dict):
