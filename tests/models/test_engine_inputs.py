@@ -72,3 +72,27 @@ def test_the_question_span_moves_past_placeholders_that_grow_into_markers_and_ti
     assert text[a:b] == "Is the cat red?" and text.count("<IMG>") == 6
     with pytest.raises(DataError, match="inside the question"):
         expanded_question_span(prompt, (5, 20), replacements)
+
+
+@pytest.mark.parametrize("architecture, reason", [
+    ("MllamaForConditionalGeneration", "cross-attention layers, not as tokens in the sequence"),
+    ("PaliGemmaForConditionalGeneration", "prefix-LM: the whole prompt, image and question, attends "
+                                          "both ways"),
+    ("Gemma3ForConditionalGeneration", "image-text-to-text model of transformers without a flowcheck "
+                                       "family adapter yet"),
+    ("BertForMaskedLM", "is not supported; supported: LlavaForConditionalGeneration"),
+])
+def test_architectures_flowcheck_cannot_measure_are_refused_with_the_reason(tmp_path, architecture,
+                                                                             reason):
+    import json
+    import shutil
+
+    from flowcheck.errors import ModelError
+    from flowcheck.models.source import read_source
+    from flowcheck.paths import REFERENCE_MODEL
+    folder = shutil.copytree(REFERENCE_MODEL, tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "architectures": [architecture]}))
+    (folder / "flowcheck_card.json").unlink()
+    with pytest.raises(ModelError, match=reason):
+        read_source(folder).adapter_class

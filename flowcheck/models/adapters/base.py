@@ -160,11 +160,38 @@ class ModelAdapter:
         return {"family": self.family, "prompt": self.prompt.name, "preprocess": self.preprocess}
 
 
+# architectures whose flows flowcheck cannot measure honestly, with the reason
+CANNOT_MEASURE = {
+    "MllamaForConditionalGeneration": (
+        "the image enters the language model through cross-attention layers, not as tokens in "
+        "the sequence, so there are no image positions whose attention a knockout could block "
+        "(it would have to mask cross-attention, which is another method than the paper's)"),
+    "PaliGemmaForConditionalGeneration": (
+        "it is a prefix-LM: the whole prompt, image and question, attends both ways, so "
+        "image->question and question->last are not one-way flows and the claims, stated for "
+        "causal models, do not apply"),
+}
+
+
 def adapter_class(architecture: str):
+    if architecture in CANNOT_MEASURE:
+        raise ModelError(f"flowcheck cannot measure {architecture}: {CANNOT_MEASURE[architecture]}")
     if architecture not in ADAPTERS:
         raise ModelError(f"model architecture {architecture!r} is not supported; supported: "
-                         f"{', '.join(ADAPTERS)} (flowcheck ls models)")
+                         f"{', '.join(ADAPTERS)} (flowcheck ls models){_image_text_hint(architecture)}")
     return ADAPTERS[architecture]
+
+
+def _image_text_hint(architecture: str) -> str:
+    """For an image-text-to-text model of transformers without a flowcheck adapter: say so."""
+    try:
+        from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+    except ImportError:
+        return ""
+    if architecture in set(MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES.values()):
+        return (". It is an image-text-to-text model of transformers without a flowcheck family "
+                "adapter yet (an adapter is one file in flowcheck/models/adapters/)")
+    return ""
 
 
 def adapter_for(model, **options) -> ModelAdapter:
