@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .claims.judge import POOLED
-from .claims.spec import check_applicable, check_family, claim_dirs, load_claims
+from .claims.spec import check_applicable, check_family, claim_dirs, load_claims, unmeasurable
 from .data.dataset import select_samples
 from .runs.execute import RunPlan, execute, store_key
 from .runs.folder import RunFolder
@@ -69,15 +69,19 @@ def run_suite(settings: RunSettings | None = None, progress: bool = True) -> Sui
     from .runs.shards import local_device, resolve_shard
     s = settings or RunSettings()
     shard = resolve_shard(s.shard)
-    s = s.with_(device=local_device(s.device), attn=s.attn or DEFAULT_ATTN[s.engine])
+    s = s.with_(device=local_device(s.device))
     specs = load_claims(claim_dirs(s.claims_dir), s.claims)
-    plan = RunPlan.for_claims(specs, s.window, s.engine)
+    RunPlan.for_claims(specs, s.window, s.engine)  # one window for the claims, before anything loads
     noise = run_noise(s.noise, s.dtype)
     check_device(s.device)
     samples = select_samples(s.dataset, s.tasks, s.max_samples)
     source = read_source(s.model)  # everything the user gave is checked before the model loads
     family = check_family(s.family or source.family, specs)
-    check_applicable(specs, family)
+    unmeasured = unmeasurable(specs, source.adapter_class, source.architecture)
+    check_applicable(specs, family, unmeasured)
+    s, engine_note = _engine_for(s, source)
+    s = s.with_(attn=s.attn or DEFAULT_ATTN[s.engine])
+    plan = RunPlan.for_claims([c for c in specs if c.id not in unmeasured], s.window, s.engine)
     if s.threads:
         torch.set_num_threads(s.threads)
     t0 = time.perf_counter()
@@ -87,6 +91,7 @@ def run_suite(settings: RunSettings | None = None, progress: bool = True) -> Sui
     window = _check_window(plan, handle, specs, s.window)  # before the folder is written
     checks = run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
     meta = run_record(s, handle, samples, plan, window, specs, checks, shard.count, noise, family)
+    meta.update(not_applicable=unmeasured, engine_note=engine_note)
     folder = RunFolder(s.out)
     if shard.count > 1:
         return _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, s.batch_size)
@@ -94,6 +99,18 @@ def run_suite(settings: RunSettings | None = None, progress: bool = True) -> Sui
         folder.create(meta)
         counts = execute(handle, samples, plan, folder, progress=progress, batch_size=s.batch_size)
         return _finish(folder, meta, folder.latest_rows(), counts, t0)
+
+
+def _engine_for(s: RunSettings, source) -> tuple[RunSettings, str]:
+    """The engine the model can be measured with, and why when it is not the one asked: the
+    fast engine runs decoder layers itself, so only a family adapter that vouches for the
+    positions, rotary and masks it needs may use it; elsewhere the exact engine measures."""
+    if source.adapter_class.fast_engine or s.engine == "exact":
+        return s, ""
+    return s.with_(engine="exact"), (
+        f"exact, not {s.engine}: the fast engine runs decoder layers itself and is used only where a "
+        f"family adapter vouches for positions, rotary and masks; {source.architecture} is measured "
+        "through the generic path")
 
 
 def _check_window(plan, handle, specs, asked) -> int:

@@ -234,14 +234,19 @@ def _margin_range(lo: float, hi: float, op: str, threshold: float) -> tuple[floa
 
 def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
           n_bootstrap: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED,
-          noise: Noise | None = None) -> Verdict:
+          noise: Noise | None = None, not_applicable: dict | None = None) -> Verdict:
     """One verdict for ``spec`` on the rows of ``task`` ('all' pools every task).
 
     ``noise``: also compute, per condition, the range every number can take when the
-    per-sample curves move by up to that much (``Verdict.noise``)."""
+    per-sample curves move by up to that much (``Verdict.noise``). ``not_applicable``:
+    {claim id: reason} of claims the model cannot be measured for (run.json records them,
+    e.g. related patches on a model without an image layout)."""
     if not spec.applies(family):
         return Verdict(spec.id, spec.version, task, NOT_APPLICABLE, 0, None, None, None, None, (),
                        f"the claim applies to {', '.join(spec.applies_to)}, not to family {family!r}")
+    if spec.id in (not_applicable or {}):
+        return Verdict(spec.id, spec.version, task, NOT_APPLICABLE, 0, None, None, None, None, (),
+                       not_applicable[spec.id])
     ev = evidence.select(task)
     thresholds = spec.thresholds_for(family)
     ranges = dict(spec.layers)

@@ -288,7 +288,7 @@ def check_family(family: str, specs) -> str:
     from ..errors import UsageError
     from ..models.adapters import ADAPTERS
     from ..registry import did_you_mean
-    known = {"reference", *(a.family for a in ADAPTERS.values())}
+    known = {"reference", "generic", *(a.family for a in ADAPTERS.values())}
     known |= {f for spec in specs for f, _ in spec.thresholds}
     known |= {f for spec in specs for f in spec.applies_to}
     known -= {DEFAULT_ROW, ALL_FAMILIES}
@@ -298,9 +298,29 @@ def check_family(family: str, specs) -> str:
     return family
 
 
-def check_applicable(specs, family: str) -> None:
-    """At least one selected claim applies to ``family``: a run that can judge nothing is a
-    usage error, not a green run."""
+def unmeasurable(specs, adapter_class, architecture: str) -> dict[str, str]:
+    """{claim id: reason} of the claims whose flows the model's adapter cannot measure (the
+    generic path has no related/other groups): reported 'not applicable' with the reason."""
+    from ..measure.flows import flows_for
+    measurable = set(flows_for(adapter_class.group_names()))
+    out = {}
+    for s in specs:
+        missing = sorted(set(s.flows) - measurable)
+        if missing:
+            out[s.id] = (f"no image layout for {architecture}: related and other patches need a family "
+                         f"adapter (the generic path measures image, question and last; this claim "
+                         f"needs {', '.join(missing)})")
+    return out
+
+
+def check_applicable(specs, family: str, unmeasured: dict | None = None) -> None:
+    """At least one selected claim applies to ``family`` (and can be measured on the model):
+    a run that can judge nothing is a usage error, not a green run."""
+    if unmeasured and specs and all(s.id in unmeasured for s in specs):
+        from ..errors import UsageError
+        raise UsageError(f"none of the selected claims can be measured on this model: "
+                         f"{next(iter(unmeasured.values()))}; select claims about image, question and "
+                         "last")
     if specs and not any(s.applies(family) for s in specs):
         from ..errors import UsageError
         raise UsageError(f"none of the selected claims ({', '.join(s.id for s in specs)}) applies to "

@@ -125,11 +125,15 @@ class ModelHandle:
                                    int(sample.row["image_h"]))
 
     def token_layout(self, sample) -> tuple[int, int, list[int]]:
-        """(sequence length, image tokens, question positions) of a sample without reading or
-        processing its image: the prompt's tokens with the image token expanded to the
-        layout's count (what ``encode`` produces; used to plan and to balance shards)."""
+        """(sequence length, image tokens, question positions) of a sample, as ``encode`` gives
+        them, for planning and balancing shards: without reading or processing the image when
+        the family has a layout (the prompt's tokens with the image token expanded to the
+        layout's count), else through the processor (no model)."""
         template = self.adapter.prompt
         prompt = template.format(sample.question)
+        if not self.adapter.has_layout:
+            _, ids, image_pos, question = self._processed(sample, self._image(sample), prompt)
+            return len(ids), len(image_pos), question
         raw = self.tokenizer(prompt, add_special_tokens=not template.has_bos)["input_ids"]
         n_image = self.layout(sample).n_tokens
         i = raw.index(self.image_token_id)
@@ -138,40 +142,28 @@ class ModelHandle:
         return len(ids), n_image, question
 
     def encode(self, sample) -> Encoded:
-        """Prompt + image -> inputs, with image / question / last / related / other groups."""
-        template = self.adapter.prompt
-        prompt = template.format(sample.question)
-        original = sample.image
-        stated = (int(sample.row["image_w"]), int(sample.row["image_h"]))
-        if original.size != stated:
-            raise DataError(f"question {sample.row.get('question_id', '?')!r}: image_w x image_h "
-                            f"{stated[0]}x{stated[1]} differ from the image's size "
-                            f"{original.size[0]}x{original.size[1]}; its boxes would land on the wrong "
-                            "patches. Fix the row (boxes are in the image's pixels)")
-        image = self.adapter.prepare_image(self.processor, original)
-        inputs = self.adapter.encode_inputs(self.processor, image, prompt, return_offsets_mapping=True,
-                                            return_text_replacement_offsets=True)
-        offsets, replacements = inputs.pop("offset_mapping")[0], inputs.pop("text_replacement_offsets")[0]
-        ids = inputs["input_ids"][0]
-        image_pos = (ids == self.image_token_id).nonzero().flatten().tolist()
-        text, span = expanded_question_span(prompt, template.question_span(sample.question), replacements)
-        question = question_positions_in(text, offsets.tolist(), span)
-        if not question:
-            raise DataError(f"question {sample.question!r} not found in the tokens of the prompt "
-                            f"{prompt!r}; check the adapter's prompt template")
-        layout = self.layout(sample)
-        if len(image_pos) != layout.n_tokens:
-            raise DataError(f"{len(image_pos)} image tokens in the prompt but the {self.adapter.family} "
-                            f"layout of a {sample.row['image_w']}x{sample.row['image_h']} image has "
-                            f"{layout.n_tokens}; the processor and the adapter disagree")
+        """Prompt + image -> inputs, with image / question / last / related / other groups
+        (related and other only where the family knows its image layout)."""
+        prompt = self.adapter.prompt.format(sample.question)
+        inputs, ids, image_pos, question = self._processed(sample, self._image(sample), prompt)
         boxes = sample.related_boxes()
-        related = tuple(image_pos[o] for o in layout.related(boxes))
-        other = sorted(set(image_pos[o] for o in layout.covered()) - set(related))
-        extra = {name: tuple(image_pos[o] for o in layout.group(name, boxes))
-                 for name in self.adapter.extra_groups}
+        related, other, extra, notes = (), (), {}, {}
+        if self.adapter.has_layout:
+            layout = self.layout(sample)
+            if len(image_pos) != layout.n_tokens:
+                raise DataError(f"{len(image_pos)} image tokens in the prompt but the {self.adapter.family} "
+                                f"layout of a {sample.row['image_w']}x{sample.row['image_h']} image has "
+                                f"{layout.n_tokens}; the processor and the adapter disagree")
+            related = tuple(image_pos[o] for o in layout.related(boxes))
+            other = tuple(sorted(set(image_pos[o] for o in layout.covered()) - set(related)))
+            extra = {name: tuple(image_pos[o] for o in layout.group(name, boxes))
+                     for name in self.adapter.extra_groups}
+            notes = dict(layout.notes)
+            if boxes and not related:
+                notes["object_cut_off"] = True
         regions = Regions(
             seq_len=len(ids), image=tuple(image_pos), question=tuple(question),
-            last=(len(ids) - 1,), related=related, other=tuple(other), extra=extra)
+            last=(len(ids) - 1,), related=related, other=other, extra=extra)
         self._check_tokens(sample, ids, question, len(image_pos))
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         if "pixel_values" in inputs:
@@ -179,13 +171,38 @@ class ModelHandle:
         import torch
         with torch.no_grad():
             vision = self.adapter.vision_output(self.model, inputs)
-        enc = Encoded(inputs, self.adapter.position_ids(inputs, self.model), vision, regions)
+        enc = Encoded(inputs, self.adapter.position_ids(inputs, self.model), vision, regions, notes)
         check_regions(regions, decoded_question=self.tokenizer.decode([int(ids[i]) for i in question]),
                       question=sample.question, n_image_features=enc.image_features.shape[0])
-        enc.notes.update(layout.notes)
-        if boxes and not related:
-            enc.notes["object_cut_off"] = True
         return enc
+
+    def _image(self, sample):
+        """The sample's image, checked against its row, prepared as the family's processor
+        should see it."""
+        original = sample.image
+        stated = (int(sample.row["image_w"]), int(sample.row["image_h"]))
+        if original.size != stated:
+            raise DataError(f"question {sample.row.get('question_id', '?')!r}: image_w x image_h "
+                            f"{stated[0]}x{stated[1]} differ from the image's size "
+                            f"{original.size[0]}x{original.size[1]}; its boxes would land on the wrong "
+                            "patches. Fix the row (boxes are in the image's pixels)")
+        return self.adapter.prepare_image(self.processor, original)
+
+    def _processed(self, sample, image, prompt: str):
+        """(processor outputs, input ids, image positions, question positions): the question
+        found in the text the processor tokenised, through its replacement offsets."""
+        inputs = self.adapter.encode_inputs(self.processor, image, prompt, return_offsets_mapping=True,
+                                            return_text_replacement_offsets=True)
+        offsets, replacements = inputs.pop("offset_mapping")[0], inputs.pop("text_replacement_offsets")[0]
+        ids = inputs["input_ids"][0]
+        image_pos = (ids == self.image_token_id).nonzero().flatten().tolist()
+        span = self.adapter.prompt.question_span(sample.question)
+        text, span = expanded_question_span(prompt, span, replacements)
+        question = question_positions_in(text, offsets.tolist(), span)
+        if not question:
+            raise DataError(f"question {sample.question!r} not found in the tokens of the prompt "
+                            f"{prompt!r}; check the adapter's prompt template")
+        return inputs, ids, image_pos, question
 
     def _check_tokens(self, sample, ids, question: list[int], n_image: int) -> None:
         """Refuse a prompt the model cannot read as meant: words its tokenizer does not know, or
@@ -247,10 +264,11 @@ def load_skeleton_handle(name_or_path, **adapter_options) -> ModelHandle:
 
 def _wrap(source, model, processor, adapter_options: dict) -> ModelHandle:
     """A handle with the family's adapter: the prompt template given, else the checkpoint's."""
-    from .prompts import PROMPTS
+    from .prompts import PROMPTS, chat_prompt
     options = dict(adapter_options)
     prompt = options.pop("prompt", None) or source.default_prompt(processor.tokenizer)
-    adapter = adapter_for(model, prompt=PROMPTS.get_or_raise(prompt), **options)
+    template = chat_prompt(processor) if prompt == "chat" else PROMPTS.get_or_raise(prompt)
+    adapter = adapter_for(model, prompt=template, **options)
     return ModelHandle(model, processor, name=source.name, adapter=adapter, source=source)
 
 

@@ -52,8 +52,8 @@ class PromptTemplate:
 
     def question_span(self, question: str) -> tuple[int, int]:
         """Character span of the question inside ``format(question)``."""
-        start = self.text.index("{question}")
-        return start, start + len(question)
+        before = self.text[:self.text.index("{question}")].replace("{{", "{").replace("}}", "}")
+        return len(before), len(before) + len(question)
 
 
 QWEN2_VL = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
@@ -67,6 +67,27 @@ PROMPTS = Registry("prompt template", {
     # Qwen2-VL's chat template (default system prompt) with the paper's user turn; no BOS
     "qwen2_vl": PromptTemplate("qwen2_vl", QWEN2_VL),
 })
+
+
+def chat_prompt(processor) -> PromptTemplate:
+    """``chat``: the checkpoint's own chat template (its processor's) around the paper's user
+    turn - the image, then ``{question} \nAnswer the question using a single word or
+    phrase.`` - with the generation prompt, so the last position is where the answer starts.
+    Used by the generic path, whose families have no template of the paper's code."""
+    from ..errors import ModelError
+    marker = "\x00QUESTION\x00"
+    messages = [{"role": "user", "content": [{"type": "image"},
+                                             {"type": "text", "text": f"{marker} \n{INSTRUCTION}"}]}]
+    if not getattr(processor, "chat_template", None):
+        raise ModelError("the processor has no chat template, so the generic path cannot write the "
+                         "model's prompt; save the processor with its chat_template, or pass --prompt")
+    text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    if text.count(marker) != 1:
+        raise ModelError("the processor's chat template does not keep the user's text as given; "
+                         "pass --prompt")
+    bos = getattr(processor.tokenizer, "bos_token", None)
+    escaped = text.replace("{", "{{").replace("}", "}}").replace(marker, "{question}")
+    return PromptTemplate("chat", escaped, has_bos=bool(bos) and text.startswith(bos))
 
 
 def llava15_prompt(question: str) -> str:

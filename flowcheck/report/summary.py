@@ -120,6 +120,16 @@ def _threshold_line(meta: dict, specs) -> list[str]:
             f"({len(default)} of {len(specs)} claims: {', '.join(default)})"]
 
 
+def _unmeasured_lines(meta: dict) -> list[str]:
+    """The claims the model cannot be measured for, with the reason (once, not per claim)."""
+    missing = meta.get("not_applicable") or {}
+    if not missing:
+        return []
+    reasons = sorted(set(missing.values()))
+    return [f"- not measured on this model ({', '.join(sorted(missing))}): {reasons[0]}"
+            + (f" (and {len(reasons) - 1} other reasons)" if len(reasons) > 1 else "")]
+
+
 def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None, incomplete: str = "") -> str:
     """The Markdown summary; ``rows`` (the stored rows judged) add the lens tokens measured,
     ``specs`` (the claims judged) say where the thresholds come from."""
@@ -144,6 +154,8 @@ def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None, in
              + (f"; {len(pooled) - len(applicable)} not applicable to this family"
                 if len(applicable) < len(pooled) else ""),
              *_threshold_line(meta, specs), _bootstrap_line(meta), *_layout_lines(meta),
+             *([f"- engine: {meta['engine_note']}"] if meta.get("engine_note") else []),
+             *_unmeasured_lines(meta),
              *_accuracy_lines(counts),
              "", "## Verdicts, pooled over task types", "",
              "| claim | verdict | binding condition | observed | margin | 95% CI | n |",

@@ -172,7 +172,7 @@ def render_plan(plan: Plan, engine: str) -> str:
 def plan_run(settings, calibrate_n: int = 0) -> Plan:
     """What ``run_suite(settings)`` would do, without loading weights (and with
     ``calibrate_n`` > 0: timed on that many samples on the settings' device)."""
-    from ..claims.spec import check_family, claim_dirs, load_claims
+    from ..claims.spec import check_family, claim_dirs, load_claims, unmeasurable
     from ..data.dataset import select_samples
     from ..models.handle import load_skeleton_handle
     from ..models.loading import check_device
@@ -183,6 +183,10 @@ def plan_run(settings, calibrate_n: int = 0) -> Plan:
     check_device(s.device)
     samples = select_samples(s.dataset, s.tasks, s.max_samples)
     handle = load_skeleton_handle(s.model, prompt=s.prompt, preprocess=s.preprocess)
+    source = handle.source
+    unmeasured = unmeasurable(specs, source.adapter_class, source.architecture)
+    run_plan = RunPlan.for_claims([c for c in specs if c.id not in unmeasured], s.window,
+                                  s.engine if source.adapter_class.fast_engine else "exact")
     plan = make_plan(handle, samples, run_plan.flows, run_plan.k,
                      check_family(s.family or handle.source.family, specs))
     if calibrate_n:

@@ -59,7 +59,8 @@ class StoredRun:
         from before they were recorded: the defaults) and its noise bound."""
         boot = self.meta.get("bootstrap") or {}
         return {"noise": self.noise, "seed": int(boot.get("seed", BOOTSTRAP_SEED)),
-                "n_bootstrap": int(boot.get("resamples", N_BOOTSTRAP))}
+                "n_bootstrap": int(boot.get("resamples", N_BOOTSTRAP)),
+                "not_applicable": dict(self.meta.get("not_applicable") or {})}
 
     def judge(self, evidence=None, specs=None, tasks=None, **kw) -> list:
         """Verdicts of the run's claims (or ``specs``) on its evidence (or on ``evidence`` in

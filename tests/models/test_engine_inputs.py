@@ -78,9 +78,8 @@ def test_the_question_span_moves_past_placeholders_that_grow_into_markers_and_ti
     ("MllamaForConditionalGeneration", "cross-attention layers, not as tokens in the sequence"),
     ("PaliGemmaForConditionalGeneration", "prefix-LM: the whole prompt, image and question, attends "
                                           "both ways"),
-    ("Gemma3ForConditionalGeneration", "image-text-to-text model of transformers without a flowcheck "
-                                       "family adapter yet"),
-    ("BertForMaskedLM", "is not supported; supported: LlavaForConditionalGeneration"),
+    ("BertForMaskedLM", "is not supported: it has no flowcheck family adapter .* and is not an "
+                        "image-text-to-text model"),
 ])
 def test_architectures_flowcheck_cannot_measure_are_refused_with_the_reason(tmp_path, architecture,
                                                                              reason):
@@ -96,3 +95,41 @@ def test_architectures_flowcheck_cannot_measure_are_refused_with_the_reason(tmp_
     (folder / "flowcheck_card.json").unlink()
     with pytest.raises(ModelError, match=reason):
         read_source(folder).adapter_class
+
+
+def test_an_image_text_to_text_model_without_an_adapter_takes_the_generic_path():
+    from flowcheck.models.adapters import adapter_class
+    from flowcheck.models.adapters.generic import GenericAdapter
+    cls = adapter_class("Gemma3ForConditionalGeneration")
+    assert issubclass(cls, GenericAdapter) and cls.family == "generic" and not cls.fast_engine
+    assert cls.group_names() == ("image", "question", "last")
+    assert adapter_class("Gemma3ForConditionalGeneration") is cls  # one class per architecture
+
+
+def test_the_generic_path_gives_each_full_adapters_groups_and_exact_curves(family_handle, eval_samples):
+    """The generic path (no family knowledge) on each family that has a full adapter: the same
+    image, question and last positions, and the same exact-engine p(answer) under the core
+    knockouts, within 1e-6 (the image processed as the checkpoint's processor does, the
+    adapter's own prompt template given to both)."""
+    from dataclasses import replace
+
+    from flowcheck.measure.configs import plan_configs
+    from flowcheck.measure.exact import exact_probabilities
+    from flowcheck.measure.flows import flows_for
+    from flowcheck.models.adapters.generic import generic_adapter_class
+    from flowcheck.models.handle import ModelHandle
+    full = family_handle
+    if full.adapter.preprocess != "checkpoint" and "checkpoint" in full.adapter.preprocess_modes:
+        full = ModelHandle(full.model, full.processor, adapter=replace(full.adapter, preprocess="checkpoint"))
+    generic_class = generic_adapter_class(full.adapter.architecture)
+    generic = ModelHandle(full.model, full.processor, adapter=generic_class(prompt=full.adapter.prompt))
+    configs = plan_configs(flows_for(generic.adapter.groups), full.n_layers, 2)
+    assert {c.flow for c in configs} == {"image->question", "image->last", "question->last", "last->last"}
+    for sample in (eval_samples[0], eval_samples[-1]):
+        a, b = full.encode(sample), generic.encode(sample)
+        assert (a.regions.image, a.regions.question, a.regions.last) == (
+            b.regions.image, b.regions.question, b.regions.last)
+        assert b.regions.related == b.regions.other == ()
+        pa = exact_probabilities(full, a, clean_run(full, a), configs)
+        pb = exact_probabilities(generic, b, clean_run(generic, b), configs, batch_size=3)
+        assert max(abs(x - y) for x, y in zip(pa, pb)) <= 1e-6

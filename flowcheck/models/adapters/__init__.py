@@ -4,6 +4,7 @@ Importing this package registers every family (``llava``, ``llava_next``, ``qwen
 ``qwen2_5_vl``).
 """
 from . import llava, llava_next, qwen2_5_vl, qwen2_vl  # noqa: F401  (registers the adapters)
-from .base import ADAPTERS, ModelAdapter, adapter_class, adapter_for, register_adapter
+from .base import ADAPTERS, ModelAdapter, register_adapter
+from .lookup import CANNOT_MEASURE, adapter_class, adapter_for
 
-__all__ = ["ADAPTERS", "ModelAdapter", "adapter_class", "adapter_for", "register_adapter"]
+__all__ = ["ADAPTERS", "CANNOT_MEASURE", "ModelAdapter", "adapter_class", "adapter_for", "register_adapter"]

@@ -46,6 +46,8 @@ class ModelAdapter:
     extra_groups: ClassVar[tuple[str, ...]] = ()  # groups beyond image/question/last/related/other
     preprocess_modes: ClassVar[tuple[str, ...]] = ("checkpoint",)
     note_texts: ClassVar[dict[str, str]] = {}  # layout note -> "N samples <text>" in the report
+    has_layout: ClassVar[bool] = True  # knows which pixels each image token stands for (related/other)
+    fast_engine: ClassVar[bool] = True  # vouches for positions, rotary and masks the fast engine needs
 
     def __post_init__(self):
         if self.preprocess not in self.preprocess_modes:
@@ -150,50 +152,18 @@ class ModelAdapter:
         """``ImageLayout`` of a W x H original image (see ``models.image_layout``)."""
         raise NotImplementedError
 
+    @classmethod
+    def group_names(cls) -> tuple[str, ...]:
+        """The token groups the family measures (no layout: image, question, last only)."""
+        if not cls.has_layout:
+            return ("image", "question", "last")
+        return ("image", "question", "last", "related", "other", *cls.extra_groups)
+
     @property
     def groups(self) -> tuple[str, ...]:
-        return ("image", "question", "last", "related", "other", *self.extra_groups)
+        return self.group_names()
 
     def record(self) -> dict:
         """What run.json records (``adapter``) and a stored row's key uses: the family, the
         prompt template and the image preprocessing."""
         return {"family": self.family, "prompt": self.prompt.name, "preprocess": self.preprocess}
-
-
-# architectures whose flows flowcheck cannot measure honestly, with the reason
-CANNOT_MEASURE = {
-    "MllamaForConditionalGeneration": (
-        "the image enters the language model through cross-attention layers, not as tokens in "
-        "the sequence, so there are no image positions whose attention a knockout could block "
-        "(it would have to mask cross-attention, which is another method than the paper's)"),
-    "PaliGemmaForConditionalGeneration": (
-        "it is a prefix-LM: the whole prompt, image and question, attends both ways, so "
-        "image->question and question->last are not one-way flows and the claims, stated for "
-        "causal models, do not apply"),
-}
-
-
-def adapter_class(architecture: str):
-    if architecture in CANNOT_MEASURE:
-        raise ModelError(f"flowcheck cannot measure {architecture}: {CANNOT_MEASURE[architecture]}")
-    if architecture not in ADAPTERS:
-        raise ModelError(f"model architecture {architecture!r} is not supported; supported: "
-                         f"{', '.join(ADAPTERS)} (flowcheck ls models){_image_text_hint(architecture)}")
-    return ADAPTERS[architecture]
-
-
-def _image_text_hint(architecture: str) -> str:
-    """For an image-text-to-text model of transformers without a flowcheck adapter: say so."""
-    try:
-        from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
-    except ImportError:
-        return ""
-    if architecture in set(MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES.values()):
-        return (". It is an image-text-to-text model of transformers without a flowcheck family "
-                "adapter yet (an adapter is one file in flowcheck/models/adapters/)")
-    return ""
-
-
-def adapter_for(model, **options) -> ModelAdapter:
-    """The adapter of a live model (by its class name), with ``options`` (prompt, preprocess)."""
-    return adapter_class(type(model).__name__)(**options)
