@@ -41,8 +41,9 @@ class Encoded:
     def image_features(self):
         """(n_image_tokens, hidden): what the model puts at the image tokens, in order."""
         import torch
-        pooled = self.vision.pooler_output
-        return torch.cat(list(pooled), 0) if isinstance(pooled, (list, tuple)) else pooled
+        pooled = self.vision.pooler_output  # per image (tokens, hidden), or (images, tokens, hidden)
+        pooled = list(pooled) if isinstance(pooled, (list, tuple)) else [pooled]
+        return torch.cat([p.reshape(-1, p.shape[-1]) for p in pooled], 0)
 
 
 class ModelHandle:

@@ -39,7 +39,7 @@ def run_record(settings, handle, samples, plan, window: int, claims=(), checks=(
         "question_ids": [s.row["question_id"] for s in samples],
         "device": settings.device, "dtype": settings.dtype, "attn": _attn(handle),
         "threads": torch.get_num_threads(), "flowcheck_version": __version__,
-        "self_checks": {c.name: "passed" for c in checks}, "adapter": handle.adapter.record(),
+        "self_checks": {c.name: c.recorded for c in checks}, "adapter": handle.adapter.record(),
         "box_painting": {p: BOX_PAINTINGS[p] for p in sorted({s.box_painting for s in samples})},
         "bootstrap": {"seed": BOOTSTRAP_SEED, "resamples": N_BOOTSTRAP},
         "environment": environment(str(handle.device)), "shards": shards,
