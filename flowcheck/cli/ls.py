@@ -32,28 +32,34 @@ def cmd(args) -> int:
     return EXIT_OK
 
 
+GENERIC_CLASS = "other image-text-to-text models"  # the generic path
+
+
 def family_table() -> list[dict]:
-    """Every supported family: HF class, prompt templates, default window k per checkpoint
-    depth, threshold family, token groups, flows, attention implementations."""
-    from ..claims.spec import LIBRARY, load_claims
+    """Every supported family, then the generic path: HF class, prompt templates, default
+    window k per checkpoint depth, threshold family, token groups, flows, engines, attention
+    implementations, and which claims apply (or why not)."""
+    from ..claims.spec import LIBRARY, load_claims, unmeasurable
     from ..measure.attention import SUPPORTED
     from ..measure.flows import flows_for
     from ..measure.windows import default_k
     from ..models.adapters import ADAPTERS
+    from ..models.adapters.generic import GenericAdapter
     from ..models.fixtures.checkpoints import CHECKPOINTS
     specs = load_claims([LIBRARY])
     out = []
-    for architecture, cls in ADAPTERS.items():
-        adapter = cls()
+    for architecture, cls in [*ADAPTERS.items(), (GENERIC_CLASS, GenericAdapter)]:
         shapes = [s for s in CHECKPOINTS.values() if s.architecture == architecture]
+        missing = unmeasurable(specs, cls, architecture)
         out.append({
             "family": cls.family, "hf_class": architecture, "threshold_family": cls.family,
             "checkpoints": {s.hf_id: {"prompt_template": s.prompt, "layers": s.text_layers,
                                       "default_k": default_k(s.text_layers)} for s in shapes},
-            "image_preprocessing": list(cls.preprocess_modes), "token_groups": list(adapter.groups),
-            "flows": list(flows_for(adapter.groups)), "knockout_attention": list(SUPPORTED),
-            "claims": {s.id: "applies" if s.applies(cls.family) else "not applicable"
-                       for s in specs}})
+            "image_preprocessing": list(cls.preprocess_modes), "token_groups": list(cls.group_names()),
+            "flows": list(flows_for(cls.group_names())), "knockout_attention": list(SUPPORTED),
+            "engines": ["fast", "exact"] if cls.fast_engine else ["exact"],
+            "claims": {s.id: ("not applicable: " + missing[s.id]) if s.id in missing else
+                       "applies" if s.applies(cls.family) else "not applicable" for s in specs}})
     return out
 
 
@@ -70,12 +76,20 @@ def _models(as_json: bool) -> None:
     if as_json:
         print(json.dumps({"families": families, "shipped_models": shipped}, indent=2))
         return
+    from ..models.adapters import CANNOT_MEASURE
     print("families (flowcheck run --model FOLDER loads any checkpoint of these):")
     for f in families:
         ckpts = ", ".join(f"{k} ({v['prompt_template']}, k={v['default_k']})"
-                          for k, v in f["checkpoints"].items())
-        print(f"  {f['family']:<11} {f['hf_class']:<34} groups: {', '.join(f['token_groups'])}")
+                          for k, v in f["checkpoints"].items()) or "- (the checkpoint's own chat template)"
+        applies = [c for c, a in f["claims"].items() if a == "applies"]
+        print(f"  {f['family']:<11} {f['hf_class']:<35} groups: {', '.join(f['token_groups'])}")
+        print(f"  {'':<11} engines: {', '.join(f['engines'])}; claims that apply: {len(applies)} of "
+              f"{len(f['claims'])}" + (f" (not: {', '.join(c for c in f['claims'] if c not in applies)})"
+                                       if len(applies) < len(f["claims"]) else ""))
         print(f"  {'':<11} checkpoints: {ckpts}")
+    print("refused (flowcheck cannot measure these honestly):")
+    for architecture, reason in CANNOT_MEASURE.items():
+        print(f"  {architecture}: {reason}")
     print("shipped models (flowcheck run --model NAME):")
     for name, path in shipped.items():
         print(f"  {name:<16} {path}{'' if Path(path).is_dir() else '  (missing)'}")

@@ -140,8 +140,13 @@ def test_ls_models_json_lists_every_family():
         assert main(["ls", "models", "--json"]) == 0
     data = json.loads(out.getvalue())
     families = {f["family"]: f for f in data["families"]}
-    assert set(families) == {cls.family for cls in ADAPTERS.values()} == {"llava", "llava_next", "qwen2_vl",
-                                                                         "qwen2_5_vl"}
+    assert set(families) == {cls.family for cls in ADAPTERS.values()} | {"generic"} == {
+        "llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "generic"}
+    generic = families["generic"]
+    assert generic["engines"] == ["exact"] and generic["token_groups"] == ["image", "question", "last"]
+    assert generic["claims"]["other_patches_early_related_middle"].startswith(
+        "not applicable: no image layout")
+    assert families["qwen2_5_vl"]["engines"] == ["fast", "exact"]
     nxt = families["llava_next"]
     assert nxt["hf_class"] == "LlavaNextForConditionalGeneration" and "newline->question" in nxt["flows"]
     assert nxt["checkpoints"]["llava-hf/llama3-llava-next-8b-hf"]["prompt_template"] == "llava_llama_3"
