@@ -39,12 +39,26 @@ def fast_probabilities(handle, enc, clean, configs, batch_size: int | None = Non
         groups.setdefault(first_dst(enc.regions, cfg.flow), []).append(i)
     out = [0.0] * len(configs)
     for d0, idx in groups.items():
+        _check_image_before(handle, enc, d0)
         step = batch_size or len(idx)
         for start in range(0, len(idx), step):
             part = idx[start:start + step]
             for i, p in zip(part, _suffix_pass(handle, enc, clean, d0, [configs[i] for i in part])):
                 out[i] = p
     return out
+
+
+def _check_image_before(handle, enc, d0: int) -> None:
+    """A family that adds features to the residual stream at image positions inside the
+    decoder (Qwen3-VL's DeepStack) is measured right by this engine only while every image
+    position lies before the first recomputed row: those rows come from the clean run, the
+    added features included; a recomputed image row would lose them."""
+    from ..errors import ModelError
+    if getattr(handle.adapter, "adds_at_image_positions", False) and enc.regions.image \
+            and max(enc.regions.image) >= d0:
+        raise ModelError(f"the fast engine would recompute image positions (from {d0}) of a "
+                         f"{handle.adapter.family} model, whose decoder adds features there; use --engine "
+                         "exact (or a prompt with the image before the question)")
 
 
 def _layer_mask(allowed, impl: str, dtype):

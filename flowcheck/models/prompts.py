@@ -9,7 +9,8 @@
   tokenised without adding special tokens (the HF tokenizer would add a second BOS).
 - ``qwen2_vl``: Qwen2-VL's chat template (its default system prompt) around the same user
   turn, the image as ``<|vision_start|><|image_pad|><|vision_end|>``; the last position is
-  the newline after ``<|im_start|>assistant``.
+  the newline after ``<|im_start|>assistant`` (Qwen2.5-VL's template is the same);
+- ``qwen3_vl``: Qwen3-VL's chat template, the same without a system turn.
 """
 from __future__ import annotations
 
@@ -60,12 +61,17 @@ QWEN2_VL = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_st
             "<|vision_start|><|image_pad|><|vision_end|>{question} \n" + INSTRUCTION
             + "<|im_end|>\n<|im_start|>assistant\n")
 
+QWEN3_VL = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>{question} \n" + INSTRUCTION
+            + "<|im_end|>\n<|im_start|>assistant\n")
+
 PROMPTS = Registry("prompt template", {
     "plain": PromptTemplate("plain", LLAVA15),
     "vicuna_v1": PromptTemplate("vicuna_v1", VICUNA_LLAVA15),
     "llava_llama_3": PromptTemplate("llava_llama_3", LLAMA3_LLAVA, has_bos=True),
     # Qwen2-VL's chat template (default system prompt) with the paper's user turn; no BOS
     "qwen2_vl": PromptTemplate("qwen2_vl", QWEN2_VL),
+    # Qwen3-VL's chat template: no default system prompt
+    "qwen3_vl": PromptTemplate("qwen3_vl", QWEN3_VL),
 })
 
 

@@ -1,5 +1,6 @@
-"""Qwen2-VL and Qwen2.5-VL (the same processor, layout and positions; every test runs on
-both fixtures): dynamic resolution, 2 x 2 merged patches, 3-D M-RoPE positions.
+"""Qwen2-VL, Qwen2.5-VL and Qwen3-VL (the same processor kind, layout rule and positions
+call; every test runs on the three fixtures): dynamic resolution, 2 x 2 merged patches (28-px
+cells; 32-px for Qwen3-VL), 3-D M-RoPE positions; Qwen3-VL's DeepStack features.
 
 - fast == exact on the Qwen2-VL fixture (the fast engine takes the model's own M-RoPE
   positions); and a guard: with positions forced 1-D (what a LLaVA-style adapter would
@@ -26,7 +27,7 @@ from flowcheck.measure.metrics import relative_change
 from flowcheck.models.fixtures.checkpoints import build_handle
 
 
-@pytest.fixture(scope="module", params=["qwen2-vl-2b", "qwen2.5-vl-3b"])
+@pytest.fixture(scope="module", params=["qwen2-vl-2b", "qwen2.5-vl-3b", "qwen3-vl-2b"])
 def qwen(request):
     """The fixture at 6 of its layers (CPU time), q/k weights scaled so that attention,
     and with it the rotary angle, matters (random init gives nearly uniform attention)."""
@@ -49,6 +50,11 @@ def changes(handle, enc, engine, configs):
     return np.array(p), np.array([relative_change(x, clean.p_base) for x in p])
 
 
+def deepstack_layers(handle) -> int:
+    """How many first text layers get DeepStack features added after them (0 before Qwen3-VL)."""
+    return len(getattr(handle.model.config.vision_config, "deepstack_visual_indexes", None) or ())
+
+
 def test_fast_equals_exact_with_the_models_own_3d_positions(qwen):
     configs = plan_configs(CORE_FLOWS, qwen.n_layers, 3)
     for s in samples():
@@ -57,6 +63,26 @@ def test_fast_equals_exact_with_the_models_own_3d_positions(qwen):
         assert not torch.equal(enc.position_ids[0], enc.position_ids[2])  # rows and columns differ
         (pf, rf), (pe, re_) = changes(qwen, enc, "fast", configs), changes(qwen, enc, "exact", configs)
         assert np.abs(pf - pe).max() <= 1e-5 and np.abs(rf - re_).max() <= NOISE_PP
+
+
+def test_deepstack_needs_no_re_adding_because_image_rows_come_from_the_clean_run(qwen):
+    """Qwen3-VL adds DeepStack features at image positions after its first layers; the fast
+    engine recomputes only rows from the first destination (after the image) on, so windows
+    inside the DeepStack layers agree with the exact engine too; and the engine refuses a
+    sample whose image would be recomputed (an image after a destination)."""
+    n = deepstack_layers(qwen)
+    if not n:
+        assert not qwen.adapter.adds_at_image_positions
+        return
+    assert qwen.adapter.adds_at_image_positions
+    enc = qwen.encode(samples()[1])
+    early = [c for c in plan_configs(CORE_FLOWS, qwen.n_layers, 2) if c.layers[0] < n]
+    (pf, _), (pe, _) = changes(qwen, enc, "fast", early), changes(qwen, enc, "exact", early)
+    assert early and np.abs(pf - pe).max() <= 1e-5
+    before = dataclasses.replace(enc, regions=dataclasses.replace(enc.regions, question=(1, 2)))
+    from flowcheck.errors import ModelError
+    with pytest.raises(ModelError, match="would recompute image positions"):
+        changes(qwen, before, "fast", plan_configs(("image->question",), qwen.n_layers, 2)[:1])
 
 
 def test_positions_forced_1d_break_fast_equals_exact(qwen):
@@ -78,7 +104,8 @@ def test_tokens_image_between_vision_markers_question_and_last(qwen):
     assert ids[image[0] - 1] == tok.convert_tokens_to_ids("<|vision_start|>")
     assert ids[image[-1] + 1] == tok.convert_tokens_to_ids("<|vision_end|>")
     assert image == list(range(image[0], image[-1] + 1))
-    assert len(image) == (500 // 28 + (500 % 28 >= 14)) * (375 // 28 + (375 % 28 >= 14))  # 18 x 13
+    cell = qwen.processor.image_processor.patch_size * 2
+    assert len(image) == int(500 / cell + 0.5) * int(375 / cell + 0.5)  # 18 x 13 (28 px), 16 x 12 (32 px)
     assert tok.decode([ids[i] for i in enc.regions.question]).strip() == s.question
     assert enc.regions.last == (len(ids) - 1,)
     assert tok.decode(ids[-3:]) == "<|im_start|>assistant\n"  # last predicts the first answer token

@@ -48,6 +48,7 @@ class ModelAdapter:
     note_texts: ClassVar[dict[str, str]] = {}  # layout note -> "N samples <text>" in the report
     has_layout: ClassVar[bool] = True  # knows which pixels each image token stands for (related/other)
     fast_engine: ClassVar[bool] = True  # vouches for positions, rotary and masks the fast engine needs
+    adds_at_image_positions: ClassVar[bool] = False  # the decoder adds features at image rows (DeepStack)
 
     def __post_init__(self):
         if self.preprocess not in self.preprocess_modes:

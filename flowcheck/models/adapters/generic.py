@@ -28,8 +28,6 @@ from typing import ClassVar
 from ...errors import ModelError
 from .base import ModelAdapter
 
-_POOLED_FIELDS = {"pooler_output", "last_hidden_state", "hidden_states", "attentions"}
-
 
 @dataclass(frozen=True)
 class GenericAdapter(ModelAdapter):
@@ -85,14 +83,22 @@ class GenericAdapter(ModelAdapter):
         return vision
 
     def repeat_vision(self, vision, n: int):
-        extra = [k for k, v in vision.items() if k not in _POOLED_FIELDS and v is not None]
-        if extra:
-            raise ModelError(f"the image encoder's output carries {', '.join(extra)} besides its features; "
-                             "the generic path cannot batch it: leave --batch-size out")
+        """Every field for ``n`` identical rows, by the shapes transformers uses: a tuple holds
+        one entry per image (repeated), a list one entry per layer (each repeated), a tensor
+        stacks images along dim 0 (concatenated). Checked against one row per family in
+        ``tests/models/test_engine_inputs.py``."""
         import torch
-        pooled = vision.pooler_output
-        pooled = torch.cat([pooled] * n) if torch.is_tensor(pooled) else tuple(pooled) * n
-        return type(vision)(**{**vision, "pooler_output": pooled})
+
+        def repeat(value):
+            if torch.is_tensor(value):
+                return torch.cat([value] * n)
+            if isinstance(value, tuple):
+                return value * n
+            if isinstance(value, list):
+                return [repeat(v) for v in value]
+            raise ModelError(f"the image encoder's output holds a {type(value).__name__} the generic path "
+                             "cannot batch: leave --batch-size out")
+        return type(vision)(**{k: repeat(v) for k, v in vision.items() if v is not None})
 
     def position_ids(self, inputs: dict, model=None):
         return None  # the model computes its own; only the fast engine needs them
