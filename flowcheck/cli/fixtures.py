@@ -1,4 +1,5 @@
-"""flowcheck fixtures: write the paper's four checkpoints as random-weight model folders."""
+"""flowcheck fixtures: write architecture-true random-weight copies of real checkpoints (the
+paper's four and the smallest checkpoint of every other family) as model folders."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,11 +12,13 @@ EXAMPLES = ["flowcheck fixtures --out fixtures-paper/",
 
 
 def add_parser(sub) -> None:
-    p = command(sub, "fixtures", "write architecture-true random-weight copies of the paper's "
-                "checkpoints (engine checks only)", EXAMPLES)
+    from ..models.fixtures.checkpoints import CHECKPOINTS
+    p = command(sub, "fixtures", "write architecture-true random-weight copies of real checkpoints "
+                "(the paper's four and the smallest of every other family; engine checks only)", EXAMPLES)
     p.add_argument("--out", type=Path, required=True, help="folder; one sub-folder per checkpoint")
     p.add_argument("--checkpoint", action="append", default=None,
-                   help="one of the checkpoint names (repeatable; default: all four)")
+                   help="one of the checkpoint names (repeatable; default: all): "
+                   + ", ".join(CHECKPOINTS))
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd)
 

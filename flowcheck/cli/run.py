@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..measure.configs import ENGINES
-from ..models.prompts import PROMPTS
+from ..models.prompts import prompt_names
 from .args import (
     ATTENTION,
     DEVICE_MAPS,
@@ -42,8 +42,9 @@ def add_parser(sub) -> None:
                    help="float-noise bound of the stored numbers (default: measured for float32 "
                         "on CPU; measure yours with `flowcheck compare --noise`)")
     r.add_argument("--family", default=None, help="threshold family (default: from the model)")
-    r.add_argument("--prompt", default=None, choices=list(PROMPTS),
-                   help="prompt template (default: the one the paper's code uses for the checkpoint)")
+    r.add_argument("--prompt", default=None, choices=prompt_names(),
+                   help="prompt template (default: the one the paper's code uses for the checkpoint; "
+                        "'chat': the checkpoint's own chat template around the paper's user turn)")
     r.add_argument("--preprocess", default="paper", choices=PREPROCESS,
                    help="image preprocessing: 'paper' (LLaVA-1.5: pad to a square, as the paper's "
                         "code; default) or 'checkpoint' (the saved processor's own settings)")

@@ -138,8 +138,11 @@ class ModelHandle:
         raw = self.tokenizer(prompt, add_special_tokens=not template.has_bos)["input_ids"]
         n_image = self.layout(sample).n_tokens
         i = raw.index(self.image_token_id)
-        ids = raw[:i] + [self.image_token_id] * n_image + raw[i + 1:]
-        question = self._question_positions(prompt, template, sample.question, ids, n_image)
+        before, after = ([self.tokenizer.convert_tokens_to_ids(t)] if t else []
+                         for t in self.adapter.image_wrappers)  # e.g. InternVL's <img> ... </img>
+        inserted = before + [self.image_token_id] * n_image + after
+        ids = raw[:i] + inserted + raw[i + 1:]
+        question = self._question_positions(prompt, template, sample.question, ids, len(inserted))
         return len(ids), n_image, question
 
     def encode(self, sample) -> Encoded:
@@ -226,9 +229,10 @@ class ModelHandle:
                             f"max_position_embeddings {limit}; shorten the question or use a model "
                             "made for longer inputs")
 
-    def _question_positions(self, prompt, template, question, ids, n_image) -> list[int]:
+    def _question_positions(self, prompt, template, question, ids, n_inserted) -> list[int]:
         """Question token positions in the expanded sequence, found by character offsets in the
-        unexpanded prompt (one image token there stands for ``n_image``)."""
+        unexpanded prompt (one image token there stands for ``n_inserted``: the image tokens and
+        any wrappers around them)."""
         enc = self.tokenizer(prompt, return_offsets_mapping=True,
                              add_special_tokens=not template.has_bos)
         raw_ids, offsets = enc["input_ids"], enc["offset_mapping"]
@@ -238,7 +242,7 @@ class ModelHandle:
             raise DataError(f"question {question!r} not found in the tokens of the prompt "
                             f"{prompt!r}; check the adapter's prompt template")
         img_raw = raw_ids.index(self.image_token_id)
-        shift = n_image - 1
+        shift = n_inserted - 1
         positions = [i + shift if i > img_raw else i for i in q_raw]
         if [int(ids[i]) for i in positions] != [raw_ids[i] for i in q_raw]:
             raise DataError("question tokens moved when the processor expanded the image token; "

@@ -10,7 +10,9 @@
 - ``qwen2_vl``: Qwen2-VL's chat template (its default system prompt) around the same user
   turn, the image as ``<|vision_start|><|image_pad|><|vision_end|>``; the last position is
   the newline after ``<|im_start|>assistant`` (Qwen2.5-VL's template is the same);
-- ``qwen3_vl``: Qwen3-VL's chat template, the same without a system turn.
+- ``qwen3_vl``: Qwen3-VL's chat template, the same without a system turn;
+- ``internvl``: InternVL-hf's chat template (no system turn), the image as ``<IMG_CONTEXT>``
+  and a newline (the processor wraps the image tokens in ``<img>`` ... ``</img>``).
 """
 from __future__ import annotations
 
@@ -64,6 +66,9 @@ QWEN2_VL = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_st
 QWEN3_VL = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>{question} \n" + INSTRUCTION
             + "<|im_end|>\n<|im_start|>assistant\n")
 
+INTERNVL = ("<|im_start|>user\n<IMG_CONTEXT>\n{question} \n" + INSTRUCTION
+            + "<|im_end|>\n<|im_start|>assistant\n")
+
 PROMPTS = Registry("prompt template", {
     "plain": PromptTemplate("plain", LLAVA15),
     "vicuna_v1": PromptTemplate("vicuna_v1", VICUNA_LLAVA15),
@@ -72,7 +77,14 @@ PROMPTS = Registry("prompt template", {
     "qwen2_vl": PromptTemplate("qwen2_vl", QWEN2_VL),
     # Qwen3-VL's chat template: no default system prompt
     "qwen3_vl": PromptTemplate("qwen3_vl", QWEN3_VL),
+    # InternVL-hf's chat template: no default system prompt
+    "internvl": PromptTemplate("internvl", INTERNVL),
 })
+
+
+def prompt_names() -> tuple[str, ...]:
+    """What ``--prompt`` takes: the registered templates and ``chat`` (``chat_prompt``)."""
+    return (*PROMPTS, "chat")
 
 
 def chat_prompt(processor) -> PromptTemplate:

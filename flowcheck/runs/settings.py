@@ -171,8 +171,8 @@ def _uncertain(name: str, value):
 
 
 def _prompt(name: str, value):
-    from ..models.prompts import PROMPTS
-    return _choice(tuple(PROMPTS))(name, value)
+    from ..models.prompts import prompt_names
+    return _choice(prompt_names())(name, value)
 
 
 def _shard(name: str, value):

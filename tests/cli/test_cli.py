@@ -141,7 +141,7 @@ def test_ls_models_json_lists_every_family():
     data = json.loads(out.getvalue())
     families = {f["family"]: f for f in data["families"]}
     assert set(families) == {cls.family for cls in ADAPTERS.values()} | {"generic"} == {
-        "llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "generic"}
+        "llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "internvl", "generic"}
     generic = families["generic"]
     assert generic["engines"] == ["exact"] and generic["token_groups"] == ["image", "question", "last"]
     assert generic["claims"]["other_patches_early_related_middle"].startswith(
@@ -194,9 +194,20 @@ def test_a_next_fixture_runs_end_to_end_marked_random(tmp_path):
 
 def test_run_offers_every_registered_prompt_template():
     """The --prompt choices come from the template registry (qwen2_vl was registered but could
-    not be chosen when the list was written out in the command)."""
+    not be chosen when the list was written out in the command), and 'chat', the checkpoint's own
+    chat template (the README named it before the command took it)."""
     from flowcheck.cli.main import build_parser
     from flowcheck.models.prompts import PROMPTS
     run_parser = build_parser()._subparsers._group_actions[0].choices["run"]
     prompt = next(a for a in run_parser._actions if "--prompt" in a.option_strings)
-    assert list(prompt.choices) == list(PROMPTS)
+    assert list(prompt.choices) == [*PROMPTS, "chat"]
+
+
+def test_the_run_settings_take_every_prompt_the_command_offers():
+    from flowcheck.errors import UsageError
+    from flowcheck.models.prompts import prompt_names
+    from flowcheck.runs.settings import RunSettings
+    for name in prompt_names():
+        assert RunSettings.create(prompt=name).prompt == name
+    with pytest.raises(UsageError, match="--prompt must be one of|prompt must be one of"):
+        RunSettings.create(prompt="chatml")

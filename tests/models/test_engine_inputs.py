@@ -57,8 +57,8 @@ def test_question_positions_from_the_processors_own_text_equal_the_one_token_rul
     the planner still uses without an image."""
     for sample in eval_samples[::7]:
         enc = family_handle.encode(sample)
-        _, _, planned = family_handle.token_layout(sample)
-        assert list(enc.regions.question) == planned
+        planned = family_handle.token_layout(sample)
+        assert (enc.seq_len, len(enc.regions.image), list(enc.regions.question)) == planned
 
 
 def test_the_question_span_moves_past_placeholders_that_grow_into_markers_and_tiles():

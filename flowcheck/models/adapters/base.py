@@ -49,6 +49,7 @@ class ModelAdapter:
     has_layout: ClassVar[bool] = True  # knows which pixels each image token stands for (related/other)
     fast_engine: ClassVar[bool] = True  # vouches for positions, rotary and masks the fast engine needs
     adds_at_image_positions: ClassVar[bool] = False  # the decoder adds features at image rows (DeepStack)
+    image_wrappers: ClassVar[tuple[str, str]] = ("", "")  # text tokens the processor puts around the image
 
     def __post_init__(self):
         if self.preprocess not in self.preprocess_modes:

@@ -18,6 +18,10 @@ CANNOT_MEASURE = {
         "it is a prefix-LM: the whole prompt, image and question, attends both ways, so "
         "image->question and question->last are not one-way flows and the claims, stated for "
         "causal models, do not apply"),
+    "InternVLChatModel": (
+        "it is a remote-code checkpoint (its model class is code in the model folder, which "
+        "flowcheck never runs); use the transformers-native conversion of the same weights, the "
+        "'-hf' checkpoints (e.g. OpenGVLab/InternVL3-1B-hf), which flowcheck measures as family internvl"),
 }
 
 
