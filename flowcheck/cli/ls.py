@@ -72,11 +72,12 @@ def _models(as_json: bool) -> None:
     for path in sorted((FIXTURES / "models").glob("*")):
         if path.is_dir() and path not in NAMED_MODELS.values():
             shipped[path.name] = str(path)
+    from ..models.adapters import CANNOT_MEASURE
     families = family_table()
     if as_json:
-        print(json.dumps({"families": families, "shipped_models": shipped}, indent=2))
+        print(json.dumps({"families": families, "refused": CANNOT_MEASURE, "shipped_models": shipped},
+                         indent=2))
         return
-    from ..models.adapters import CANNOT_MEASURE
     print("families (flowcheck run --model FOLDER loads any checkpoint of these):")
     for f in families:
         ckpts = ", ".join(f"{k} ({v['prompt_template']}, k={v['default_k']})"
@@ -87,7 +88,7 @@ def _models(as_json: bool) -> None:
               f"{len(f['claims'])}" + (f" (not: {', '.join(c for c in f['claims'] if c not in applies)})"
                                        if len(applies) < len(f["claims"]) else ""))
         print(f"  {'':<11} checkpoints: {ckpts}")
-    print("refused (flowcheck cannot measure these honestly):")
+    print("refused, with the reason:")
     for architecture, reason in CANNOT_MEASURE.items():
         print(f"  {architecture}: {reason}")
     print("shipped models (flowcheck run --model NAME):")

@@ -40,8 +40,8 @@ class Segment:
 
     def _cells(self, a: float, b: float, n_cells: int) -> range:
         """Cells holding a processed pixel whose centre lies in [a, b)."""
-        first = max(math.ceil(a - 0.5 - EPS), 0)
-        last = min(math.ceil(b - 0.5 - EPS) - 1, n_cells * self.cell - 1)
+        first, last = centred_pixels(a, b)
+        first, last = max(first, 0), min(last, n_cells * self.cell - 1)
         if first > last:
             return range(0)
         return range(first // self.cell, last // self.cell + 1)
@@ -55,15 +55,61 @@ class Segment:
         return [self.offset + r * self.stride + c for r in rows for c in cols]
 
 
+def centred_pixels(a: float, b: float) -> tuple[int, int]:
+    """(first, last) processed pixel whose centre lies in [a, b) (first > last: none)."""
+    return math.ceil(a - 0.5 - EPS), math.ceil(b - 0.5 - EPS) - 1
+
+
+@dataclass(frozen=True)
+class CellSegment:
+    """A grid of image tokens whose cells are not one uniform grid: token row i covers the
+    processed-pixel intervals ``row_px[i]`` (half-open; several where a resize blends source
+    cells), column j covers ``col_px[j]``; token (i, j) is ``offset + i * stride + j``. Original
+    pixel (x, y) lands at processed (x * sx + ox, y * sy + oy), as in ``Segment``."""
+
+    name: str
+    offset: int
+    stride: int
+    row_px: tuple[tuple[tuple[int, int], ...], ...]
+    col_px: tuple[tuple[tuple[int, int], ...], ...]
+    scale: tuple[float, float]
+    shift: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def rows(self) -> int:
+        return len(self.row_px)
+
+    @property
+    def cols(self) -> int:
+        return len(self.col_px)
+
+    def offsets(self) -> list[int]:
+        return [self.offset + r * self.stride + c for r in range(self.rows) for c in range(self.cols)]
+
+    @staticmethod
+    def _hit(spans, a: float, b: float) -> list[int]:
+        """Indices whose intervals hold a processed pixel with its centre in [a, b)."""
+        first, last = centred_pixels(a, b)
+        return [k for k, intervals in enumerate(spans)
+                if any(max(first, s) <= min(last, e - 1) for s, e in intervals)]
+
+    def box_offsets(self, box) -> list[int]:
+        x, y, w, h = box
+        (sx, sy), (ox, oy) = self.scale, self.shift
+        cols = self._hit(self.col_px, x * sx + ox, (x + w) * sx + ox)
+        rows = self._hit(self.row_px, y * sy + oy, (y + h) * sy + oy)
+        return [self.offset + r * self.stride + c for r in rows for c in cols]
+
+
 @dataclass(frozen=True)
 class ImageLayout:
     """Every image token of one image: ``n_tokens`` in all, the grids that cover them."""
 
     n_tokens: int
-    segments: tuple[Segment, ...]
+    segments: tuple[Segment | CellSegment, ...]
     notes: dict = field(default_factory=dict, compare=False)  # e.g. a tile layout that differs
 
-    def segment(self, name: str) -> Segment | None:
+    def segment(self, name: str) -> Segment | CellSegment | None:
         return next((s for s in self.segments if s.name == name), None)
 
     def covered(self) -> list[int]:

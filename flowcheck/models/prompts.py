@@ -12,7 +12,9 @@
   the newline after ``<|im_start|>assistant`` (Qwen2.5-VL's template is the same);
 - ``qwen3_vl``: Qwen3-VL's chat template, the same without a system turn;
 - ``internvl``: InternVL-hf's chat template (no system turn), the image as ``<IMG_CONTEXT>``
-  and a newline (the processor wraps the image tokens in ``<img>`` ... ``</img>``).
+  and a newline (the processor wraps the image tokens in ``<img>`` ... ``</img>``);
+- ``llava_onevision``: llava-onevision-hf's chat template: ``<|im_start|>user `` then the image
+  and a newline, no system turn, no newline after ``<|im_end|>``.
 """
 from __future__ import annotations
 
@@ -69,6 +71,9 @@ QWEN3_VL = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>{quest
 INTERNVL = ("<|im_start|>user\n<IMG_CONTEXT>\n{question} \n" + INSTRUCTION
             + "<|im_end|>\n<|im_start|>assistant\n")
 
+LLAVA_ONEVISION = ("<|im_start|>user <image>\n{question} \n" + INSTRUCTION
+                   + "<|im_end|><|im_start|>assistant\n")
+
 PROMPTS = Registry("prompt template", {
     "plain": PromptTemplate("plain", LLAVA15),
     "vicuna_v1": PromptTemplate("vicuna_v1", VICUNA_LLAVA15),
@@ -79,6 +84,8 @@ PROMPTS = Registry("prompt template", {
     "qwen3_vl": PromptTemplate("qwen3_vl", QWEN3_VL),
     # InternVL-hf's chat template: no default system prompt
     "internvl": PromptTemplate("internvl", INTERNVL),
+    # llava-onevision-hf's chat template: no default system prompt
+    "llava_onevision": PromptTemplate("llava_onevision", LLAVA_ONEVISION),
 })
 
 

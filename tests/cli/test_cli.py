@@ -141,7 +141,10 @@ def test_ls_models_json_lists_every_family():
     data = json.loads(out.getvalue())
     families = {f["family"]: f for f in data["families"]}
     assert set(families) == {cls.family for cls in ADAPTERS.values()} | {"generic"} == {
-        "llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "internvl", "generic"}
+        "llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "internvl", "llava_onevision",
+        "generic"}
+    assert set(data["refused"]) == {"MllamaForConditionalGeneration", "PaliGemmaForConditionalGeneration",
+                                    "InternVLChatModel"}
     generic = families["generic"]
     assert generic["engines"] == ["exact"] and generic["token_groups"] == ["image", "question", "last"]
     assert generic["claims"]["other_patches_early_related_middle"].startswith(
