@@ -91,7 +91,8 @@ def run_suite(settings: RunSettings | None = None, progress: bool = True) -> Sui
     window = _check_window(plan, handle, specs, s.window)  # before the folder is written
     checks = run_self_checks(handle, samples[0])  # raises SelfCheckError: knockouts untrustworthy
     meta = run_record(s, handle, samples, plan, window, specs, checks, shard.count, noise, family)
-    meta.update(not_applicable=unmeasured, engine_note=engine_note)
+    meta.update(not_applicable=unmeasured, engine_note=engine_note,
+                family_note=handle.adapter.family_note or None)
     folder = RunFolder(s.out)
     if shard.count > 1:
         return _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, s.batch_size)

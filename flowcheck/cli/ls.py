@@ -57,7 +57,7 @@ def family_table() -> list[dict]:
                                       "default_k": default_k(s.text_layers)} for s in shapes},
             "image_preprocessing": list(cls.preprocess_modes), "token_groups": list(cls.group_names()),
             "flows": list(flows_for(cls.group_names())), "knockout_attention": list(SUPPORTED),
-            "engines": ["fast", "exact"] if cls.fast_engine else ["exact"],
+            "engines": ["fast", "exact"] if cls.fast_engine else ["exact"], "note": cls.family_note or None,
             "claims": {s.id: ("not applicable: " + missing[s.id]) if s.id in missing else
                        "applies" if s.applies(cls.family) else "not applicable" for s in specs}})
     return out
@@ -88,6 +88,8 @@ def _models(as_json: bool) -> None:
               f"{len(f['claims'])}" + (f" (not: {', '.join(c for c in f['claims'] if c not in applies)})"
                                        if len(applies) < len(f["claims"]) else ""))
         print(f"  {'':<11} checkpoints: {ckpts}")
+        if f["note"]:
+            print(f"  {'':<11} note: {f['note']}")
     print("refused, with the reason:")
     for architecture, reason in CANNOT_MEASURE.items():
         print(f"  {architecture}: {reason}")

@@ -38,6 +38,7 @@ def fast_probabilities(handle, enc, clean, configs, batch_size: int | None = Non
     for i, cfg in enumerate(configs):
         groups.setdefault(first_dst(enc.regions, cfg.flow), []).append(i)
     out = [0.0] * len(configs)
+    _check_window(handle, enc)
     for d0, idx in groups.items():
         _check_image_before(handle, enc, d0)
         step = batch_size or len(idx)
@@ -59,6 +60,17 @@ def _check_image_before(handle, enc, d0: int) -> None:
         raise ModelError(f"the fast engine would recompute image positions (from {d0}) of a "
                          f"{handle.adapter.family} model, whose decoder adds features there; use --engine "
                          "exact (or a prompt with the image before the question)")
+
+
+def _check_window(handle, enc) -> None:
+    """The engine builds plain causal masks: right for sliding-window layers (Gemma 3) only
+    while the whole prompt fits the window."""
+    from ..errors import ModelError
+    window = handle.adapter.attention_window(handle.model)
+    if window is not None and enc.seq_len > window:
+        raise ModelError(f"the prompt has {enc.seq_len} tokens, more than the {window}-token sliding "
+                         f"window of some layers of this {handle.adapter.family} model; the fast engine "
+                         "handles sliding-window layers only while the prompt fits: use --engine exact")
 
 
 def _layer_mask(allowed, impl: str, dtype):
@@ -109,7 +121,7 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
     hidden = clean.layer_inputs[0].shape[-1]
     x = clean.layer_inputs[0].new_zeros((1, 0, hidden))
     with torch.no_grad():
-        cos, sin = handle.rotary(clean.layer_inputs[0][:, :1].expand(1, n, hidden), position_ids=pos)
+        tables = handle.rotary_tables(clean.layer_inputs[0][:, :1].expand(1, n, hidden), pos)
         for layer_idx in range(starts[0], n_layers):
             dev = handle.layer_device(layer_idx)  # a device map puts layers on several devices
             x = x.to(dev)
@@ -122,6 +134,7 @@ def _packed_last_pass(handle, enc, clean, configs) -> list[float]:
             allowed = allowed[None, None].to(dev)  # (1, 1, m, d0 + m)
             mask = _layer_mask(allowed, impl, x.dtype)
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0], 1)
+            cos, sin = tables[layer_idx]
             out = layers[layer_idx](x, attention_mask=mask, position_ids=pos[..., :m].to(dev), cache=cache,
                                        position_embeddings=(cos[:, :m].to(dev), sin[:, :m].to(dev)))
             x = out[0] if isinstance(out, tuple) else out
@@ -143,7 +156,7 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
     x = clean.layer_inputs[0].new_zeros((0, seq - d0, clean.layer_inputs[0].shape[-1]))
     n_active = 0
     with torch.no_grad():
-        cos_sin = handle.rotary(clean.layer_inputs[0][:, d0:], position_ids=pos)
+        tables = handle.rotary_tables(clean.layer_inputs[0][:, d0:], pos)
         for layer_idx in range(starts[0], n_layers):
             dev = handle.layer_device(layer_idx)  # a device map puts layers on several devices
             x = x.to(dev)
@@ -158,7 +171,7 @@ def _suffix_pass(handle, enc, clean, d0: int, configs) -> list[float]:
             cache = PrefixCache(clean.keys[layer_idx][:, :, :d0], clean.values[layer_idx][:, :, :d0],
                                 n_active)
             out = layers[layer_idx](x, attention_mask=mask, position_ids=pos.to(dev), cache=cache,
-                                       position_embeddings=tuple(t.to(dev) for t in cos_sin))
+                                       position_embeddings=tuple(t.to(dev) for t in tables[layer_idx]))
             x = out[0] if isinstance(out, tuple) else out
         logits = handle.unembed(handle.final_norm(x[:, -1].to(handle.head_device)))  # (n, vocab)
         p = torch.softmax(logits.float(), -1)[:, clean.answer_id]

@@ -9,7 +9,6 @@ from .regions import (
     Regions,
     check_regions,
     expanded_question_span,
-    question_positions,
     question_positions_in,
 )
 from .source import read_source
@@ -77,6 +76,10 @@ class ModelHandle:
     def rotary(self):
         return self.adapter.rotary(self.model)
 
+    def rotary_tables(self, x, position_ids) -> list:
+        """(cos, sin) per decoder layer for hidden states ``x`` at ``position_ids``."""
+        return self.adapter.rotary_tables(self.model, x, position_ids)
+
     @property
     def device(self):
         """Where the inputs go (the first parameter's device; with a device map, the embeddings')."""
@@ -128,22 +131,21 @@ class ModelHandle:
     def token_layout(self, sample) -> tuple[int, int, list[int]]:
         """(sequence length, image tokens, question positions) of a sample, as ``encode`` gives
         them, for planning and balancing shards: without reading or processing the image when
-        the family has a layout (the prompt's tokens with the image token expanded to the
-        layout's count), else through the processor (no model)."""
+        the family has a layout (the prompt with its image placeholder replaced by the text the
+        processor puts there for the layout's count, ``adapter.image_text``, tokenised), else
+        through the processor (no model)."""
         template = self.adapter.prompt
         prompt = template.format(sample.question)
         if not self.adapter.has_layout:
             _, ids, image_pos, question = self._processed(sample, self._image(sample), prompt)
             return len(ids), len(image_pos), question
-        raw = self.tokenizer(prompt, add_special_tokens=not template.has_bos)["input_ids"]
         n_image = self.layout(sample).n_tokens
-        i = raw.index(self.image_token_id)
-        before, after = ([self.tokenizer.convert_tokens_to_ids(t)] if t else []
-                         for t in self.adapter.image_wrappers)  # e.g. InternVL's <img> ... </img>
-        inserted = before + [self.image_token_id] * n_image + after
-        ids = raw[:i] + inserted + raw[i + 1:]
-        question = self._question_positions(prompt, template, sample.question, ids, len(inserted))
-        return len(ids), n_image, question
+        placeholder, replacement = self.adapter.image_text(self.processor, n_image)
+        at = prompt.index(placeholder)
+        replaced = [{"span": (at, at + len(placeholder)), "replacement": replacement}]
+        text, span = expanded_question_span(prompt, template.question_span(sample.question), replaced)
+        enc = self.tokenizer(text, return_offsets_mapping=True, add_special_tokens=not template.has_bos)
+        return len(enc["input_ids"]), n_image, question_positions_in(text, enc["offset_mapping"], span)
 
     def encode(self, sample) -> Encoded:
         """Prompt + image -> inputs, with image / question / last / related / other groups
@@ -229,34 +231,6 @@ class ModelHandle:
                             f"max_position_embeddings {limit}; shorten the question or use a model "
                             "made for longer inputs")
 
-    def _question_positions(self, prompt, template, question, ids, n_inserted) -> list[int]:
-        """Question token positions in the expanded sequence, found by character offsets in the
-        unexpanded prompt (one image token there stands for ``n_inserted``: the image tokens and
-        any wrappers around them)."""
-        enc = self.tokenizer(prompt, return_offsets_mapping=True,
-                             add_special_tokens=not template.has_bos)
-        raw_ids, offsets = enc["input_ids"], enc["offset_mapping"]
-        raw_offsets = [_strip(prompt, s, e) for s, e in offsets]
-        q_raw = question_positions(raw_offsets, template.question_span(question))
-        if not q_raw:
-            raise DataError(f"question {question!r} not found in the tokens of the prompt "
-                            f"{prompt!r}; check the adapter's prompt template")
-        img_raw = raw_ids.index(self.image_token_id)
-        shift = n_inserted - 1
-        positions = [i + shift if i > img_raw else i for i in q_raw]
-        if [int(ids[i]) for i in positions] != [raw_ids[i] for i in q_raw]:
-            raise DataError("question tokens moved when the processor expanded the image token; "
-                            "the processor and the tokenizer disagree")
-        return positions
-
-
-def _strip(text: str, s: int, e: int) -> tuple[int, int]:
-    """Offsets without surrounding whitespace (sentencepiece offsets may include the space)."""
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
 
 
 def load_skeleton_handle(name_or_path, **adapter_options) -> ModelHandle:

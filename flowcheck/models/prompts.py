@@ -14,7 +14,10 @@
 - ``internvl``: InternVL-hf's chat template (no system turn), the image as ``<IMG_CONTEXT>``
   and a newline (the processor wraps the image tokens in ``<img>`` ... ``</img>``);
 - ``llava_onevision``: llava-onevision-hf's chat template: ``<|im_start|>user `` then the image
-  and a newline, no system turn, no newline after ``<|im_end|>``.
+  and a newline, no system turn, no newline after ``<|im_end|>``;
+- ``gemma3``: Gemma 3's chat template: ``<bos>`` (tokenised without adding another), the user
+  turn with ``<start_of_image>`` (the processor surrounds it with newlines and fills it with the
+  image tokens) right before the text, then ``<start_of_turn>model``.
 """
 from __future__ import annotations
 
@@ -74,6 +77,9 @@ INTERNVL = ("<|im_start|>user\n<IMG_CONTEXT>\n{question} \n" + INSTRUCTION
 LLAVA_ONEVISION = ("<|im_start|>user <image>\n{question} \n" + INSTRUCTION
                    + "<|im_end|><|im_start|>assistant\n")
 
+GEMMA3 = ("<bos><start_of_turn>user\n<start_of_image>{question} \n" + INSTRUCTION
+          + "<end_of_turn>\n<start_of_turn>model\n")
+
 PROMPTS = Registry("prompt template", {
     "plain": PromptTemplate("plain", LLAVA15),
     "vicuna_v1": PromptTemplate("vicuna_v1", VICUNA_LLAVA15),
@@ -86,6 +92,8 @@ PROMPTS = Registry("prompt template", {
     "internvl": PromptTemplate("internvl", INTERNVL),
     # llava-onevision-hf's chat template: no default system prompt
     "llava_onevision": PromptTemplate("llava_onevision", LLAVA_ONEVISION),
+    # Gemma 3's chat template (it starts with the BOS)
+    "gemma3": PromptTemplate("gemma3", GEMMA3, has_bos=True),
 })
 
 

@@ -155,6 +155,8 @@ def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None, in
                 if len(applicable) < len(pooled) else ""),
              *_threshold_line(meta, specs), _bootstrap_line(meta), *_layout_lines(meta),
              *([f"- engine: {meta['engine_note']}"] if meta.get("engine_note") else []),
+             *([f"- family note ({meta['family']}): {meta['family_note']}"]
+               if meta.get("family_note") else []),
              *_unmeasured_lines(meta),
              *_accuracy_lines(counts),
              "", "## Verdicts, pooled over task types", "",

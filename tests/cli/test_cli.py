@@ -142,9 +142,10 @@ def test_ls_models_json_lists_every_family():
     families = {f["family"]: f for f in data["families"]}
     assert set(families) == {cls.family for cls in ADAPTERS.values()} | {"generic"} == {
         "llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "internvl", "llava_onevision",
-        "generic"}
+        "gemma3", "generic"}
     assert set(data["refused"]) == {"MllamaForConditionalGeneration", "PaliGemmaForConditionalGeneration",
                                     "InternVLChatModel"}
+    assert families["gemma3"]["note"].startswith("image tokens attend to each other both ways")
     generic = families["generic"]
     assert generic["engines"] == ["exact"] and generic["token_groups"] == ["image", "question", "last"]
     assert generic["claims"]["other_patches_early_related_middle"].startswith(

@@ -100,10 +100,10 @@ def test_architectures_flowcheck_cannot_measure_are_refused_with_the_reason(tmp_
 def test_an_image_text_to_text_model_without_an_adapter_takes_the_generic_path():
     from flowcheck.models.adapters import adapter_class
     from flowcheck.models.adapters.generic import GenericAdapter
-    cls = adapter_class("Gemma3ForConditionalGeneration")
+    cls = adapter_class("Mistral3ForConditionalGeneration")
     assert issubclass(cls, GenericAdapter) and cls.family == "generic" and not cls.fast_engine
     assert cls.group_names() == ("image", "question", "last")
-    assert adapter_class("Gemma3ForConditionalGeneration") is cls  # one class per architecture
+    assert adapter_class("Mistral3ForConditionalGeneration") is cls  # one class per architecture
 
 
 def test_the_generic_path_gives_each_full_adapters_groups_and_exact_curves(family_handle, eval_samples):

@@ -1,7 +1,9 @@
 """The generic path on a family with no adapter: a tiny Gemma 3, built here (its processor
 expands ``<start_of_image>`` into markers, newlines and 4 image tokens; its forward needs
 ``token_type_ids``, without which it silently runs fully causal; its image tokens attend to
-each other both ways; transformers initialises its image projector to zero)."""
+each other both ways; transformers initialises its image projector to zero). Gemma 3 has a
+full adapter now; these tests take it out of the registry, so the model is measured as any
+image-text-to-text model without one would be."""
 import json
 
 import pytest
@@ -13,6 +15,16 @@ from flowcheck.measure.clean import clean_run
 CHAT = ("{{ bos_token }}{% for m in messages %}<start_of_turn>{{ m['role'] }}\n{% for c in m['content'] %}"
         "{% if c['type'] == 'image' %}<start_of_image>{% else %}{{ c['text'] }}{% endif %}{% endfor %}"
         "<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def without_the_gemma3_adapter():
+    from flowcheck.models.adapters import ADAPTERS
+    name = "Gemma3ForConditionalGeneration"
+    adapter = ADAPTERS[name]
+    ADAPTERS.unregister(name)
+    yield
+    ADAPTERS.register(name, adapter)
 
 
 @pytest.fixture(scope="module")

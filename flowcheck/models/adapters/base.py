@@ -49,7 +49,7 @@ class ModelAdapter:
     has_layout: ClassVar[bool] = True  # knows which pixels each image token stands for (related/other)
     fast_engine: ClassVar[bool] = True  # vouches for positions, rotary and masks the fast engine needs
     adds_at_image_positions: ClassVar[bool] = False  # the decoder adds features at image rows (DeepStack)
-    image_wrappers: ClassVar[tuple[str, str]] = ("", "")  # text tokens the processor puts around the image
+    family_note: ClassVar[str] = ""  # what a reader of this family's verdicts should know (ls, reports)
 
     def __post_init__(self):
         if self.preprocess not in self.preprocess_modes:
@@ -115,6 +115,17 @@ class ModelAdapter:
     def unembed(self, model):
         return model.lm_head
 
+    def rotary_tables(self, model, x, position_ids) -> list:
+        """(cos, sin) per decoder layer for hidden states ``x`` at ``position_ids``: one table for
+        every layer; a family whose layer types rotate differently overrides (Gemma 3)."""
+        table = self.rotary(model)(x, position_ids=position_ids)
+        return [table] * len(self.layers(model))
+
+    def attention_window(self, model) -> int | None:
+        """The smallest sliding attention window of any text layer (None: every layer attends
+        to all earlier positions); the fast engine's causal masks are right only within it."""
+        return None
+
     # --- inputs -----------------------------------------------------------------------------
     def prepare_image(self, processor, image):
         """The image as the processor should see it (unchanged unless a family pads first)."""
@@ -145,6 +156,12 @@ class ModelAdapter:
         (a family with M-RoPE returns (3, 1, seq) from its ``model``)."""
         import torch
         return torch.arange(inputs["input_ids"].shape[1], device=inputs["input_ids"].device)[None]
+
+    def image_text(self, processor, n_image: int) -> tuple[str, str]:
+        """(the image placeholder the prompt holds, the text the processor puts in its place for
+        ``n_image`` image tokens): the image token repeated; a family whose processor adds
+        markers around it (InternVL's ``<img>`` ... ``</img>``) overrides."""
+        return processor.image_token, processor.image_token * n_image
 
     def image_token_id(self, model) -> int:
         return int(model.config.image_token_id)

@@ -69,7 +69,6 @@ class InternVLAdapter(ModelAdapter):
     architecture = "InternVLForConditionalGeneration"
     # the paper's code has no InternVL path: 'paper' is the processor's own tiling too
     preprocess_modes = ("paper", "checkpoint")
-    image_wrappers = ("<img>", "</img>")
 
     @classmethod
     def default_prompt(cls, tokenizer) -> str:
@@ -86,6 +85,10 @@ class InternVLAdapter(ModelAdapter):
                 return load_image_only_processor(path)
             except Exception:
                 raise e from None
+
+    def image_text(self, processor, n_image: int) -> tuple[str, str]:
+        return processor.image_token, processor.start_image_token + processor.image_token * n_image \
+            + processor.end_image_token
 
     def vision_output(self, model, inputs: dict):
         cfg = model.config
