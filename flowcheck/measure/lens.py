@@ -26,14 +26,20 @@ def first_answer_token(tokenizer, template, question: str, word: str) -> int:
     prompt ``template.format(question)``: the prompt and the answer as written after it
     (``template.answer_prefix`` between them: a space after 'ASSISTANT:', nothing after a
     newline-ending chat template) tokenised together, and the first token past the prompt's
-    own tokens. A word tokenised alone is not enough: byte-level BPE gives ' yes' and 'yes'
-    different ids, and which one the model writes depends on the template."""
+    own tokens that holds a character of the word (a small vocabulary may write the space
+    before it as a token of its own, which says nothing about the answer). A word tokenised
+    alone is not enough: byte-level BPE gives ' yes' and 'yes' different ids, and which one
+    the model writes depends on the template."""
     prompt = template.format(question)
     special = not template.has_bos
     head = tokenizer(prompt, add_special_tokens=special)["input_ids"]
-    whole = tokenizer(prompt + template.answer_prefix + word, add_special_tokens=special)["input_ids"]
+    enc = tokenizer(prompt + template.answer_prefix + word, add_special_tokens=special,
+                    return_offsets_mapping=True)
+    whole, offsets = enc["input_ids"], enc["offset_mapping"]
     if len(whole) > len(head) and whole[:len(head)] == head:
-        return whole[len(head)]
+        start = len(prompt) + len(template.answer_prefix)  # the word's first character
+        return next((t for t, (_, end) in zip(whole[len(head):], offsets[len(head):]) if end > start),
+                    whole[len(head)])
     # the answer merged with the prompt's last token (a tokenizer that joins across the
     # boundary): the model cannot write it after these prompt tokens; take the answer's own
     # first token as written after the prefix

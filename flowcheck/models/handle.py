@@ -139,13 +139,14 @@ class ModelHandle:
         if not self.adapter.has_layout:
             _, ids, image_pos, question = self._processed(sample, self._image(sample), prompt)
             return len(ids), len(image_pos), question
-        n_image = self.layout(sample).n_tokens
-        placeholder, replacement = self.adapter.image_text(self.processor, n_image)
+        layout = self.layout(sample)
+        placeholder, replacement = self.adapter.image_text(self.processor, layout)
         at = prompt.index(placeholder)
         replaced = [{"span": (at, at + len(placeholder)), "replacement": replacement}]
         text, span = expanded_question_span(prompt, template.question_span(sample.question), replaced)
         enc = self.tokenizer(text, return_offsets_mapping=True, add_special_tokens=not template.has_bos)
-        return len(enc["input_ids"]), n_image, question_positions_in(text, enc["offset_mapping"], span)
+        question = question_positions_in(text, enc["offset_mapping"], span)
+        return len(enc["input_ids"]), layout.n_tokens, question
 
     def encode(self, sample) -> Encoded:
         """Prompt + image -> inputs, with image / question / last / related / other groups

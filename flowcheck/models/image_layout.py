@@ -62,18 +62,21 @@ def centred_pixels(a: float, b: float) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class CellSegment:
-    """A grid of image tokens whose cells are not one uniform grid: token row i covers the
-    processed-pixel intervals ``row_px[i]`` (half-open; several where a resize blends source
-    cells), column j covers ``col_px[j]``; token (i, j) is ``offset + i * stride + j``. Original
-    pixel (x, y) lands at processed (x * sx + ox, y * sy + oy), as in ``Segment``."""
+    """A grid of image tokens whose cells are not one uniform grid, or whose image went through
+    several resizes: token row i covers the processed-pixel intervals ``row_px[i]`` (half-open;
+    several where a resize of the features blends source cells), column j ``col_px[j]``; token
+    (i, j) is ``offset + i * stride + j``. The original image reaches the processed pixels
+    through ``stages``, resizes in turn ((sx, sy) each, every one sampling at pixel centres as
+    the mask method's nearest-neighbour resize does), then an integer ``shift`` (a tile's or a
+    canvas's origin)."""
 
     name: str
     offset: int
     stride: int
     row_px: tuple[tuple[tuple[int, int], ...], ...]
     col_px: tuple[tuple[tuple[int, int], ...], ...]
-    scale: tuple[float, float]
-    shift: tuple[float, float] = (0.0, 0.0)
+    stages: tuple[tuple[float, float], ...]
+    shift: tuple[int, int] = (0, 0)
 
     @property
     def rows(self) -> int:
@@ -86,18 +89,24 @@ class CellSegment:
     def offsets(self) -> list[int]:
         return [self.offset + r * self.stride + c for r in range(self.rows) for c in range(self.cols)]
 
+    def _pixels(self, a: float, b: float, axis: int) -> tuple[int, int]:
+        """(first, last) processed pixel holding a pixel of original [a, b) on ``axis``."""
+        first, last = a, b
+        for stage in self.stages:
+            first, last = centred_pixels(a * stage[axis], b * stage[axis])
+            a, b = first, last + 1  # the next resize samples these pixels' extent
+        return first + self.shift[axis], last + self.shift[axis]
+
     @staticmethod
-    def _hit(spans, a: float, b: float) -> list[int]:
-        """Indices whose intervals hold a processed pixel with its centre in [a, b)."""
-        first, last = centred_pixels(a, b)
+    def _hit(spans, first: int, last: int) -> list[int]:
+        """Indices whose intervals hold a processed pixel in [first, last]."""
         return [k for k, intervals in enumerate(spans)
                 if any(max(first, s) <= min(last, e - 1) for s, e in intervals)]
 
     def box_offsets(self, box) -> list[int]:
         x, y, w, h = box
-        (sx, sy), (ox, oy) = self.scale, self.shift
-        cols = self._hit(self.col_px, x * sx + ox, (x + w) * sx + ox)
-        rows = self._hit(self.row_px, y * sy + oy, (y + h) * sy + oy)
+        cols = self._hit(self.col_px, *self._pixels(x, x + w, 0))
+        rows = self._hit(self.row_px, *self._pixels(y, y + h, 1))
         return [self.offset + r * self.stride + c for r in rows for c in cols]
 
 

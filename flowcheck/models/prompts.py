@@ -17,7 +17,9 @@
   and a newline, no system turn, no newline after ``<|im_end|>``;
 - ``gemma3``: Gemma 3's chat template: ``<bos>`` (tokenised without adding another), the user
   turn with ``<start_of_image>`` (the processor surrounds it with newlines and fills it with the
-  image tokens) right before the text, then ``<start_of_turn>model``.
+  image tokens) right before the text, then ``<start_of_turn>model``;
+- ``smolvlm``: SmolVLM's chat template: ``<|im_start|>User:`` then the image and the text,
+  ``<end_of_utterance>``, and ``Assistant:`` (the answer follows after a space).
 """
 from __future__ import annotations
 
@@ -80,6 +82,8 @@ LLAVA_ONEVISION = ("<|im_start|>user <image>\n{question} \n" + INSTRUCTION
 GEMMA3 = ("<bos><start_of_turn>user\n<start_of_image>{question} \n" + INSTRUCTION
           + "<end_of_turn>\n<start_of_turn>model\n")
 
+SMOLVLM = "<|im_start|>User:<image>{question} \n" + INSTRUCTION + "<end_of_utterance>\nAssistant:"
+
 PROMPTS = Registry("prompt template", {
     "plain": PromptTemplate("plain", LLAVA15),
     "vicuna_v1": PromptTemplate("vicuna_v1", VICUNA_LLAVA15),
@@ -94,6 +98,8 @@ PROMPTS = Registry("prompt template", {
     "llava_onevision": PromptTemplate("llava_onevision", LLAVA_ONEVISION),
     # Gemma 3's chat template (it starts with the BOS)
     "gemma3": PromptTemplate("gemma3", GEMMA3, has_bos=True),
+    # SmolVLM's chat template
+    "smolvlm": PromptTemplate("smolvlm", SMOLVLM),
 })
 
 

@@ -142,7 +142,7 @@ def test_ls_models_json_lists_every_family():
     families = {f["family"]: f for f in data["families"]}
     assert set(families) == {cls.family for cls in ADAPTERS.values()} | {"generic"} == {
         "llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "internvl", "llava_onevision",
-        "gemma3", "generic"}
+        "gemma3", "smolvlm", "generic"}
     assert set(data["refused"]) == {"MllamaForConditionalGeneration", "PaliGemmaForConditionalGeneration",
                                     "InternVLChatModel"}
     assert families["gemma3"]["note"].startswith("image tokens attend to each other both ways")

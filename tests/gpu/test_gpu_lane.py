@@ -70,6 +70,29 @@ def test_fast_equals_exact_in_half_precision(dtype, device):
     assert gap["max_abs_diff_pp"] <= DTYPE_NOISE_PP[dtype], gap
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.flowcheck_gpu)])
+def test_smolvlm_smoke(device):
+    """The GPU lane's first check, on the checkpoint a CI job would use first (SmolVLM-256M, at
+    its real widths on CUDA): tiles, a global image and marker tokens encoded, both engines
+    finite on all six flows, their agreement recorded. On the CPU: the fixture's small widths."""
+    import torch
+
+    from flowcheck.data.dataset import place_on_canvas, select_samples
+    from flowcheck.models.fixtures.checkpoints import build_handle
+    dtype = "float32" if device == "cpu" else "bfloat16"
+    t0 = time.perf_counter()
+    handle = build_handle("smolvlm-256m", device=device, dtype=dtype, real_width=device == "cuda")
+    samples = [place_on_canvas(s, 500, 375)
+               for s in select_samples(None, tasks=["ChooseAttr"], max_samples=1)]
+    gap = engine_gap(handle, samples, gpu_configs(handle.n_layers))
+    figures = {"test": "smolvlm_smoke", "checkpoint": "smolvlm-256m", "device": device, "dtype": dtype, **gap,
+               "seconds": round(time.perf_counter() - t0, 1), "image_tokens": 13 * 64}
+    if device == "cuda":
+        figures["peak_gpu_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    record(figures)
+    assert gap["values"] == 6 * 3 and gap["samples"] == 1
+
+
 def gpu_configs(n_layers: int):
     from flowcheck.measure.configs import plan_configs
     from flowcheck.measure.flows import CORE_FLOWS
@@ -79,7 +102,7 @@ def gpu_configs(n_layers: int):
 
 @pytest.mark.flowcheck_gpu
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-@pytest.mark.parametrize("name", ["llava-1.5-7b", "llava-1.5-13b", "llava-v1.6-vicuna-7b",
+@pytest.mark.parametrize("name", ["smolvlm-256m", "llava-1.5-7b", "llava-1.5-13b", "llava-v1.6-vicuna-7b",
                                   "llama3-llava-next-8b"])
 def test_real_width_engines_are_finite_on_cuda(name, dtype):
     """Both engines give finite numbers at the real widths; their agreement is recorded in

@@ -65,7 +65,8 @@ FAMILY_FIXTURES = {"llava": "llava-1.5-7b", "llava_next": "llava-v1.6-vicuna-7b"
                    "qwen3_vl (interleaved M-RoPE, DeepStack)": "qwen3-vl-2b",
                    "internvl (tiles and a thumbnail, <img> wrappers)": "internvl3-1b",
                    "llava_onevision (SigLIP anyres, newlines)": "llava-onevision-0.5b",
-                   "gemma3 (two rotary tables, sliding layers, bidirectional image)": "gemma-3-4b"}
+                   "gemma3 (two rotary tables, sliding layers, bidirectional image)": "gemma-3-4b",
+                   "smolvlm (tiles with markers, a global image)": "smolvlm-256m"}
 
 
 @pytest.fixture(scope="module")

@@ -157,11 +157,11 @@ class ModelAdapter:
         import torch
         return torch.arange(inputs["input_ids"].shape[1], device=inputs["input_ids"].device)[None]
 
-    def image_text(self, processor, n_image: int) -> tuple[str, str]:
+    def image_text(self, processor, layout) -> tuple[str, str]:
         """(the image placeholder the prompt holds, the text the processor puts in its place for
-        ``n_image`` image tokens): the image token repeated; a family whose processor adds
-        markers around it (InternVL's ``<img>`` ... ``</img>``) overrides."""
-        return processor.image_token, processor.image_token * n_image
+        an image of this ``layout``): the image token repeated; a family whose processor adds
+        markers (InternVL's ``<img>`` ... ``</img>``, SmolVLM's tile markers) overrides."""
+        return processor.image_token, processor.image_token * layout.n_tokens
 
     def image_token_id(self, model) -> int:
         return int(model.config.image_token_id)

@@ -54,10 +54,10 @@ class Gemma3Adapter(ModelAdapter):
         import torch
         return type(vision)(**{**vision, "pooler_output": torch.cat([vision.pooler_output] * n)})
 
-    def image_text(self, processor, n_image: int) -> tuple[str, str]:
+    def image_text(self, processor, layout) -> tuple[str, str]:
         """The prompt's ``<start_of_image>`` becomes blank lines, the markers and the soft tokens."""
         tok = processor.tokenizer
-        return tok.boi_token, f"\n\n{tok.boi_token}{tok.image_token * n_image}{tok.eoi_token}\n\n"
+        return tok.boi_token, f"\n\n{tok.boi_token}{tok.image_token * layout.n_tokens}{tok.eoi_token}\n\n"
 
     def rotary_tables(self, model, x, position_ids) -> list:
         """(cos, sin) per decoder layer: each layer type's own table."""

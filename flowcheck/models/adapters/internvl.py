@@ -86,8 +86,8 @@ class InternVLAdapter(ModelAdapter):
             except Exception:
                 raise e from None
 
-    def image_text(self, processor, n_image: int) -> tuple[str, str]:
-        return processor.image_token, processor.start_image_token + processor.image_token * n_image \
+    def image_text(self, processor, layout) -> tuple[str, str]:
+        return processor.image_token, processor.start_image_token + processor.image_token * layout.n_tokens \
             + processor.end_image_token
 
     def vision_output(self, model, inputs: dict):

@@ -71,7 +71,7 @@ def onevision_layout(image_w: int, image_h: int, pinpoints, tile: int, patch: in
 
     base = Segment("base", 0, g, g, g, patch, (tile / image_w, tile / image_h))
     hd = CellSegment("hd", g * g, out_cols + 1, spans(r0, rows, out_rows), spans(c0, cols, out_cols),
-                     (nw / image_w, nh / image_h), (left, top))
+                     ((nw / image_w, nh / image_h),), (left, top))
     resize = {"grid": [rows, cols], "resized_to": [out_rows, out_cols]}
     notes = {"anyres_max_9": resize} if ratio > 1.1 else {}
     return ImageLayout(g * g + out_rows * (out_cols + 1), (base, hd), notes=notes)
