@@ -8,12 +8,13 @@ import traceback
 from pathlib import Path
 
 from .._version import __version__
-from ..errors import FlowcheckError
+from ..errors import FlowcheckError, UsageError
 from ..measure.selfcheck import SelfCheckError  # light: no torch at import
 from ..runs.settings import ATTENTION, DEVICE_MAPS, DTYPES, PREPROCESS  # noqa: F401  (option choices)
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3  # 1 only ever means "a claim fails"
-MODEL_HELP = "a shipped model (reference, paper-route, direct-route) or a model folder"
+MODEL_HELP = ("a shipped model (reference, paper-route, direct-route), a model folder, or a Hugging Face "
+              "Hub id (ORG/NAME or ORG/NAME@REVISION; from the cache when HF_HUB_OFFLINE=1)")
 
 
 def command(sub, name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:
@@ -92,6 +93,23 @@ def claims_arg(text: str) -> list[str]:
 
 def add_model(p, default: str | None = "reference") -> None:
     p.add_argument("--model", default=default, required=default is None, help=MODEL_HELP)
+    p.add_argument("--revision", default=None,
+                   help="with a Hub id: the branch, tag or commit to measure (as ORG/NAME@REVISION)")
+
+
+def model_with_revision(args) -> str | None:
+    """``--model`` with ``--revision`` folded in (``ORG/NAME@REVISION``)."""
+    if not getattr(args, "revision", None):
+        return args.model
+    from ..models.hub import parse_hub_id
+    hub_id = parse_hub_id(str(args.model))
+    if hub_id is None:
+        raise UsageError(f"--revision {args.revision!r} needs a Hub id as --model (ORG/NAME), got "
+                         f"{args.model!r}")
+    if hub_id[1] and hub_id[1] != args.revision:
+        raise UsageError(f"--model {args.model!r} names revision {hub_id[1]!r} and --revision says "
+                         f"{args.revision!r}; give one")
+    return f"{hub_id[0]}@{args.revision}"
 
 
 def add_dataset(p) -> None:

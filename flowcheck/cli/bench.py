@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from ..errors import UsageError
-from .args import ATTENTION, EXIT_OK, add_model, command, int_arg, tasks_arg
+from .args import ATTENTION, EXIT_OK, add_model, command, int_arg, model_with_revision, tasks_arg
 
 
 def size_arg(text: str) -> tuple[int, int]:
@@ -54,6 +54,7 @@ def cmd(args) -> int:
     from ..measure.bench import compare_engines
     from ..measure.flows import CORE_FLOWS, parse_flow
     from ..paths import EVAL_SPLIT
+    args.model = model_with_revision(args)
     flows = [parse_flow(f.strip()).name for f in args.flows.split(",")] if args.flows else list(CORE_FLOWS)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -8,7 +8,7 @@ from .args import EXIT_OK, command, int_arg, tasks_arg
 EXAMPLES = ["flowcheck data generate --seed 7 --per-task 50 --out data/synthetic-seed7",
             "flowcheck data import-gqa --csv-dir cross-modal-information-flow-in-MLLM/datasets "
             "--images gqa/images --out data/gqa-val",
-            "flowcheck run --model /models/llava-1.5-7b-hf --dataset data/gqa-val --max-samples 100"]
+            "flowcheck run --model llava-hf/llava-1.5-7b-hf --dataset data/gqa-val --max-samples 100"]
 
 
 def add_parser(sub) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .args import EXIT_OK, EXIT_USAGE, command
 
-EXAMPLES = ["flowcheck init --model /models/llava-1.5-7b-hf",
+EXAMPLES = ["flowcheck init --model llava-hf/llava-1.5-7b-hf",
             "flowcheck init --model reference --report-dir reports/flowcheck --dir my_repo"]
 SETTINGS = """[pytest]
 # flowcheck: the paper's claims collected as tests (no test file needed)

@@ -15,11 +15,12 @@ from .args import (
     claims_arg,
     command,
     int_arg,
+    model_with_revision,
 )
 from .report import add_uncertain, print_verdicts
 
 EXAMPLES = ["flowcheck run --model reference --out reports/ref",
-            "flowcheck run --model /models/llava-1.5-7b-hf --max-samples 100 --device cuda "
+            "flowcheck run --model llava-hf/llava-1.5-7b-hf --max-samples 100 --device cuda "
             "--dtype float16 --out reports/llava7b",
             "flowcheck run --model DIR --tasks ChooseAttr,QueryAttr --claims question_to_last_middle"]
 
@@ -89,6 +90,7 @@ def settings_from(args):
 
 def cmd(args) -> int:
     from ..suite import run_suite
+    args.model = model_with_revision(args)
     settings = settings_from(args)  # the settings object the pytest plugin and flowcheck.run use too
     if args.dry_run or args.calibrate:
         return dry_run(args, settings)

@@ -7,10 +7,19 @@ from pathlib import Path
 
 from ..measure.configs import ENGINES
 from ..measure.lens import LENS_VARIANTS
-from .args import ATTENTION, EXIT_OK, add_dataset, add_device, add_model, command, int_arg
+from .args import (
+    ATTENTION,
+    EXIT_OK,
+    add_dataset,
+    add_device,
+    add_model,
+    command,
+    int_arg,
+    model_with_revision,
+)
 
 EXAMPLES = ["flowcheck sweep --model reference --samples-per-task 20",
-            "flowcheck sweep --model /models/llava-1.5-7b-hf --samples-per-task 50 --device cuda "
+            "flowcheck sweep --model llava-hf/llava-1.5-7b-hf --samples-per-task 50 --device cuda "
             "--dtype float16 --attn eager --out reports/llava7b-sweep"]
 
 
@@ -36,9 +45,9 @@ def cmd(args) -> int:
     from ..runs.sweep import format_summary, run_sweep, write_sweep
     settings = RunSettings.create(
         {"max_samples": "--samples-per-task", "out": "--out", "window": "--window"},
-        model=args.model, dataset=args.dataset, tasks=args.tasks, max_samples=args.samples_per_task,
-        window=args.window, engine=args.engine, device=args.device, dtype=args.dtype, attn=args.attn,
-        out=args.out)
+        model=model_with_revision(args), dataset=args.dataset, tasks=args.tasks,
+        max_samples=args.samples_per_task, window=args.window, engine=args.engine, device=args.device,
+        dtype=args.dtype, attn=args.attn, out=args.out)
     samples = select_samples(settings.dataset, settings.tasks, settings.max_samples)
     handle = load_handle(settings.model, device=settings.device, dtype=settings.dtype,
                          attn_implementation=settings.attn)

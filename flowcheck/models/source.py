@@ -1,7 +1,8 @@
 """The model folder, read once: ``ModelSource`` is everything flowcheck learns from a model
 folder before any weight loads (path, architecture, adapter class, threshold family, the
-card of flowcheck's own models, the random-weights record of a fixture). Every later stage
-takes these from ``handle.source``; nothing re-reads the folder.
+card of flowcheck's own models, the random-weights record of a fixture, the Hub snapshot a
+Hub id resolved to). Every later stage takes these from ``handle.source``; nothing re-reads
+the folder.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from ..errors import NotFoundError, UserFileError
 from ..paths import CONTROL_MODELS, REFERENCE_MODEL, read_json
+from .hub import HubSnapshot, parse_hub_id, resolve
 
 NAMED_MODELS = {"reference": REFERENCE_MODEL, **CONTROL_MODELS}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
@@ -27,6 +29,7 @@ class ModelSource:
     architecture: str  # the first of config.json's ``architectures``
     card: dict | None  # flowcheck's own models: their card (family 'reference'), else None
     fixture: dict | None  # a random-weights fixture's record, else None (real weights)
+    hub: HubSnapshot | None = None  # the cached Hub snapshot a Hub id resolved to, else None
 
     @property
     def adapter_class(self):
@@ -57,11 +60,15 @@ def read_source(name_or_path) -> ModelSource:
     checked (config, weights, tokenizer) and read once."""
     if isinstance(name_or_path, ModelSource):
         return name_or_path
-    path = NAMED_MODELS.get(str(name_or_path), Path(name_or_path))
+    path, hub = NAMED_MODELS.get(str(name_or_path), Path(name_or_path)), None
     if not path.is_dir():
-        raise NotFoundError(
-            f"model folder {str(path)!r} does not exist; pass a local model folder or one of: "
-            f"{', '.join(NAMED_MODELS)}")
+        hub_id = parse_hub_id(str(name_or_path))
+        if hub_id is None:
+            raise NotFoundError(
+                f"model folder {str(path)!r} does not exist; pass a local model folder, a Hugging Face "
+                f"Hub id (ORG/NAME, or ORG/NAME@REVISION) or one of: {', '.join(NAMED_MODELS)}")
+        hub = resolve(*hub_id)
+        path, name_or_path = hub.path, hub.repo_id
     files = {p.name for p in path.iterdir()}
     if "config.json" not in files or not files & set(WEIGHT_FILES):
         raise NotFoundError(
@@ -73,7 +80,7 @@ def read_source(name_or_path) -> ModelSource:
             f"{', '.join(TOKENIZER_FILES)}); save it with processor.save_pretrained(folder)")
     files = {name: _read_json(path / name) for name in sorted(files) if name.endswith(".json")}
     return ModelSource(str(name_or_path), path, _architecture(path, files["config.json"]),
-                       files.get(CARD_FILE), files.get(FIXTURE_FILE))
+                       files.get(CARD_FILE), files.get(FIXTURE_FILE), hub)
 
 
 def _read_json(path: Path) -> dict:

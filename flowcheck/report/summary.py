@@ -136,7 +136,9 @@ def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None, in
     tasks = sorted({v.task for v in verdicts if v.task != POOLED})
     pooled = [v for v in verdicts if v.task == POOLED]
     applicable = [v for v in pooled if v.status != "not applicable"]
-    lines = [f"# flowcheck report: {meta.get('model_name', meta.get('model'))}", ""]
+    hub = meta.get("hub")
+    at = f" @ {hub['commit'][:12]} ({hub['revision']})" if hub else ""
+    lines = [f"# flowcheck report: {meta.get('model_name', meta.get('model'))}{at}", ""]
     if meta.get("random_weights"):
         lines += [f"> **random weights: engine check only.** This model is a randomly initialised "
                   f"fixture standing for `{meta['random_weights'].get('stands_for', '?')}`; its "

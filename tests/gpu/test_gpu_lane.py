@@ -81,7 +81,8 @@ def test_smolvlm_smoke(device):
     from flowcheck.models.fixtures.checkpoints import build_handle
     dtype = "float32" if device == "cpu" else "bfloat16"
     t0 = time.perf_counter()
-    handle = build_handle("smolvlm-256m", device=device, dtype=dtype, real_width=device == "cuda")
+    depth = {} if device == "cuda" else {"text_layers": 6, "vision_layers": 2}  # CPU: the code path only
+    handle = build_handle("smolvlm-256m", device=device, dtype=dtype, real_width=device == "cuda", **depth)
     samples = [place_on_canvas(s, 500, 375)
                for s in select_samples(None, tasks=["ChooseAttr"], max_samples=1)]
     gap = engine_gap(handle, samples, gpu_configs(handle.n_layers))

@@ -125,11 +125,12 @@ def test_the_generic_path_gives_each_full_adapters_groups_and_exact_curves(famil
     generic = ModelHandle(full.model, full.processor, adapter=generic_class(prompt=full.adapter.prompt))
     configs = plan_configs(flows_for(generic.adapter.groups), full.n_layers, 2)
     assert {c.flow for c in configs} == {"image->question", "image->last", "question->last", "last->last"}
-    for sample in (eval_samples[0], eval_samples[-1]):
+    for i, sample in enumerate((eval_samples[0], eval_samples[-1])):
         a, b = full.encode(sample), generic.encode(sample)
         assert (a.regions.image, a.regions.question, a.regions.last) == (
             b.regions.image, b.regions.question, b.regions.last)
         assert b.regions.related == b.regions.other == ()
-        pa = exact_probabilities(full, a, clean_run(full, a), configs)
-        pb = exact_probabilities(generic, b, clean_run(generic, b), configs, batch_size=3)
-        assert max(abs(x - y) for x, y in zip(pa, pb)) <= 1e-6
+        if i == 0:  # the curves on one sample, every flow at every other window (CPU time)
+            pa = exact_probabilities(full, a, clean_run(full, a), configs[::2])
+            pb = exact_probabilities(generic, b, clean_run(generic, b), configs[::2], batch_size=3)
+            assert max(abs(x - y) for x, y in zip(pa, pb)) <= 1e-6

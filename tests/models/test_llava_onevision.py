@@ -117,7 +117,7 @@ def test_the_fixture_tests_something_and_fast_equals_exact(onevision):
     n = onevision.n_layers
     (p,) = engine_probabilities("exact")(onevision, a, clean, [KnockoutConfig("image->last", 0, range(n))])
     assert abs(p - clean.p_base) > 1e-4 * clean.p_base
-    configs = plan_configs(flows_for(onevision.adapter.groups), n, 2)
+    configs = plan_configs(flows_for(onevision.adapter.groups), n, 2)[::3]  # every flow, some windows
     fast = np.array(engine_probabilities("fast")(onevision, a, clean, configs))
     exact = np.array(engine_probabilities("exact")(onevision, a, clean, configs))
     assert np.abs(fast - exact).max() <= 1e-5
