@@ -75,7 +75,7 @@ def run_suite(settings: RunSettings | None = None, progress: bool = True) -> Sui
     noise = run_noise(s.noise, s.dtype)
     check_device(s.device)
     samples = select_samples(s.dataset, s.tasks, s.max_samples)
-    source = read_source(s.model)  # everything the user gave is checked before the model loads
+    source = read_source(s.model, s.base)  # everything the user gave is checked before the model loads
     family = check_family(s.family or source.family, specs)
     unmeasured = unmeasurable(specs, source.adapter_class, source.architecture)
     check_applicable(specs, family, unmeasured)

@@ -42,6 +42,9 @@ def add_parser(sub) -> None:
     r.add_argument("--noise", default=None, metavar="PP[,LENS]",
                    help="float-noise bound of the stored numbers (default: measured for float32 "
                         "on CPU; measure yours with `flowcheck compare --noise`)")
+    r.add_argument("--base", default=None,
+                   help="with a LoRA adapter folder as --model: the base model it adapts (a folder or Hub "
+                        "id; default: the adapter config's base_model_name_or_path)")
     r.add_argument("--family", default=None, help="threshold family (default: from the model)")
     r.add_argument("--prompt", default=None, choices=prompt_names(),
                    help="prompt template (default: the one the paper's code uses for the checkpoint; "
@@ -77,7 +80,7 @@ def add_parser(sub) -> None:
 
 SETTINGS = ("model", "dataset", "tasks", "claims", "claims_dir", "max_samples", "engine", "window",
             "out", "device", "dtype", "family", "attn", "threads", "noise", "prompt", "preprocess",
-            "allow_pickle", "batch_size", "device_map", "uncertain", "shard")
+            "allow_pickle", "batch_size", "device_map", "uncertain", "shard", "base")
 
 
 def settings_from(args):

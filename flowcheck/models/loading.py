@@ -47,6 +47,9 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
         use_safetensors=not allow_pickle, attn_implementation=attn_implementation,
         output_loading_info=True, **placement)
     check_weights_fill_config(source, info)
+    if source.lora is not None:
+        from .lora import apply_adapter
+        model = apply_adapter(model, source.lora)
     if device_map is None:
         model = model.to(device)
     model.eval()

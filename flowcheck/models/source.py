@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import NotFoundError, UserFileError
+from ..errors import NotFoundError, UsageError, UserFileError
 from ..paths import CONTROL_MODELS, REFERENCE_MODEL, read_json
 from .hub import HubSnapshot, parse_hub_id, resolve
+from .lora import LoraAdapter, is_adapter_folder, read_adapter
 
 NAMED_MODELS = {"reference": REFERENCE_MODEL, **CONTROL_MODELS}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
@@ -30,6 +31,7 @@ class ModelSource:
     card: dict | None  # flowcheck's own models: their card (family 'reference'), else None
     fixture: dict | None  # a random-weights fixture's record, else None (real weights)
     hub: HubSnapshot | None = None  # the cached Hub snapshot a Hub id resolved to, else None
+    lora: LoraAdapter | None = None  # a LoRA adapter put on this (base) model, else None
 
     @property
     def adapter_class(self):
@@ -55,11 +57,18 @@ class ModelSource:
         return "plain" if self.card is not None else self.adapter_class.default_prompt(tokenizer)
 
 
-def read_source(name_or_path) -> ModelSource:
-    """A shipped model's name ('reference', 'paper-route', 'direct-route') or a local folder,
-    checked (config, weights, tokenizer) and read once."""
+def read_source(name_or_path, base: str | None = None) -> ModelSource:
+    """A shipped model's name ('reference', 'paper-route', 'direct-route'), a local folder, a
+    Hub id or a LoRA adapter folder (on ``base``, default its config's), checked (config,
+    weights, tokenizer) and read once."""
     if isinstance(name_or_path, ModelSource):
         return name_or_path
+    if is_adapter_folder(Path(name_or_path)):
+        from dataclasses import replace
+        adapter = read_adapter(Path(name_or_path), base)
+        return replace(read_source(adapter.base), name=str(name_or_path), lora=adapter)
+    if base is not None:
+        raise UsageError(f"--base {base!r} is for a LoRA adapter folder; {str(name_or_path)!r} is a model")
     path, hub = NAMED_MODELS.get(str(name_or_path), Path(name_or_path)), None
     if not path.is_dir():
         hub_id = parse_hub_id(str(name_or_path))

@@ -120,6 +120,16 @@ def _threshold_line(meta: dict, specs) -> list[str]:
             f"({len(default)} of {len(specs)} claims: {', '.join(default)})"]
 
 
+def _lora_lines(meta: dict) -> list[str]:
+    """The LoRA adapter a run measured, on its base (run.json ``lora``)."""
+    lora = meta.get("lora")
+    if not lora:
+        return []
+    return [f"- LoRA adapter `{lora['adapter']}` on `{lora['base']}` (r={lora.get('r')}, alpha="
+            f"{lora.get('lora_alpha')}, merged into the weights; adapter weights sha256 "
+            f"{lora['weights_sha256']})"]
+
+
 def _unmeasured_lines(meta: dict) -> list[str]:
     """The claims the model cannot be measured for, with the reason (once, not per claim)."""
     missing = meta.get("not_applicable") or {}
@@ -157,6 +167,7 @@ def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None, in
                 if len(applicable) < len(pooled) else ""),
              *_threshold_line(meta, specs), _bootstrap_line(meta), *_layout_lines(meta),
              *([f"- engine: {meta['engine_note']}"] if meta.get("engine_note") else []),
+             *_lora_lines(meta),
              *([f"- family note ({meta['family']}): {meta['family_note']}"]
                if meta.get("family_note") else []),
              *_unmeasured_lines(meta),

@@ -28,7 +28,8 @@ def run_record(settings, handle, samples, plan, window: int, claims=(), checks=(
     source = handle.source
     dataset = Path(settings.dataset or EVAL_SPLIT)
     return {
-        "model": (source.name if source.hub else portable_path(source.path)) if source else handle.name,
+        "model": (source.name if source.hub or source.lora else portable_path(source.path))
+        if source else handle.name, "lora": source.lora.record() if source and source.lora else None,
         "model_name": handle.name, "hub": source.hub.record() if source and source.hub else None,
         "weights": weights_fingerprint(handle.model),
         "random_weights": source.random_weights if source else None,

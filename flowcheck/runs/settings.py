@@ -24,7 +24,8 @@ PREPROCESS = ("paper", "checkpoint")
 class RunSettings:
     """What one run measures and how (every field checked; defaults are the project's)."""
 
-    model: str = "reference"  # a shipped model name or a model folder
+    model: str = "reference"  # a shipped model name, a model folder, a Hub id or a LoRA adapter folder
+    base: str | None = None  # a LoRA adapter's base model; None: its adapter_config.json's
     dataset: str | None = None  # None: the frozen synthetic evaluation split
     tasks: tuple[str, ...] | None = None  # None: all six task types
     claims: tuple[str, ...] | None = None  # None: every claim (library + claims_dir)
