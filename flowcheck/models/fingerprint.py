@@ -12,9 +12,7 @@ def weights_fingerprint(model) -> str:
     import torch
     h = hashlib.sha256()
     with torch.no_grad():
-        for name, t in model.state_dict().items():
-            if not isinstance(t, torch.Tensor):
-                continue
+        for name, t in _plain_tensors(model.state_dict().items()):
             t = t.detach()
             total = float(torch.sum(t, dtype=torch.float64)) if t.numel() else 0.0
             if t.is_floating_point():  # one float64 copy at a time (~1 GB for a 7B embedding)
@@ -25,3 +23,18 @@ def weights_fingerprint(model) -> str:
                 squares = total
             h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|{total:.8g}|{squares:.8g};".encode())
     return h.hexdigest()[:16]
+
+
+def _plain_tensors(items):
+    """(name, tensor) with every quantised tensor subclass (torchao's ``Int8Tensor``, ...) taken
+    apart into the plain tensors it holds (``qdata``, ``scale``, ...): their sums are defined,
+    and the fingerprint follows the quantised values themselves."""
+    import torch
+    for name, t in items:
+        if not isinstance(t, torch.Tensor):
+            continue
+        if type(t) in (torch.Tensor, torch.nn.Parameter) or not hasattr(t, "__tensor_flatten__"):
+            yield name, t
+            continue
+        inner, _ = t.__tensor_flatten__()
+        yield from _plain_tensors((f"{name}.{attr}", getattr(t, attr)) for attr in inner)

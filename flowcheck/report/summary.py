@@ -130,6 +130,18 @@ def _lora_lines(meta: dict) -> list[str]:
             f"{lora['weights_sha256']})"]
 
 
+def _quantization_lines(meta: dict) -> list[str]:
+    """The quantisation of the checkpoint a run measured (run.json ``quantization``)."""
+    q = meta.get("quantization")
+    if not q:
+        return []
+    kind = q.get("quant_type") or {k: q[k] for k in ("load_in_8bit", "load_in_4bit", "format") if q.get(k)}
+    if isinstance(kind, dict) and "default" in kind:  # torchao: the config class name
+        kind = kind["default"].get("_type", kind)
+    return [f"- quantised: {q.get('quant_method', '?')} {kind} (run.json quantization); float noise "
+            "is larger than in float32: compare with a bound measured for it (flowcheck compare --noise)"]
+
+
 def _unmeasured_lines(meta: dict) -> list[str]:
     """The claims the model cannot be measured for, with the reason (once, not per claim)."""
     missing = meta.get("not_applicable") or {}
@@ -167,7 +179,7 @@ def render_summary(meta: dict, verdicts, counts: dict, rows=None, specs=None, in
                 if len(applicable) < len(pooled) else ""),
              *_threshold_line(meta, specs), _bootstrap_line(meta), *_layout_lines(meta),
              *([f"- engine: {meta['engine_note']}"] if meta.get("engine_note") else []),
-             *_lora_lines(meta),
+             *_lora_lines(meta), *_quantization_lines(meta),
              *([f"- family note ({meta['family']}): {meta['family_note']}"]
                if meta.get("family_note") else []),
              *_unmeasured_lines(meta),

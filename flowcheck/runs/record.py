@@ -7,6 +7,7 @@ is known only when the rows are in (timing, layout notes, non-finite samples).
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def run_record(settings, handle, samples, plan, window: int, claims=(), checks=(
         "model": (source.name if source.hub or source.lora else portable_path(source.path))
         if source else handle.name, "lora": source.lora.record() if source and source.lora else None,
         "model_name": handle.name, "hub": source.hub.record() if source and source.hub else None,
-        "weights": weights_fingerprint(handle.model),
+        "weights": weights_fingerprint(handle.model), "quantization": quantization(handle.model),
         "random_weights": source.random_weights if source else None,
         "dataset": portable_path(dataset), "dataset_name": str(settings.dataset or "synthetic-eval"),
         "dataset_content": dataset_fingerprint(dataset), "family": family,
@@ -48,6 +49,15 @@ def run_record(settings, handle, samples, plan, window: int, claims=(), checks=(
         "device_map": None if settings.device_map is None else sorted(
             {str(handle.layer_device(i)) for i in range(handle.n_layers)}),
         "noise": None if noise is None else {"pp": noise.pp, "lens": noise.lens}}
+
+
+def quantization(model) -> dict | None:
+    """The checkpoint's ``quantization_config`` (method and settings), or None (full precision)."""
+    config = getattr(model.config, "quantization_config", None)
+    if config is None:
+        return None
+    data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    return json.loads(json.dumps(data, default=str))  # plain JSON (torchao nests config objects)
 
 
 def _attn(handle) -> str:

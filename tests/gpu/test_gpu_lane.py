@@ -130,3 +130,26 @@ def test_real_width_engines_are_finite_on_cuda(name, dtype):
     del handle
     torch.cuda.empty_cache()
     assert gap["values"] == 6 * 3  # every number finite (engine_gap asserts it per value)
+
+
+@pytest.mark.flowcheck_gpu
+@pytest.mark.parametrize("bits", [8, 4])
+def test_bitsandbytes_checkpoints_measure_on_cuda(bits):
+    """bitsandbytes 8/4-bit (CUDA kernels; not on the CPU lane): the reference model quantised at
+    load, both engines finite on all six flows, their gap recorded (no bound is known yet)."""
+    pytest.importorskip("bitsandbytes", reason="pip install bitsandbytes on the GPU runner")
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    from flowcheck.data.dataset import select_samples
+    from flowcheck.models.handle import ModelHandle, load_handle
+    from flowcheck.paths import REFERENCE_MODEL
+    full = load_handle("reference", device="cuda", attn_implementation="eager")
+    config = BitsAndBytesConfig(load_in_8bit=bits == 8, load_in_4bit=bits == 4)
+    quantised = type(full.model).from_pretrained(REFERENCE_MODEL, quantization_config=config,
+                                                 device_map={"": 0}, attn_implementation="eager")
+    handle = ModelHandle(quantised.eval(), full.processor, name=f"reference-bnb{bits}", adapter=full.adapter)
+    samples = select_samples(None, tasks=["ChooseAttr", "QueryAttr"], max_samples=5)
+    gap = engine_gap(handle, samples, gpu_configs(handle.n_layers))
+    record({"test": "bitsandbytes_engines_agree", "bits": bits, **gap, "gpu": torch.cuda.get_device_name()})
+    assert gap["samples"] >= 1 and gap["values"] == 6 * 3 * gap["samples"]
