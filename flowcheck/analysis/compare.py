@@ -2,7 +2,11 @@
 
 Pure: reads verdicts.json and the stored results of both runs (no model). It leads with
 accuracy per task (a model edit that breaks answering shows first); a claim whose status
-differs between the runs is a flip; a mean knockout curve moved when, at some layer, it
+differs between the runs is a flip, counted as a change only when a condition that changed
+status moved significantly, paired over the samples both runs answered correctly
+(``paired.py``); a flip whose statistic did not move is "borderline in both runs" (a
+threshold grazed by float-level changes) and fails no gate. Margins are those of one
+condition in both runs. A mean knockout curve moved when, at some layer, it
 changed by more than ``tolerance`` percentage points *and* more than its 95% interval
 (1.96 x the standard error of the difference of the two means). ``write_compare_html``
 draws both runs' pooled curves overlaid and lists the flips (from ``compare_curves``, so
@@ -87,9 +91,40 @@ def status_flips(a: dict, b: dict) -> list[dict]:
 
 
 def flip_line(f: dict, number=str) -> str:
-    """One changed verdict: '  claim [task]: a -> b (margin x -> y)'."""
+    """One changed verdict: '  claim [task]: a -> b (condition margin x -> y; paired ...)'."""
+    cond = f"{f['condition']} " if f.get("condition") else ""
+    paired = f.get("paired")
+    moved = "" if not paired else (f"; paired over {paired['n']} samples: {number(paired['diff'])} "
+                                    f"[{number(paired['ci'][0])}, {number(paired['ci'][1])}]")
     return (f"  {f['claim']} [{f['task']}]: {f['a']} -> {f['b']} "
-            f"(margin {number(f['margin_a'])} -> {number(f['margin_b'])})")
+            f"({cond}margin {number(f['margin_a'])} -> {number(f['margin_b'])}{moved})")
+
+
+def explain_flips(flips: list[dict], va: dict, vb: dict, specs: dict, pair,
+                  tolerance: float | None = None) -> list[dict]:
+    """Each flip with the condition that decides it (one that changed status, B's deciding one
+    first), that condition's margins in both runs, its paired difference and its class
+    ('changed' or 'borderline', ``paired.classify``)."""
+    from .paired import classify, condition_differences
+    out = []
+    for f in flips:
+        ca = va[f["claim"]]["tasks"][f["task"]].get("conditions") or {}
+        cb = vb[f["claim"]]["tasks"][f["task"]].get("conditions") or {}
+        moved = [c for c in cb if c in ca and ca[c]["status"] != cb[c]["status"]]
+        order = sorted(moved, key=lambda c: cb[c]["margin"] if cb[c]["margin"] is not None else 0)
+        diffs = (condition_differences(specs[f["claim"]], *pair, f["task"])
+                 if pair is not None and f["claim"] in specs else {})
+        name = order[0] if order else None
+        entry = {**f, "conditions": moved, "condition": name,
+                 "class": classify({"conditions": moved}, diffs, tolerance)}
+        if name:
+            entry.update(margin_a=ca[name]["margin"], margin_b=cb[name]["margin"])
+            if name in diffs:
+                d = diffs[name]
+                entry["paired"] = {"diff": round(d.diff, 4), "ci": [round(d.ci[0], 4), round(d.ci[1], 4)],
+                                   "n": d.n, "significant": d.significant, "matters": d.matters(tolerance)}
+        out.append(entry)
+    return out
 
 
 def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0) -> dict:
@@ -110,6 +145,13 @@ def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0) -> tuple[di
     same = [c for c in sorted(set(va) & set(vb)) if c not in changed_claims]
     flips = status_flips(*({(c, t): (v["status"], v["margin"]) for c in same
                             for t, v in vs[c]["tasks"].items()} for vs in (va, vb)))
+    if flips:
+        from ..runs.stored import load_run
+        from .paired import paired_evidence
+        specs = {s.id: s for s in load_run(run_b).specs}
+        flips = explain_flips(flips, va, vb, specs, paired_evidence(run_a, run_b, common), tolerance)
+    borderline = [f for f in flips if f.get("class") == "borderline"]
+    flips = [f for f in flips if f.get("class") != "borderline"]
     changes = []
     ca, cb = _mean_curves(ev_a), _mean_curves(ev_b)
     if meta_a["n_layers"] == meta_b["n_layers"]:
@@ -125,7 +167,8 @@ def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0) -> tuple[di
                                 "change": round(float(diff[layer]), 2),
                                 "interval": round(float(interval[layer]), 2)})
     return {"run_a": meta_a["model_name"], "run_b": meta_b["model_name"], "tolerance": tolerance,
-            "accuracy": _accuracy(counts_a, counts_b), "flips": flips, "curve_changes": changes,
+            "accuracy": _accuracy(counts_a, counts_b), "flips": flips, "borderline": borderline,
+            "curve_changes": changes,
             "only_in_a": sorted(set(va) - set(vb)), "only_in_b": sorted(set(vb) - set(va)),
             "claim_changed": [{"claim": c, "a": va[c]["version"], "b": vb[c]["version"]}
                               for c in changed_claims], "samples": left_out}, (ca, cb)
@@ -150,10 +193,16 @@ def format_comparison(result: dict) -> str:
         change = "" if acc["change"] is None else f" ({acc['change']:+.1f} points)"
         lines.append(f"  {acc['task']:<12} {acc['a']:>8} -> {acc['b']:<8}{change}")
     if result["flips"]:
-        lines.append(f"{len(result['flips'])} verdict(s) changed:")
+        lines.append(f"{len(result['flips'])} verdict(s) changed (the deciding statistic moved, paired "
+                     "over the samples both runs answered):")
         lines += [flip_line(f) for f in result["flips"]]
     else:
         lines.append("no verdict changed")
+    if result.get("borderline"):
+        lines.append(f"{len(result['borderline'])} borderline in both runs (the verdict flipped but its "
+                     "statistic did not move significantly, or by less than the smallest change worth a "
+                     "gate; not a change):")
+        lines += [flip_line(f) for f in result["borderline"]]
     if result["curve_changes"]:
         lines.append(f"curves that moved more than {result['tolerance']} points and their 95% interval:")
         for c in result["curve_changes"]:
@@ -199,8 +248,8 @@ def write_compare_html(result: dict, curves: tuple, out: Path) -> Path:
     e = html.escape
     rows = "".join(f"<tr><td>{e(a['task'])}</td><td>{a['a']}</td><td>{a['b']}</td>"
                    f"<td>{_points(a['change'])}</td></tr>" for a in result["accuracy"])
-    flips = "".join(f"<li><b>{e(f['claim'])}</b> [{e(f['task'])}]: {e(f['a'])} &rarr; {e(f['b'])} "
-                    f"(margin {f['margin_a']} &rarr; {f['margin_b']})</li>" for f in result["flips"])
+    flips = "".join(f"<li>{e(flip_line(f).strip())}</li>" for f in result["flips"])
+    borderline = "".join(f"<li>{e(flip_line(f).strip())}</li>" for f in result.get("borderline", []))
     moved = "".join(f"<li>{e(c['flow'])} [{e(c['task'])}] layer {c['layer']}: {c['a']:+.1f}% &rarr; "
                     f"{c['b']:+.1f}% (change {c['change']:+.1f}, interval {c['interval']:.1f})</li>"
                     for c in result["curve_changes"])
@@ -212,6 +261,8 @@ def write_compare_html(result: dict, curves: tuple, out: Path) -> Path:
             f"<h2>Answered correctly</h2><table><tr><th>task</th><th>A</th><th>B</th><th>change (points)"
             f"</th></tr>{rows}</table>"
             f"<h2>Verdicts that changed ({len(result['flips'])})</h2><ul>{flips or '<li>none</li>'}</ul>"
+            f"<h2>Borderline in both runs ({len(result.get('borderline', []))}): flipped, statistic not "
+            f"moved (not a change)</h2><ul>{borderline or '<li>none</li>'}</ul>"
             f"<h2>Curves that moved beyond their interval ({len(result['curve_changes'])})</h2>"
             f"<ul>{moved or '<li>none</li>'}</ul><h2>Curves, pooled over tasks</h2>{''.join(figs)}"
             "</body></html>\n")

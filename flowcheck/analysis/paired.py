@@ -1,0 +1,121 @@
+"""Paired differences between two runs of the same samples: is a verdict change real?
+
+Two runs of one dataset measure the same samples, so a condition's statistic can be compared
+sample by sample: the bootstrap resamples the samples both runs answered correctly - the same
+draw for both runs - and computes the statistic on each run's mean curves of that draw; the
+percentile interval of (B - A) says whether the statistic moved (``significant``: the 95%
+interval excludes 0). Paired, even a harmless edit (weights rounded to bfloat16 and back)
+moves a statistic "significantly" by a hair, so a move must also be one worth a gate: larger
+than the smallest change in the statistic's unit (``SMALLEST_CHANGE``: the curve tolerance,
+5 pp by default, for knockout statistics; 0.1 of the depth for layer positions; 0.05 for lens
+probabilities; 0.1 for ratios). A verdict that grazes its threshold can flip between holds
+and uncertain on a float-level change while its statistic barely moves; the gate counts a
+changed verdict only when a condition that changed status moved significantly and by more
+than that (``classify``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..claims.judge import BOOTSTRAP_SEED, N_BOOTSTRAP
+from ..claims.statistics import STATISTICS
+
+UNITS = {"min_mean": "pp", "max_abs_mean": "pp", "valley_separation": "pp", "min_gap": "pp",
+         "argmin_depth": "depth", "depth_gap": "depth", "lens_rise_gap": "depth", "stage_order": "depth",
+         "lens_peak": "probability", "lens_top_margin": "probability", "abs_ratio": "ratio"}
+SMALLEST_CHANGE = {"pp": 5.0, "depth": 0.1, "probability": 0.05, "ratio": 0.1}
+
+
+def smallest_change(statistic: str, tolerance: float | None = None) -> float:
+    """The smallest move of ``statistic`` worth a gate (``tolerance``: pp, for knockout ones)."""
+    unit = UNITS.get(statistic, "pp")
+    return tolerance if unit == "pp" and tolerance is not None else SMALLEST_CHANGE[unit]
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """B - A of one condition's statistic over the samples both runs answered correctly."""
+
+    condition: str
+    statistic: str
+    a: float
+    b: float
+    diff: float
+    ci: tuple[float, float]  # bootstrap 95% percentile interval of the difference, containing it
+    n: int
+
+    @property
+    def significant(self) -> bool:
+        return self.ci[0] > 0 or self.ci[1] < 0
+
+    def matters(self, tolerance: float | None = None) -> bool:
+        """Significant and larger than the smallest change worth a gate (module doc)."""
+        return self.significant and abs(self.diff) > smallest_change(self.statistic, tolerance)
+
+
+def paired_evidence(run_a: Path, run_b: Path, question_ids=None):
+    """(Evidence of A, Evidence of B): the rows of the samples both runs answered correctly
+    (and measured finitely), in the same order (by question id)."""
+    from ..runs.execute import RunPlan
+    from ..runs.folder import RunFolder, evidence_from_rows
+    out, rows = [], []
+    for run in (run_a, run_b):
+        folder = RunFolder(run)
+        meta = folder.meta()
+        plan = RunPlan.from_meta(meta)
+        rows.append((folder.latest_rows(plan, question_ids, meta), plan, meta["n_layers"]))
+    both = sorted(q for q in rows[0][0] if q in rows[1][0]
+                  and all(r[0][q]["correct"] and not r[0][q].get("non_finite") for r in rows))
+    for table, plan, n_layers in rows:
+        out.append(evidence_from_rows({q: table[q] for q in both}, plan, n_layers)[0])
+    return tuple(out)
+
+
+def condition_differences(spec, ev_a, ev_b, task: str, n_bootstrap: int = N_BOOTSTRAP,
+                          seed: int = BOOTSTRAP_SEED) -> dict[str, PairedDifference]:
+    """{condition: PairedDifference} of ``spec`` on ``task``'s paired rows ({} without rows)."""
+    a, b = ev_a.select(task), ev_b.select(task)
+    keys = sorted({k for c in spec.conditions for k in STATISTICS[c.statistic].keys(c.kwargs())})
+    if any(k not in a.curves or k not in b.curves for k in keys) or len(a.tasks) != len(b.tasks):
+        return {}
+    usable = np.ones(len(a.tasks), bool)
+    for ev in (a, b):
+        for k in keys:
+            usable &= ~np.isnan(ev.curves[k]).all(axis=1)
+    n = int(usable.sum())
+    if n == 0:
+        return {}
+    ranges = dict(spec.layers)
+    sides = [({k: ev.curves[k][usable] for k in keys}, ev.n_layers) for ev in (a, b)]
+
+    def values(index) -> np.ndarray:  # (side, condition) statistic on the rows ``index``
+        return np.array([[STATISTICS[c.statistic].evaluate({k: np.nanmean(v[index], axis=0)
+                                                            for k, v in rows.items()},
+                                                           ranges, n_layers, c.kwargs())[0]
+                          for c in spec.conditions] for rows, n_layers in sides])
+
+    observed = values(np.arange(n))
+    rng = np.random.default_rng(seed)
+    boot = np.array([np.subtract(*values(rng.integers(0, n, n))[::-1]) for _ in range(n_bootstrap)])
+    out = {}
+    for i, c in enumerate(spec.conditions):
+        diff = float(observed[1, i] - observed[0, i])
+        lo, hi = np.percentile(boot[:, i], [2.5, 97.5])
+        out[c.name] = PairedDifference(c.name, c.statistic, float(observed[0, i]), float(observed[1, i]),
+                                       diff, (float(min(lo, diff)), float(max(hi, diff))), n)
+    return out
+
+
+def classify(flip: dict, differences: dict[str, PairedDifference], tolerance: float | None = None) -> str:
+    """'changed' when a condition that changed status between the runs moved significantly
+    (paired) and by more than the smallest change worth a gate, else 'borderline' (the verdict
+    flipped while its statistic did not move: a threshold grazed in both runs) - or 'changed'
+    when no paired evidence exists."""
+    moved = flip.get("conditions") or list(differences)
+    if not differences:
+        return "changed"
+    return "changed" if any(differences[c].matters(tolerance) for c in moved if c in differences) \
+        else "borderline"
