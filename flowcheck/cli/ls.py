@@ -48,7 +48,9 @@ def family_table() -> list[dict]:
     from ..models.fixtures.checkpoints import CHECKPOINTS
     specs = load_claims([LIBRARY])
     out = []
-    for architecture, cls in [*ADAPTERS.items(), (GENERIC_CLASS, GenericAdapter)]:
+    paper_first = sorted(ADAPTERS.items(), key=lambda item: (item[1].family not in ("llava", "llava_next"),
+                                                              item[1].family))
+    for architecture, cls in [*paper_first, (GENERIC_CLASS, GenericAdapter)]:
         shapes = [s for s in CHECKPOINTS.values() if s.architecture == architecture]
         missing = unmeasurable(specs, cls, architecture)
         out.append({
@@ -79,17 +81,18 @@ def _models(as_json: bool) -> None:
                          indent=2))
         return
     print("families (flowcheck run --model FOLDER loads any checkpoint of these):")
+    w = max(len(f["family"]) for f in families)
     for f in families:
         ckpts = ", ".join(f"{k} ({v['prompt_template']}, k={v['default_k']})"
                           for k, v in f["checkpoints"].items()) or "- (the checkpoint's own chat template)"
         applies = [c for c, a in f["claims"].items() if a == "applies"]
-        print(f"  {f['family']:<11} {f['hf_class']:<35} groups: {', '.join(f['token_groups'])}")
-        print(f"  {'':<11} engines: {', '.join(f['engines'])}; claims that apply: {len(applies)} of "
+        print(f"  {f['family']:<{w}} {f['hf_class']:<39} groups: {', '.join(f['token_groups'])}")
+        print(f"  {'':<{w}} engines: {', '.join(f['engines'])}; claims that apply: {len(applies)} of "
               f"{len(f['claims'])}" + (f" (not: {', '.join(c for c in f['claims'] if c not in applies)})"
                                        if len(applies) < len(f["claims"]) else ""))
-        print(f"  {'':<11} checkpoints: {ckpts}")
+        print(f"  {'':<{w}} checkpoints: {ckpts}")
         if f["note"]:
-            print(f"  {'':<11} note: {f['note']}")
+            print(f"  {'':<{w}} note: {f['note']}")
     print("refused, with the reason:")
     for architecture, reason in CANNOT_MEASURE.items():
         print(f"  {architecture}: {reason}")
