@@ -80,7 +80,9 @@ class ModelAdapter:
 
     @classmethod
     def stock_processor(cls, path):
-        """The folder's stock transformers processor (offline, no code from the folder)."""
+        """The folder's stock transformers processor (offline, no code from the folder); where it
+        cannot load (a video processor that needs torchvision), the family's processor for
+        images only (``image_only_processor``), if it has one."""
         from transformers import AutoProcessor
         try:
             return AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
@@ -90,6 +92,20 @@ class ModelAdapter:
             raise ModelError(f"the processor of {str(path)!r} needs code from the model folder, which "
                              "flowcheck never runs; use a folder saved with the stock transformers "
                              "processor (processor.save_pretrained)") from None
+        except (OSError, ImportError, AttributeError) as e:
+            try:
+                fallback = cls.image_only_processor(path)
+            except Exception:
+                raise e from None
+            if fallback is None:
+                raise
+            return fallback
+
+    @classmethod
+    def image_only_processor(cls, path):
+        """The stock processor's image and text side, built from the folder without its video
+        processor; None: the family has no such fallback."""
+        return None
 
     # --- parts of the HF module tree -------------------------------------------------------
     @classmethod
@@ -186,3 +202,17 @@ class ModelAdapter:
         """What run.json records (``adapter``) and a stored row's key uses: the family, the
         prompt template and the image preprocessing."""
         return {"family": self.family, "prompt": self.prompt.name, "preprocess": self.preprocess}
+
+
+def saved_processor(path) -> tuple[dict, str | None, object]:
+    """(the folder's processor_config.json settings, its chat template, its tokenizer), read as
+    the stock processor reads them: what an image-only processor is built from."""
+    import json
+    from pathlib import Path
+
+    from transformers import AutoTokenizer
+    saved, template = Path(path) / "processor_config.json", Path(path) / "chat_template.jinja"
+    config = json.loads(saved.read_text()) if saved.is_file() else {}
+    chat_template = template.read_text() if template.is_file() else config.get("chat_template")
+    return config, chat_template, AutoTokenizer.from_pretrained(path, local_files_only=True,
+                                                                 trust_remote_code=False)

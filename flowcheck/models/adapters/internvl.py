@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from ...errors import ModelError
 from ..image_layout import ImageLayout, Segment
-from .base import ModelAdapter, register_adapter
+from .base import ModelAdapter, register_adapter, saved_processor
 
 
 def tile_grid(image_w: int, image_h: int, tile: int, min_tiles: int, max_tiles: int) -> tuple[int, int]:
@@ -75,16 +75,8 @@ class InternVLAdapter(ModelAdapter):
         return "internvl"
 
     @classmethod
-    def stock_processor(cls, path):
-        """The stock processor; it also loads a video processor, which needs torchvision:
-        without it, the same processor for images only (``image_only_processor``)."""
-        try:
-            return super().stock_processor(path)
-        except (OSError, ImportError, AttributeError) as e:
-            try:
-                return load_image_only_processor(path)
-            except Exception:
-                raise e from None
+    def image_only_processor(cls, path):
+        return load_image_only_processor(path)
 
     def image_text(self, processor, layout) -> tuple[str, str]:
         return processor.image_token, processor.start_image_token + processor.image_token * layout.n_tokens \
@@ -149,15 +141,7 @@ def image_only_processor(image_processor, tokenizer, image_seq_length: int = 256
 def load_image_only_processor(path):
     """``image_only_processor`` from an InternVL folder: its image processor settings, tokenizer,
     image tokens per tile and chat template, as the stock processor would read them."""
-    import json
-    from pathlib import Path
-
-    from transformers import AutoTokenizer
     from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
-    saved = Path(path) / "processor_config.json"
-    config = json.loads(saved.read_text()) if saved.is_file() else {}
+    config, chat_template, tokenizer = saved_processor(path)
     ip = GotOcr2ImageProcessorPil.from_pretrained(path, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-    template = Path(path) / "chat_template.jinja"
-    chat_template = template.read_text() if template.is_file() else config.get("chat_template")
     return image_only_processor(ip, tokenizer, config.get("image_seq_length", 256), chat_template)

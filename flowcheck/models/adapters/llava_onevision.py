@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from ...errors import ModelError
 from ..image_layout import CellSegment, ImageLayout, Segment
-from .base import ModelAdapter, register_adapter
+from .base import ModelAdapter, register_adapter, saved_processor
 from .llava_next import _unpad, best_canvas, hd_placement
 
 MAX_TILES = 9  # anyres_max_9
@@ -94,16 +94,8 @@ class LlavaOnevisionAdapter(ModelAdapter):
         return "llava_onevision"
 
     @classmethod
-    def stock_processor(cls, path):
-        """The stock processor; it also loads a video processor, which needs torchvision:
-        without it, the same processor for images only (``image_only_processor``)."""
-        try:
-            return super().stock_processor(path)
-        except (OSError, ImportError, AttributeError) as e:
-            try:
-                return load_image_only_processor(path)
-            except Exception:
-                raise e from None
+    def image_only_processor(cls, path):
+        return load_image_only_processor(path)
 
     def vision_output(self, model, inputs: dict):
         cfg = model.config
@@ -151,19 +143,11 @@ def image_only_processor(image_processor, tokenizer, chat_template=None, **setti
 def load_image_only_processor(path):
     """``image_only_processor`` from a OneVision folder: its image processor settings,
     tokenizer, processor settings and chat template, as the stock processor would read them."""
-    import json
-    from pathlib import Path
-
-    from transformers import AutoTokenizer
     from transformers.models.llava_onevision.image_processing_pil_llava_onevision import (
         LlavaOnevisionImageProcessorPil,
     )
-    saved = Path(path) / "processor_config.json"
-    config = json.loads(saved.read_text()) if saved.is_file() else {}
+    config, chat_template, tokenizer = saved_processor(path)
     ip = LlavaOnevisionImageProcessorPil.from_pretrained(path, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-    template = Path(path) / "chat_template.jinja"
     settings = {k: config[k] for k in ("num_image_tokens", "vision_feature_select_strategy", "image_token",
                                        "video_token", "vision_aspect_ratio") if k in config}
-    return image_only_processor(ip, tokenizer, template.read_text() if template.is_file()
-                                else config.get("chat_template"), **settings)
+    return image_only_processor(ip, tokenizer, chat_template, **settings)

@@ -48,16 +48,8 @@ class Qwen2VLAdapter(ModelAdapter):
         return "qwen2_vl"
 
     @classmethod
-    def stock_processor(cls, path):
-        """The stock processor; it also loads a video processor, which needs torchvision:
-        without it, the same processor for images only (``image_only_processor``)."""
-        try:
-            return super().stock_processor(path)
-        except (OSError, ImportError, AttributeError) as e:
-            try:
-                return load_image_only_processor(path)
-            except Exception:
-                raise e from None
+    def image_only_processor(cls, path):
+        return load_image_only_processor(path)
 
     def encode_inputs(self, processor, image, prompt: str, **text_kwargs) -> dict:
         batch = processor(images=[image], text=[prompt], return_tensors="pt", **text_kwargs)

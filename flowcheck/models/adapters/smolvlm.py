@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from ...errors import ModelError
 from ..image_layout import CellSegment, ImageLayout
-from .base import ModelAdapter, register_adapter
+from .base import ModelAdapter, register_adapter, saved_processor
 
 
 def longest_edge_size(image_h: int, image_w: int, longest: int) -> tuple[int, int]:
@@ -86,16 +86,8 @@ class SmolVLMAdapter(ModelAdapter):
         return "smolvlm"
 
     @classmethod
-    def stock_processor(cls, path):
-        """The stock processor; it also loads a video processor (torchvision) and needs the
-        num2words package for video prompts: without them, the same processor for images only."""
-        try:
-            return super().stock_processor(path)
-        except (OSError, ImportError, AttributeError) as e:
-            try:
-                return load_image_only_processor(path)
-            except Exception:
-                raise e from None
+    def image_only_processor(cls, path):
+        return load_image_only_processor(path)
 
     def language_model(self, model):
         return model.model.text_model
@@ -156,15 +148,7 @@ def image_only_processor(image_processor, tokenizer, image_seq_len: int = 169, c
 def load_image_only_processor(path):
     """``image_only_processor`` from a SmolVLM folder: its image processor settings, tokenizer,
     image tokens per tile and chat template, as the stock processor would read them."""
-    import json
-    from pathlib import Path
-
-    from transformers import AutoTokenizer
     from transformers.models.smolvlm.image_processing_pil_smolvlm import SmolVLMImageProcessorPil
-    saved = Path(path) / "processor_config.json"
-    config = json.loads(saved.read_text()) if saved.is_file() else {}
+    config, chat_template, tokenizer = saved_processor(path)
     ip = SmolVLMImageProcessorPil.from_pretrained(path, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-    template = Path(path) / "chat_template.jinja"
-    return image_only_processor(ip, tokenizer, config.get("image_seq_len", 169),
-                                template.read_text() if template.is_file() else config.get("chat_template"))
+    return image_only_processor(ip, tokenizer, config.get("image_seq_len", 169), chat_template)
