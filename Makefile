@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.flowcheck-installed
 
-.PHONY: demo sensitivity power gpu-check noise test test-fast setup clean-venv
+.PHONY: demo sensitivity power gpu-check gate-ladder noise test test-fast setup clean-venv
 
 $(STAMP): pyproject.toml requirements/cpu-lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ power: $(STAMP)
 # GPU): GPU tests + full-width engine benchmarks, figures in reports/gpu-check/gpu-check.json.
 gpu-check: $(STAMP)
 	$(FC) gpu-check --out reports/gpu-check
+
+# How far to trust the gate: eight edits of paper-route (no-op, mild, breaking) compared with
+# the committed paper-route run on draws of 10, 20 and 50 samples per task; writes
+# reports/reference/gate-ladder.{md,json} and the README table (README: "How far to trust the gate").
+gate-ladder: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) examples/gate_ladder.py
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check flowcheck tests examples

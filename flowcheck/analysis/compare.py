@@ -116,7 +116,7 @@ def explain_flips(flips: list[dict], va: dict, vb: dict, specs: dict, pair,
                  if pair is not None and f["claim"] in specs else {})
         name = order[0] if order else None
         entry = {**f, "conditions": moved, "condition": name,
-                 "class": classify({"conditions": moved}, diffs, tolerance)}
+                 "class": classify({**f, "conditions": moved}, diffs, tolerance)}
         if name:
             entry.update(margin_a=ca[name]["margin"], margin_b=cb[name]["margin"])
             if name in diffs:
@@ -127,18 +127,25 @@ def explain_flips(flips: list[dict], va: dict, vb: dict, specs: dict, pair,
     return out
 
 
-def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0) -> dict:
-    """{'accuracy': [...], 'flips': [...], 'curve_changes': [...], ...} between run A and B."""
-    return compare_curves(run_a, run_b, tolerance)[0]
+def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0, samples=None) -> dict:
+    """{'accuracy': [...], 'flips': [...], 'curve_changes': [...], ...} between run A and B
+    (``samples``: compare on these question ids only, e.g. one draw of a larger run)."""
+    return compare_curves(run_a, run_b, tolerance, samples)[0]
 
 
-def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0) -> tuple[dict, tuple]:
+def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0, samples=None) -> tuple[dict, tuple]:
     """``compare_runs``'s result and both runs' mean curves (for ``write_compare_html``)."""
     from ..runs.folder import RunFolder
     if not (tolerance >= 0 and tolerance != float("inf")):
         from ..errors import UsageError
         raise UsageError(f"--tolerance must be a finite number >= 0, got {tolerance!r}")
-    common, left_out = comparable_samples(RunFolder(run_a).meta(), RunFolder(run_b).meta())
+    meta_a, meta_b = RunFolder(run_a).meta(), RunFolder(run_b).meta()
+    common, left_out = comparable_samples(meta_a, meta_b)
+    if samples is not None:
+        common = (set(meta_a["question_ids"]) if common is None else common) & set(samples)
+        if not common:
+            from ..errors import UsageError
+            raise UsageError(f"neither run measured any of the {len(set(samples))} samples asked for")
     meta_a, va, ev_a, counts_a = _load(run_a, common)
     meta_b, vb, ev_b, counts_b = _load(run_b, common)
     changed_claims = sorted(c for c in set(va) & set(vb) if va[c]["version"] != vb[c]["version"])

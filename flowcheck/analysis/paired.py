@@ -11,7 +11,7 @@ than the smallest change in the statistic's unit (``SMALLEST_CHANGE``: the curve
 probabilities; 0.1 for ratios). A verdict that grazes its threshold can flip between holds
 and uncertain on a float-level change while its statistic barely moves; the gate counts a
 changed verdict only when a condition that changed status moved significantly and by more
-than that (``classify``).
+than that, or - a verdict that newly fails - moved significantly (``classify``).
 """
 from __future__ import annotations
 
@@ -111,11 +111,39 @@ def condition_differences(spec, ev_a, ev_b, task: str, n_bootstrap: int = N_BOOT
 
 def classify(flip: dict, differences: dict[str, PairedDifference], tolerance: float | None = None) -> str:
     """'changed' when a condition that changed status between the runs moved significantly
-    (paired) and by more than the smallest change worth a gate, else 'borderline' (the verdict
-    flipped while its statistic did not move: a threshold grazed in both runs) - or 'changed'
-    when no paired evidence exists."""
-    moved = flip.get("conditions") or list(differences)
+    (paired) and by more than the smallest change worth a gate - or, for a verdict that went
+    to ``fails``, moved significantly at all - else 'borderline' (the verdict flipped while its
+    statistic did not move: a threshold grazed in both runs); 'changed' when no paired
+    evidence exists."""
+    moved = [c for c in (flip.get("conditions") or list(differences)) if c in differences]
     if not differences:
         return "changed"
-    return "changed" if any(differences[c].matters(tolerance) for c in moved if c in differences) \
-        else "borderline"
+    if flip.get("b") == "fails" and flip.get("a") != "fails":
+        return "changed" if any(differences[c].significant for c in moved) else "borderline"
+    return "changed" if any(differences[c].matters(tolerance) for c in moved) else "borderline"
+
+
+def run_samples(run_dir: Path):
+    """(question ids, Evidence) of a run's correctly answered, finite samples, row i of every
+    curve being sample ``ids[i]`` (the rows the judge used)."""
+    from ..runs.execute import RunPlan
+    from ..runs.folder import RunFolder, evidence_from_rows
+    folder = RunFolder(run_dir)
+    meta = folder.meta()
+    plan = RunPlan.from_meta(meta)
+    rows = folder.latest_rows(plan, None, meta)
+    ev, _ = evidence_from_rows(rows, plan, meta["n_layers"], meta.get("lens_variant"))
+    ids = [q for q in sorted(rows) if rows[q]["correct"] and not rows[q].get("non_finite")]
+    return ids, ev
+
+
+def aligned(ids_a: list, ev_a, ids_b: list, ev_b):
+    """(Evidence of A, Evidence of B) restricted to the samples both hold, in one order."""
+    from ..claims.judge import Evidence
+    where_b = {q: i for i, q in enumerate(ids_b)}
+    pairs = [(i, where_b[q]) for i, q in enumerate(ids_a) if q in where_b]
+    ia = np.array([i for i, _ in pairs], dtype=int)
+    ib = np.array([j for _, j in pairs], dtype=int)
+    keys = sorted(set(ev_a.curves) & set(ev_b.curves))
+    return tuple(Evidence(ev.n_layers, ev.tasks[idx], {k: ev.curves[k][idx] for k in keys})
+                 for ev, idx in ((ev_a, ia), (ev_b, ib)))

@@ -1,9 +1,17 @@
 """Baselines: a model's verdicts recorded once, compared on every later run.
 
 One JSON file per (claim, task) under ``<folder>/<model>/``: the rounded verdict
-(``report.verdicts.verdict_to_dict``) plus the claim id, its version and the task. A new
-verdict matches its baseline when ``snapshot.verdict_mismatches`` finds nothing (numbers
-within their float-noise ranges; status only where noise could change it). A baseline
+(``report.verdicts.verdict_to_dict``) plus the claim id, its version and the task, and one
+``samples.npz`` per model: the per-sample curves the verdicts were judged on (question ids,
+one float64 row per sample and curve). A new verdict matches its baseline when
+``equivalence.verdict_mismatches`` finds nothing (numbers within their float-noise ranges;
+status only where noise could change it). When numbers moved beyond noise, the baseline is
+judged as ``flowcheck compare`` judges two runs - paired, over the samples both answered
+(``analysis.paired``): it fails only when a condition's statistic moved significantly and by
+more than the smallest change worth a gate (or the verdict newly fails with a significant
+move); a verdict that flipped while its statistic did not move is "borderline in both runs"
+and passes with a note. A baseline without per-sample rows (recorded before they were
+stored, or on other weights than the samples file) keeps the float-noise rule. A baseline
 recorded under another claim version is reported as "claim changed", not as a change of
 the model: the spec is not the one the baseline measured. Each baseline also records the
 model and the weights fingerprint it was measured on, so a moved verdict says whether the
@@ -22,6 +30,8 @@ from ..errors import UserFileError
 from ..paths import read_json, slug
 
 MATCH, MISSING, CHANGED, CLAIM_CHANGED = "match", "missing", "changed", "claim changed"
+BORDERLINE = "borderline"  # moved beyond float noise, not by a change worth a gate (paired)
+SAMPLES = "samples.npz"
 
 
 def model_folder(folder: Path, model: str) -> Path:
@@ -40,11 +50,12 @@ def baseline_data(verdict) -> dict:
             **verdict_to_dict(verdict)}
 
 
-def record(folder: Path, model: str, verdict, weights: str | None = None) -> Path:
-    """Write (or overwrite) the verdict's baseline, with the model and weights it measured."""
+def record(folder: Path, model: str, verdict, weights: str | None = None, samples: bool = False) -> Path:
+    """Write (or overwrite) the verdict's baseline, with the model and weights it measured
+    (``samples``: the model's samples file was written from the same run)."""
     path = path_for(folder, model, verdict.claim, verdict.task)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {**baseline_data(verdict), "model": str(model), "weights": weights}
+    data = {**baseline_data(verdict), "model": str(model), "weights": weights, "samples": bool(samples)}
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return path
 
@@ -61,7 +72,37 @@ def read(path: Path) -> tuple[dict, dict]:
     if not isinstance(stored["conditions"], dict):
         raise UserFileError(f"the baseline {str(path)!r}: 'conditions' must be an object, got "
                             f"{stored['conditions']!r}; {FIX}")
-    return stored, {k: stored.pop(k, None) for k in ("model", "weights")}
+    return stored, {k: stored.pop(k, None) for k in ("model", "weights", "samples")}
+
+
+def record_samples(folder: Path, model: str, ids: list, evidence, weights: str | None) -> Path:
+    """Write the model's samples file: the per-sample curves of one run (``paired.run_samples``)."""
+    import numpy as np
+    path = model_folder(folder, model) / SAMPLES
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"curve:{k}": v.astype(np.float64) for k, v in evidence.curves.items()}
+    with path.open("wb") as f:
+        np.savez_compressed(f, question_ids=np.array(ids, dtype=str),
+                            tasks=np.array(evidence.tasks.tolist(), dtype=str),
+                            n_layers=np.array(evidence.n_layers), weights=np.array(weights or ""), **arrays)
+    return path
+
+
+def read_samples(folder: Path, model: str):
+    """(question ids, Evidence, weights) of the model's samples file, or None without one."""
+    import numpy as np
+
+    from ..claims.judge import Evidence
+    path = model_folder(folder, model) / SAMPLES
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            curves = {k.split(":", 1)[1]: z[k].astype(float) for k in z.files if k.startswith("curve:")}
+            ev = Evidence(int(z["n_layers"]), z["tasks"].astype(object), curves)
+            return z["question_ids"].tolist(), ev, str(z["weights"]) or None
+    except (OSError, ValueError, KeyError) as e:
+        raise UserFileError(f"the baseline samples file {str(path)!r} cannot be read ({e}); {FIX}") from e
 
 
 @dataclass(frozen=True)
@@ -72,7 +113,7 @@ class Comparison:
 
     @property
     def ok(self) -> bool:
-        return self.outcome == MATCH
+        return self.outcome in (MATCH, BORDERLINE)
 
     def message(self, model: str) -> str:
         if self.outcome == MISSING:
@@ -80,14 +121,17 @@ class Comparison:
                     "(or --flowcheck-update-baselines)")
         if self.outcome == CLAIM_CHANGED:
             return f"{self.details[0]} (baseline {self.path})"
+        if self.outcome == BORDERLINE:
+            return f"{model}: {self.path.name}: " + "\n  ".join(self.details)
         return (f"the verdict moved from the baseline at {self.path} beyond float noise:\n  "
                 + "\n  ".join(self.details))
 
 
-def check(folder: Path, model: str, verdict, weights: str | None = None) -> Comparison:
-    """Compare a verdict with its baseline (the snapshot rule, ``snapshot.verdict_mismatches``);
-    ``weights``: the fingerprint this run measured, named in a moved verdict's message when
-    the baseline was recorded on other weights."""
+def check(folder: Path, model: str, verdict, weights: str | None = None, spec=None, samples=None,
+          tolerance: float | None = None) -> Comparison:
+    """Compare a verdict with its baseline (module doc); ``weights``: the fingerprint this run
+    measured, named in a moved verdict's message when the baseline was recorded on other
+    weights; ``spec`` and ``samples`` (this run's ``paired.run_samples``): judge a move paired."""
     from ..claims.equivalence import claim_changed, verdict_mismatches
     path = path_for(folder, model, verdict.claim, verdict.task)
     if not path.exists():
@@ -97,7 +141,42 @@ def check(folder: Path, model: str, verdict, weights: str | None = None) -> Comp
     if changed:
         return Comparison(CLAIM_CHANGED, path, (changed,))
     moved = verdict_mismatches(new, stored, noise_ranges(verdict))
-    if moved and weights and owner["weights"] and owner["weights"] != weights:
+    if not moved:
+        return Comparison(MATCH, path)
+    if weights and owner["weights"] and owner["weights"] != weights:
         moved.append(f"(the baseline was recorded on weights {owner['weights']} of {owner['model']!r}; "
                      f"this run measured weights {weights}: the model changed since)")
-    return Comparison(CHANGED, path, tuple(moved)) if moved else Comparison(MATCH, path)
+    if spec is None or samples is None:
+        return Comparison(CHANGED, path, tuple(moved))
+    stored_samples = read_samples(folder, model) if owner["samples"] else None
+    if stored_samples is None or stored_samples[2] != owner["weights"]:
+        moved.append("(this baseline stores no per-sample numbers of its run, so the move could not be "
+                     "tested paired; record it again to judge it as `flowcheck compare` does)")
+        return Comparison(CHANGED, path, tuple(moved))
+    return _paired(path, spec, verdict, stored, stored_samples, samples, tolerance, moved)
+
+
+def _paired(path, spec, verdict, stored: dict, stored_samples, samples, tolerance, moved) -> Comparison:
+    """The gate's rule on a baseline whose numbers moved beyond float noise (module doc)."""
+    from ..analysis.paired import aligned, classify, condition_differences
+    ev_old, ev_new = aligned(stored_samples[0], stored_samples[1], *samples)
+    diffs = condition_differences(spec, ev_old, ev_new, verdict.task)
+    if not diffs:
+        return Comparison(CHANGED, path, (*moved, "(no sample answered in both runs: not tested paired)"))
+    new_conditions = {c.name: c.status for c in verdict.conditions}
+    flipped = [c for c, s in new_conditions.items() if (stored["conditions"].get(c) or {}).get("status") != s]
+    lines = tuple(f"{d.condition} ({d.statistic}): {d.a:.4g} -> {d.b:.4g}, paired over {d.n} samples "
+                  f"{d.diff:+.4g} [{d.ci[0]:+.4g}, {d.ci[1]:+.4g}]" for d in diffs.values())
+    if stored["status"] != verdict.status:
+        flip = {"a": stored["status"], "b": verdict.status, "conditions": flipped}
+        if classify(flip, diffs, tolerance) == "changed":
+            return Comparison(CHANGED, path,
+                              (*moved, f"status {stored['status']} -> {verdict.status}", *lines))
+        return Comparison(BORDERLINE, path, (f"status {stored['status']} -> {verdict.status}: borderline "
+                                             "in both runs (the statistic did not move significantly, or "
+                                             "by less than the smallest change worth a gate)", *lines))
+    if any(d.matters(tolerance) for d in diffs.values()):
+        return Comparison(CHANGED, path,
+                          (*moved, f"status {verdict.status} in both, a statistic moved", *lines))
+    return Comparison(BORDERLINE, path, ("numbers moved beyond float noise, none by a change worth a gate",
+                                         *lines))

@@ -38,6 +38,8 @@ class FlowcheckSession:
     _specs: list | None = None
     _expectations: dict | None = None
     _result: object = None
+    _run_samples: tuple | None = None
+    _samples_recorded: bool = False
 
     # --- what the session tests ------------------------------------------------------------
     @property
@@ -104,15 +106,32 @@ class FlowcheckSession:
         spec = next((s for s in self.specs if s.id == verdict.claim), None)
         assert_claim(verdict, self._result, uncertain=self.settings.uncertain, spec=spec)
 
-    def check_baseline(self, verdict) -> str:
-        """Compare with (or record) the model's baseline; the failure message, or ''."""
+    def check_baseline(self, verdict) -> tuple[str, str]:
+        """Compare with (or record) the model's baseline: (the failure message or '', a note for
+        a borderline case or ''). Recording also writes the run's per-sample curves (once), so
+        that a later move is judged paired, as ``flowcheck compare`` judges it."""
         from . import baselines
         weights = self._result.meta.get("weights") if self._result is not None else None
+        samples = self._samples()
         if self.updating:
-            baselines.record(self.baselines_folder, self.settings.model, verdict, weights)
-            return ""
-        found = baselines.check(self.baselines_folder, self.settings.model, verdict, weights)
-        return "" if found.ok else found.message(self.settings.model)
+            if samples is not None and not self._samples_recorded:
+                baselines.record_samples(self.baselines_folder, self.settings.model, *samples, weights)
+                self._samples_recorded = True
+            baselines.record(self.baselines_folder, self.settings.model, verdict, weights,
+                             samples=self._samples_recorded)
+            return "", ""
+        spec = next((s for s in self.specs if s.id == verdict.claim), None)
+        found = baselines.check(self.baselines_folder, self.settings.model, verdict, weights, spec, samples)
+        if not found.ok:
+            return found.message(self.settings.model), ""
+        return "", found.message(self.settings.model) if found.outcome == baselines.BORDERLINE else ""
+
+    def _samples(self):
+        """(question ids, Evidence) of the session's run (``paired.run_samples``), read once."""
+        if self._run_samples is None and self._result is not None and self._result.run_dir:
+            from ..analysis.paired import run_samples
+            self._run_samples = run_samples(self._result.run_dir)
+        return self._run_samples
 
 
 def gpus_missing(need: int) -> str:

@@ -57,3 +57,12 @@ def test_a_flip_counts_only_when_a_condition_that_changed_moved():
 def test_no_rows_no_difference(spec):
     empty = evidence(np.zeros((0, 12)))
     assert condition_differences(spec, empty, empty, "all") == {}
+
+
+def test_a_verdict_that_newly_fails_needs_only_a_significant_move():
+    hair = PairedDifference("c", "min_mean", 3.0, 3.06, 0.06, (0.001, 0.15), 20)
+    still = PairedDifference("c", "min_mean", 3.0, 3.01, 0.01, (-0.2, 0.22), 20)
+    to_fails = {"conditions": ["c"], "a": "uncertain", "b": "fails"}
+    assert classify(to_fails, {"c": hair}) == "changed"
+    assert classify(to_fails, {"c": still}) == "borderline"
+    assert classify({**to_fails, "a": "fails", "b": "uncertain"}, {"c": hair}) == "borderline"

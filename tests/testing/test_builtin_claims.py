@@ -129,7 +129,7 @@ def test_baselines_are_recorded_then_compared_and_a_changed_claim_says_so(pytest
     pytester.runpytest(*args, "-k", "last_to_last_negligible", "--flowcheck-update-baselines")
     folder = pytester.path / "flowcheck-baselines" / "reference"
     assert sorted(p.name for p in folder.iterdir()) == ["last_to_last_negligible-ChooseAttr.json",
-                                                       "last_to_last_negligible-all.json"]
+                                                       "last_to_last_negligible-all.json", "samples.npz"]
     stored = json.loads((folder / "last_to_last_negligible-all.json").read_text())
     from flowcheck.claims.spec import load_claims
     version = load_claims(ids=["last_to_last_negligible"])[0].version
@@ -141,9 +141,20 @@ def test_baselines_are_recorded_then_compared_and_a_changed_claim_says_so(pytest
     moved["conditions"] = {name: {**c, "observed": c["observed"] + 50}
                            for name, c in stored["conditions"].items()}
     (folder / "last_to_last_negligible-all.json").write_text(json.dumps(moved))
+    # numbers beyond float noise, but the recorded samples say the statistic did not move
+    # (paired, as `flowcheck compare`): no change worth a gate, a warning
+    result = pytester.runpytest(*args, "-k", only)
+    result.assert_outcomes(passed=2, deselected=30, warnings=1)
+    result.stdout.fnmatch_lines(["*flowcheck baseline borderline*none by a change worth a gate*",
+                                 "*paired over 2 samples*"])
+    # the recorded samples of another model: its last->last curves 50 points higher
+    import numpy as np
+    samples = dict(np.load(folder / "samples.npz"))
+    samples["curve:last->last"] = samples["curve:last->last"] + 50
+    np.savez_compressed(folder / "samples.npz", **samples)
     result = pytester.runpytest(*args, "-k", only)
     result.assert_outcomes(passed=1, failed=1, deselected=30)
-    result.stdout.fnmatch_lines(["*moved from the baseline*", "*observed*"])
+    result.stdout.fnmatch_lines(["*moved from the baseline*", "*observed*", "*paired over*-50*"])
     (folder / "last_to_last_negligible-all.json").write_text(json.dumps({**stored, "version": 0}))
     result = pytester.runpytest(*args, "-k", only)
     result.stdout.fnmatch_lines([f"*claim changed: last_to_last_negligible v0 -> v{version}*"
