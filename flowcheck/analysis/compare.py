@@ -8,9 +8,9 @@ status moved significantly, paired over the samples both runs answered correctly
 threshold grazed by float-level changes) and fails no gate. Margins are those of one
 condition in both runs. A mean knockout curve moved when, at some layer, it
 changed by more than ``tolerance`` percentage points *and* more than its 95% interval
-(1.96 x the standard error of the difference of the two means). ``write_compare_html``
-draws both runs' pooled curves overlaid and lists the flips (from ``compare_curves``, so
-each run is read once).
+(1.96 x the standard error of the difference of the two means). The result leads with a
+claims x tasks grid of A -> B (``grid.py``); ``compare_page`` writes it as HTML (with both
+runs' pooled curves overlaid) and Markdown (from ``compare_curves``, so each run is read once).
 """
 from __future__ import annotations
 
@@ -127,13 +127,16 @@ def explain_flips(flips: list[dict], va: dict, vb: dict, specs: dict, pair,
     return out
 
 
-def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0, samples=None) -> dict:
-    """{'accuracy': [...], 'flips': [...], 'curve_changes': [...], ...} between run A and B
-    (``samples``: compare on these question ids only, e.g. one draw of a larger run)."""
-    return compare_curves(run_a, run_b, tolerance, samples)[0]
+def compare_runs(run_a: Path, run_b: Path, tolerance: float = 5.0, samples=None,
+                 paired_all: bool = False) -> dict:
+    """{'accuracy': [...], 'grid': {...}, 'flips': [...], 'curve_changes': [...], ...} between
+    run A and B (``samples``: compare on these question ids only, e.g. one draw of a larger
+    run; ``paired_all``: the paired difference for every grid cell, not only for flips)."""
+    return compare_curves(run_a, run_b, tolerance, samples, paired_all)[0]
 
 
-def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0, samples=None) -> tuple[dict, tuple]:
+def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0, samples=None,
+                   paired_all: bool = False) -> tuple[dict, tuple]:
     """``compare_runs``'s result and both runs' mean curves (for ``write_compare_html``)."""
     from ..runs.folder import RunFolder
     if not (tolerance >= 0 and tolerance != float("inf")):
@@ -152,13 +155,20 @@ def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0, samples=Non
     same = [c for c in sorted(set(va) & set(vb)) if c not in changed_claims]
     flips = status_flips(*({(c, t): (v["status"], v["margin"]) for c in same
                             for t, v in vs[c]["tasks"].items()} for vs in (va, vb)))
-    if flips:
+    differences = None
+    if flips or paired_all:
         from ..runs.stored import load_run
-        from .paired import paired_evidence
+        from .paired import condition_differences, paired_evidence
         specs = {s.id: s for s in load_run(run_b).specs}
-        flips = explain_flips(flips, va, vb, specs, paired_evidence(run_a, run_b, common), tolerance)
+        pair = paired_evidence(run_a, run_b, common)
+        flips = explain_flips(flips, va, vb, specs, pair, tolerance)
+        if paired_all:
+            def differences(claim, task):
+                return condition_differences(specs[claim], *pair, task) if claim in specs else {}
     borderline = [f for f in flips if f.get("class") == "borderline"]
     flips = [f for f in flips if f.get("class") != "borderline"]
+    from .grid import build_grid
+    grid = build_grid(va, vb, flips, borderline, differences)
     changes = []
     ca, cb = _mean_curves(ev_a), _mean_curves(ev_b)
     if meta_a["n_layers"] == meta_b["n_layers"]:
@@ -174,7 +184,7 @@ def compare_curves(run_a: Path, run_b: Path, tolerance: float = 5.0, samples=Non
                                 "change": round(float(diff[layer]), 2),
                                 "interval": round(float(interval[layer]), 2)})
     return {"run_a": meta_a["model_name"], "run_b": meta_b["model_name"], "tolerance": tolerance,
-            "accuracy": _accuracy(counts_a, counts_b), "flips": flips, "borderline": borderline,
+            "accuracy": _accuracy(counts_a, counts_b), "grid": grid, "flips": flips, "borderline": borderline,
             "curve_changes": changes,
             "only_in_a": sorted(set(va) - set(vb)), "only_in_b": sorted(set(vb) - set(va)),
             "claim_changed": [{"claim": c, "a": va[c]["version"], "b": vb[c]["version"]}
@@ -199,6 +209,9 @@ def format_comparison(result: dict) -> str:
     for acc in result.get("accuracy", []):
         change = "" if acc["change"] is None else f" ({acc['change']:+.1f} points)"
         lines.append(f"  {acc['task']:<12} {acc['a']:>8} -> {acc['b']:<8}{change}")
+    if result.get("grid"):
+        from .grid import format_grid
+        lines.append(format_grid(result["grid"]))
     if result["flips"]:
         lines.append(f"{len(result['flips'])} verdict(s) changed (the deciding statistic moved, paired "
                      "over the samples both runs answered):")
@@ -216,63 +229,3 @@ def format_comparison(result: dict) -> str:
             lines.append(f"  {c['flow']} [{c['task']}] layer {c['layer']}: {c['a']:+.1f}% -> "
                          f"{c['b']:+.1f}% ({c['change']:+.1f}; interval {c['interval']:.1f})")
     return "\n".join(lines)
-
-
-def _points(change) -> str:
-    return "" if change is None else f"{change:+.1f}"
-
-
-def write_compare_html(result: dict, curves: tuple, out: Path) -> Path:
-    """One page: accuracy per task, the flips, the moved curves, and each flow's pooled mean
-    curve of both runs overlaid (A solid, B dashed, 95% bands)."""
-    import base64
-    import html
-    import io
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    ca, cb = curves
-    flows = sorted({k for t, k in ca if t == POOLED} & {k for t, k in cb if t == POOLED})
-    figs = []
-    for flow in flows:
-        fig, ax = plt.subplots(figsize=(5.5, 3.2))
-        for (m, half), style, name in ((ca[(POOLED, flow)], "-", result["run_a"]),
-                                       (cb[(POOLED, flow)], "--", result["run_b"])):
-            x = np.arange(len(m))
-            ax.plot(x, m, style, label=f"{name}")
-            ax.fill_between(x, m - half, m + half, alpha=0.2)
-        ax.axhline(0, color="k", lw=0.5)
-        ax.set(title=f"{flow} (pooled)", xlabel="window centre (layer)", ylabel="change in p(answer) %")
-        ax.legend(fontsize=8)
-        buf = io.BytesIO()
-        fig.tight_layout()
-        fig.savefig(buf, format="png", dpi=90)
-        plt.close(fig)
-        figs.append(f'<img alt="{html.escape(flow)}" src="data:image/png;base64,'
-                    f'{base64.b64encode(buf.getvalue()).decode()}">')
-    e = html.escape
-    rows = "".join(f"<tr><td>{e(a['task'])}</td><td>{a['a']}</td><td>{a['b']}</td>"
-                   f"<td>{_points(a['change'])}</td></tr>" for a in result["accuracy"])
-    flips = "".join(f"<li>{e(flip_line(f).strip())}</li>" for f in result["flips"])
-    borderline = "".join(f"<li>{e(flip_line(f).strip())}</li>" for f in result.get("borderline", []))
-    moved = "".join(f"<li>{e(c['flow'])} [{e(c['task'])}] layer {c['layer']}: {c['a']:+.1f}% &rarr; "
-                    f"{c['b']:+.1f}% (change {c['change']:+.1f}, interval {c['interval']:.1f})</li>"
-                    for c in result["curve_changes"])
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>flowcheck compare</title>"
-            "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto}"
-            "td,th{border:1px solid #ccc;padding:3px 8px}table{border-collapse:collapse}"
-            "img{margin:.5em;border:1px solid #eee}</style></head><body>"
-            f"<h1>flowcheck compare</h1><p>A: {e(result['run_a'])} &nbsp; B: {e(result['run_b'])}</p>"
-            f"<h2>Answered correctly</h2><table><tr><th>task</th><th>A</th><th>B</th><th>change (points)"
-            f"</th></tr>{rows}</table>"
-            f"<h2>Verdicts that changed ({len(result['flips'])})</h2><ul>{flips or '<li>none</li>'}</ul>"
-            f"<h2>Borderline in both runs ({len(result.get('borderline', []))}): flipped, statistic not "
-            f"moved (not a change)</h2><ul>{borderline or '<li>none</li>'}</ul>"
-            f"<h2>Curves that moved beyond their interval ({len(result['curve_changes'])})</h2>"
-            f"<ul>{moved or '<li>none</li>'}</ul><h2>Curves, pooled over tasks</h2>{''.join(figs)}"
-            "</body></html>\n")
-    out = Path(out)
-    out.write_text(page)
-    return out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .args import EXIT_FAIL, EXIT_OK, command
 
-EXAMPLES = ["flowcheck compare reports/base reports/finetuned --html compare.html",
+EXAMPLES = ["flowcheck compare reports/base reports/finetuned --html compare.html --markdown compare.md",
             "flowcheck compare --noise reports/ref reports/ref-1thread"]
 
 
@@ -21,7 +21,10 @@ def add_parser(sub) -> None:
                    help="runs that should agree (other threads, kernel, engine or machine): "
                         "the largest difference of every stored and verdict number")
     p.add_argument("--html", type=Path, default=None,
-                   help="also write an HTML page: both runs' curves overlaid, the flips listed")
+                   help="also write an HTML page: the claims x tasks grid, both runs' curves overlaid, "
+                        "the changes listed")
+    p.add_argument("--markdown", type=Path, default=None,
+                   help="also write the grid and the lists as Markdown (e.g. for a CI job summary)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd)
 
@@ -32,9 +35,13 @@ def cmd(args) -> int:
         d = differences(args.run_a, args.run_b)
         print(json.dumps(d, sort_keys=True) if args.json else format_differences(d))
         return EXIT_FAIL if d["verdicts"]["flips"] else EXIT_OK
-    from ..analysis.compare import changed, compare_curves, format_comparison, write_compare_html
-    result, curves = compare_curves(args.run_a, args.run_b, args.tolerance)
+    from ..analysis.compare import changed, compare_curves, format_comparison
+    from ..analysis.compare_page import write_compare_html, write_compare_markdown
+    pages = bool(args.html or args.markdown)  # a page shows every cell's paired difference
+    result, curves = compare_curves(args.run_a, args.run_b, args.tolerance, paired_all=pages)
     print(json.dumps(result, sort_keys=True) if args.json else format_comparison(result))
     if args.html:
         print(f"page: {write_compare_html(result, curves, args.html)}")
+    if args.markdown:
+        print(f"markdown: {write_compare_markdown(result, args.markdown)}")
     return EXIT_FAIL if changed(result) else EXIT_OK  # a CI gate: a flip or a moved curve fails

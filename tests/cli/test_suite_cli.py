@@ -131,7 +131,8 @@ def test_compare_exits_1_when_a_claim_flips(cli_run, tmp_path):
     (flipped / "verdicts.json").write_text(json.dumps(verdicts))
     moved = run_cli("compare", str(out), str(flipped))
     assert moved.returncode == 1 and "verdict(s) changed" in moved.stdout
-    assert "last_to_last_negligible [ChooseAttr]" in moved.stdout.split("borderline")[0]
+    listed = moved.stdout.split("borderline in both runs")[0]
+    assert "last_to_last_negligible [ChooseAttr]: holds -> fails" in listed
 
 
 def test_compare_noise_lists_the_largest_difference_of_each_kind(cli_run):
