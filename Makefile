@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.flowcheck-installed
 
-.PHONY: demo sensitivity power gpu-check gate-ladder noise test test-fast setup clean-venv
+.PHONY: demo sensitivity power gpu-check gate-ladder trend-demo noise test test-fast setup clean-venv
 
 $(STAMP): pyproject.toml requirements/cpu-lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,10 +49,22 @@ power: $(STAMP)
 	$(FC) power reports/reference/paper-route reports/reference/natural \
 	  --out reports/reference/power.md > /dev/null
 
-# The GPU lane on a machine with a CUDA GPU (and a CUDA build of torch: README, Running on a
-# GPU): GPU tests + full-width engine benchmarks, figures in reports/gpu-check/gpu-check.json.
+# The GPU lane on a machine with a CUDA GPU (and a CUDA build of torch: docs/gpu.md, Running on
+# a GPU): GPU tests + full-width engine benchmarks, figures in reports/gpu-check/gpu-check.json.
 gpu-check: $(STAMP)
 	$(FC) gpu-check --out reports/gpu-check
+
+# A checkpoint timeline: paper-route with the attention of layers 4-7 scaled by 1, 0.66, 0.33
+# and 0 (examples/zero_middle_attention.py), 20 samples per task each, then `flowcheck trend`
+# -> $(REPORT)/trend/trend.html (README: "A series of checkpoints").
+TREND_SCALES := 1 0.66 0.33 0
+trend-demo: $(STAMP)
+	@for s in $(TREND_SCALES); do \
+	  $(PY) examples/zero_middle_attention.py --model paper-route --first 4 --last 7 --scale $$s \
+	    --out runs/trend/model-$$s > /dev/null || exit $$?; \
+	  $(FC) run --model runs/trend/model-$$s --max-samples 20 --out runs/trend/run-$$s > /dev/null; \
+	  rc=$$?; test $$rc -le 1 || exit $$rc; done
+	$(FC) trend $(foreach s,$(TREND_SCALES),x$(s)=runs/trend/run-$(s)) --out $(REPORT)/trend
 
 # How far to trust the gate: eight edits of paper-route (no-op, mild, breaking) compared with
 # the committed paper-route run on draws of 10, 20 and 50 samples per task; writes
@@ -74,7 +86,7 @@ clean-venv:
 
 # Float noise of the stored numbers: the three shipped models measured four ways that
 # should agree (2 vs 1 threads, sdpa vs eager attention, fast vs exact engine), each pair
-# compared number by number (`flowcheck compare --noise`). README: "How much the numbers move".
+# compared number by number (`flowcheck compare --noise`). docs/trust.md: "Snapshots and float noise".
 NOISE ?= runs/noise
 NOISE_CONFIGS := fast-sdpa-t2:--threads=2 fast-sdpa-t1:--threads=1 \
   fast-eager-t2:--attn=eager_--threads=2 exact-eager-t2:--engine=exact_--threads=2

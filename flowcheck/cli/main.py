@@ -28,12 +28,13 @@ from . import (
     run,
     sensitivity,
     sweep,
+    trend,
     validate,
 )
 from .args import EXIT_USAGE, run_command
 
 __all__ = ["main", "build_parser"]
-COMMANDS = (run, report, compare, matrix, sensitivity, power, ls, validate, sweep, bench, data,
+COMMANDS = (run, report, compare, matrix, trend, sensitivity, power, ls, validate, sweep, bench, data,
             fixtures, init, expect, gpu_check)
 
 

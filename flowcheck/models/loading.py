@@ -20,6 +20,28 @@ def check_weights_format(path: Path, allow_pickle: bool = False) -> None:
             "(writes model.safetensors), or pass --allow-pickle if you trust this folder")
 
 
+class _OptionalExtensionNoise:
+    """A logging filter for two messages every load printed that say nothing about the model:
+    torchao's "Failed to load <its CUDA/other-Python .so>" (torchao, pinned for quantised
+    checkpoints, is imported by transformers when it is installed) and torch's deprecation
+    note on torchao's Enum registration. Every other record passes."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        text = str(record.msg)
+        return not (text.startswith("Failed to load") and ".so" in record.getMessage()) \
+            and "is an Enum subclass and is now natively supported" not in text
+
+
+def quiet_optional_extensions() -> None:
+    """Install ``_OptionalExtensionNoise`` on the torchao and torch pytree loggers (once)."""
+    import logging
+    for name in ("torchao", "torch.utils._pytree"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OptionalExtensionNoise) for f in logger.filters):
+            logger.addFilter(_OptionalExtensionNoise())
+
+
 def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "float32",
                attn_implementation: str = "eager", allow_pickle: bool = False,
                device_map: str | dict | None = None):
@@ -28,6 +50,7 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str = "floa
     the class is the one its family's adapter names for the config's architecture."""
     import torch
 
+    quiet_optional_extensions()
     source = read_source(name_or_path)
     path, adapter = source.path, source.adapter_class
     model_class = adapter.model_class()

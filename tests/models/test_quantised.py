@@ -68,3 +68,17 @@ def test_a_run_records_the_quantisation_and_fingerprints_the_quantised_weights(i
     assert q["quantization"]["quant_method"] == "torchao" and f["quantization"] is None
     assert q["weights"] != f["weights"]
     assert "- quantised: torchao Int8WeightOnlyConfig" in (tmp_path / "q" / "summary.md").read_text()
+
+
+def test_loading_a_model_prints_no_optional_extension_noise():
+    """torchao (pinned for quantised checkpoints) logs "Failed to load <.so>" for its CUDA and
+    other-Python extensions, and torch a deprecation note, whenever transformers imports it:
+    loading through flowcheck leaves them out (and nothing else)."""
+    import subprocess
+    import sys
+    code = ("import logging; from flowcheck.models.loading import load_model; load_model('paper-route'); "
+            "logging.getLogger('torchao').warning('another torchao message')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Failed to load" not in proc.stderr and "Enum subclass" not in proc.stderr
+    assert "another torchao message" in proc.stderr
