@@ -167,15 +167,19 @@ def _run_shard(handle, samples, plan, folder, meta, shard, progress, t0, batch_s
 def judge_run(run_dir: Path, plots: bool = True) -> SuiteResult:
     """Re-judge a run folder from run.json + results.jsonl and write the report files."""
     from .claims.serialise import dumps, verdicts_to_dict
+    from .report.claim_marks import panel_of
     from .report.html import render_html
-    from .report.plots import plot_panels
+    from .report.plots import panel_keys, plot_panels
     from .report.summary import render_summary
 
     run = load_run(run_dir)
     verdicts = run.judge()
     summary = render_summary(run.meta, verdicts, run.counts, rows=run.rows.values(), specs=run.specs,
                              incomplete=run.incomplete)
-    written = plot_panels(run.evidence, run.run_dir, run.meta["model_name"]) if plots else []
+    family = run.meta.get("family")
+    written = (plot_panels(run.evidence, run.run_dir, run.meta["model_name"], run.specs, family)
+               if plots else [])
+    links = {s.id: panel_of(s, panel_keys(run.evidence)) for s in run.specs}
     with RunFolder(run.run_dir).locked() as folder:
-        folder.write_report(dumps(verdicts_to_dict(verdicts)), summary, render_html(summary, written))
+        folder.write_report(dumps(verdicts_to_dict(verdicts)), summary, render_html(summary, written, links))
     return SuiteResult(run.run_dir, verdicts, run.counts, run.meta, incomplete=run.incomplete)

@@ -13,17 +13,20 @@ th{background:#f3f3f3}.holds{background:#e5f5e0}.FAILS{background:#fde0dd}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}"""
 
 
-def _row(cells, tag="td") -> str:
+def _row(cells, tag="td", links: dict | None = None) -> str:
     out = []
     for c in cells:
         cls = next((k for k in ("holds", "FAILS", "UNCERTAIN", "INCONCLUSIVE") if c.startswith(k)), "")
-        out.append(f'<{tag} class="{cls}">{html.escape(c)}</{tag}>' if cls else
-                   f"<{tag}>{html.escape(c)}</{tag}>")
+        text = html.escape(c)
+        if links and c in links:  # a claim's row: to the panel that decides it
+            text = f'<a href="#panel-{html.escape(links[c])}" title="the curves that decide it">{text}</a>'
+        out.append(f'<{tag} class="{cls}">{text}</{tag}>' if cls else f"<{tag}>{text}</{tag}>")
     return "<tr>" + "".join(out) + "</tr>"
 
 
-def markdown_to_html(md: str) -> str:
-    """The subset the summary uses: '#' headings, '- ' bullets, pipe tables, paragraphs."""
+def markdown_to_html(md: str, links: dict | None = None) -> str:
+    """The subset the summary uses: '#' headings, '- ' bullets, pipe tables, paragraphs;
+    ``links``: {claim id: panel stem}, a table cell naming a claim links to its panel."""
     out, table = [], []
     for line in md.splitlines() + [""]:
         if line.startswith("|"):
@@ -32,7 +35,8 @@ def markdown_to_html(md: str) -> str:
                 table.append(cells)
             continue
         if table:
-            out.append("<table>" + _row(table[0], "th") + "".join(_row(r) for r in table[1:]) + "</table>")
+            out.append("<table>" + _row(table[0], "th") + "".join(_row(r, links=links) for r in table[1:])
+                       + "</table>")
             table = []
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
@@ -47,12 +51,17 @@ def markdown_to_html(md: str) -> str:
     return "\n".join(out)
 
 
-def render_html(summary_md: str, plots: list[Path]) -> str:
+def render_html(summary_md: str, plots: list[Path], links: dict | None = None) -> str:
+    """The page: the summary (claim cells linked to ``links[claim]``'s panel), then each plot
+    under an anchor ``panel-<stem>``."""
     imgs = []
+    stems = {Path(p).stem for p in plots}
     for p in plots:
         data = base64.b64encode(Path(p).read_bytes()).decode()
-        imgs.append(f'<h3>{html.escape(Path(p).stem.replace("_", " "))}</h3>'
-                    f'<img alt="{html.escape(Path(p).stem)}" src="data:image/png;base64,{data}">')
+        stem = html.escape(Path(p).stem)
+        imgs.append(f'<h3 id="panel-{stem}">{html.escape(Path(p).stem.replace("_", " "))}</h3>'
+                    f'<img alt="{stem}" src="data:image/png;base64,{data}">')
+    links = {c: s for c, s in (links or {}).items() if s in stems}
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>flowcheck report</title>"
-            f"<style>{STYLE}</style></head><body>{markdown_to_html(summary_md)}"
+            f"<style>{STYLE}</style></head><body>{markdown_to_html(summary_md, links)}"
             f"<h2>Curves</h2>{''.join(imgs)}</body></html>\n")

@@ -13,6 +13,7 @@ COLORS = {"question->last": "tab:blue", "image->last": "tab:orange", "last->last
           "image->question": "tab:purple", "related->question": "tab:red",
           "other->question": "tab:gray", "lens:lower": "tab:blue", "lens:capitalised": "tab:red"}
 LABELS = {"lens:lower": "lower-case answer", "lens:capitalised": "capitalised answer"}
+LENS_PANEL = ("logit lens at the last position", ("lens:lower", "lens:capitalised"))
 
 
 def mean_ci(rows):
@@ -31,8 +32,20 @@ def _grid(n):
     return (n + cols - 1) // cols, cols
 
 
-def plot_panels(evidence, out_dir: Path, model_name: str = "") -> list[Path]:
-    """One PNG per panel group (and one for the lens) with a subplot per task type."""
+def panel_keys(evidence=None) -> dict[str, tuple]:
+    """{file stem: curve keys} of every panel (the lens one when the evidence has lens curves,
+    or when no evidence is given)."""
+    groups = {stem: keys for stem, (_, keys) in PANELS.items()}
+    if evidence is None or "lens:lower" in evidence.curves:
+        groups["lens"] = LENS_PANEL[1]
+    return groups
+
+
+def plot_panels(evidence, out_dir: Path, model_name: str = "", specs=(),
+                family: str | None = None) -> list[Path]:
+    """One PNG per panel group (and one for the lens) with a subplot per task type; with the
+    claims' ``specs`` and the run's threshold ``family``, each panel also shows what the claims
+    read on it (``claim_marks``: layer ranges shaded, thresholds dashed)."""
     try:
         import matplotlib
     except ImportError:
@@ -49,13 +62,16 @@ def plot_panels(evidence, out_dir: Path, model_name: str = "") -> list[Path]:
     if not tasks:
         return []
     written = []
+    from .claim_marks import condition_marks, draw_marks, legend_handles
     groups = dict(PANELS)
     if "lens:lower" in evidence.curves:
-        groups["lens"] = ("logit lens at the last position", ("lens:lower", "lens:capitalised"))
+        groups["lens"] = LENS_PANEL
     for stem, (title, keys) in groups.items():
         keys = [k for k in keys if k in evidence.curves]
         if not keys:
             continue
+        marks = [m for s in specs for m in condition_marks(s, family, evidence.n_layers, keys)] \
+            if family else []
         rows, cols = _grid(len(tasks))
         fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False,
                                  sharex=True)
@@ -68,6 +84,7 @@ def plot_panels(evidence, out_dir: Path, model_name: str = "") -> list[Path]:
                     continue
                 ax.plot(x, m, color=COLORS[k], label=LABELS.get(k, k), lw=1.6)
                 ax.fill_between(x, m - half, m + half, color=COLORS[k], alpha=0.2, lw=0)
+            draw_marks(ax, marks, COLORS)
             ax.set_title(f"{task} (n={len(ev.tasks)})", fontsize=10)
             ax.axhline(0, color="black", lw=0.5)
             ax.grid(alpha=0.3)
@@ -77,7 +94,8 @@ def plot_panels(evidence, out_dir: Path, model_name: str = "") -> list[Path]:
             ax.set_xlabel("layer (window centre)" if stem != "lens" else "layer")
         for ax in axes[:, 0]:
             ax.set_ylabel("change in probability (%)" if stem != "lens" else "probability (%)")
-        axes.flat[0].legend(fontsize=8, loc="lower left" if stem != "lens" else "upper left")
+        handles = axes.flat[0].get_legend_handles_labels()[0] + (legend_handles() if marks else [])
+        axes.flat[0].legend(handles=handles, fontsize=8, loc="lower left" if stem != "lens" else "upper left")
         fig.suptitle(f"{model_name}: {title}", fontsize=11)
         fig.tight_layout()
         path = out_dir / f"{stem}.png"
