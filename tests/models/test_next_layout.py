@@ -127,3 +127,21 @@ def test_the_hd_placement_is_the_processors_for_every_size_from_100_to_1000_px()
                 wrong.append((w, h))
     assert not wrong, f"{len(wrong)} sizes placed otherwise than the processor does: {wrong[:5]}"
     assert hd_placement(500, 375, 672, 672)[:2] == (505, 672)
+
+
+@pytest.mark.parametrize("family", ["llava_next", "llava_onevision"])
+def test_a_processor_saved_for_other_pinpoints_is_refused(family):
+    """The layout reads the processor's canvases; a processor whose pinpoints are not the
+    model's would place the tokens elsewhere: both anyres adapters refuse it, naming why."""
+    from types import SimpleNamespace
+
+    from flowcheck.errors import ModelError
+    from flowcheck.models.adapters.base import ADAPTERS
+    (cls,) = [c for c in ADAPTERS.values() if c.family == family]
+    adapter = cls()
+    processor = SimpleNamespace(image_processor=SimpleNamespace(image_grid_pinpoints=[[384, 384]]))
+    vision = SimpleNamespace(image_size=384, patch_size=14)
+    model = SimpleNamespace(config=SimpleNamespace(image_grid_pinpoints=[[336, 672]], vision_config=vision,
+                                                   vision_aspect_ratio="anyres_max_9"))
+    with pytest.raises(ModelError, match="image_grid_pinpoints differ from the model config's"):
+        adapter.layout(processor, model, 500, 375)

@@ -64,6 +64,16 @@ def hd_placement(image_w: int, image_h: int, canvas_h: int, canvas_w: int) -> tu
     return nh, nw, (canvas_h - nh) // 2, (canvas_w - nw) // 2
 
 
+def matching_pinpoints(processor, model) -> list:
+    """The image processor's ``image_grid_pinpoints``, checked against the model config's (a
+    processor saved for another model would put the tokens elsewhere)."""
+    pinpoints = processor.image_processor.image_grid_pinpoints
+    if [list(p) for p in pinpoints] != [list(p) for p in model.config.image_grid_pinpoints]:
+        raise ModelError("the image processor's image_grid_pinpoints differ from the model "
+                         "config's; save the processor that belongs to the model")
+    return pinpoints
+
+
 def anyres_layout(image_w: int, image_h: int, pinpoints, tile: int, patch: int,
                   order: str = "hf") -> ImageLayout:
     """The image tokens of a W x H image (module doc); ``order`` 'original' gives the layout of
@@ -97,10 +107,7 @@ class LlavaNextAdapter(ModelAdapter):
 
     def layout(self, processor, model, image_w: int, image_h: int) -> ImageLayout:
         vc = model.config.vision_config
-        pinpoints = processor.image_processor.image_grid_pinpoints
-        if [list(p) for p in pinpoints] != [list(p) for p in model.config.image_grid_pinpoints]:
-            raise ModelError("the image processor's image_grid_pinpoints differ from the model "
-                             "config's; save the processor that belongs to the model")
+        pinpoints = matching_pinpoints(processor, model)
         layout = anyres_layout(image_w, image_h, pinpoints, vc.image_size, vc.patch_size)
         original = anyres_layout(image_w, image_h, pinpoints, vc.image_size, vc.patch_size,
                                  order="original")

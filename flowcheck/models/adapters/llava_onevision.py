@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from ...errors import ModelError
 from ..image_layout import CellSegment, ImageLayout, Segment
 from .base import ModelAdapter, register_adapter, saved_processor
-from .llava_next import _unpad, best_canvas, hd_placement
+from .llava_next import _unpad, best_canvas, hd_placement, matching_pinpoints
 
 MAX_TILES = 9  # anyres_max_9
 
@@ -107,10 +107,7 @@ class LlavaOnevisionAdapter(ModelAdapter):
 
     def layout(self, processor, model, image_w: int, image_h: int) -> ImageLayout:
         vc = model.config.vision_config
-        pinpoints = processor.image_processor.image_grid_pinpoints
-        if [list(p) for p in pinpoints] != [list(p) for p in model.config.image_grid_pinpoints]:
-            raise ModelError("the image processor's image_grid_pinpoints differ from the model "
-                             "config's; save the processor that belongs to the model")
+        pinpoints = matching_pinpoints(processor, model)
         if model.config.vision_aspect_ratio != f"anyres_max_{MAX_TILES}":
             raise ModelError(f"vision_aspect_ratio {model.config.vision_aspect_ratio!r}: flowcheck knows "
                              f"the layout of anyres_max_{MAX_TILES} only")
