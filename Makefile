@@ -54,13 +54,13 @@ power: $(STAMP)
 gpu-check: $(STAMP)
 	$(FC) gpu-check --out reports/gpu-check
 
-# A checkpoint timeline: paper-route with the attention of layers 4-7 scaled by 1, 0.66, 0.33
-# and 0 (examples/zero_middle_attention.py), 20 samples per task each, then `flowcheck trend`
-# -> $(REPORT)/trend/trend.html (README: "A series of checkpoints").
+# A checkpoint timeline: paper-route with the attention of layers 5-9 (where its question->last
+# route runs) scaled by 1, 0.66, 0.33 and 0 (examples/zero_middle_attention.py), 20 samples per
+# task each, then `flowcheck trend` -> $(REPORT)/trend/trend.html (README: "A series of checkpoints").
 TREND_SCALES := 1 0.66 0.33 0
 trend-demo: $(STAMP)
 	@for s in $(TREND_SCALES); do \
-	  $(PY) examples/zero_middle_attention.py --model paper-route --first 4 --last 7 --scale $$s \
+	  $(PY) examples/zero_middle_attention.py --model paper-route --first 5 --last 9 --scale $$s \
 	    --out runs/trend/model-$$s > /dev/null || exit $$?; \
 	  $(FC) run --model runs/trend/model-$$s --max-samples 20 --out runs/trend/run-$$s > /dev/null; \
 	  rc=$$?; test $$rc -le 1 || exit $$rc; done

@@ -8,8 +8,8 @@ unrounded verdict numbers. ``perturb`` adds noise of a given size to a run's evi
 test can re-judge it and show that no snapshot can change from noise alone.
 
 The bounds the snapshot tolerance is built on (``NOISE_PP``, ``NOISE_LENS``) are the
-largest differences measured with ``make noise`` on the three shipped models (README: "How
-much the numbers move"), rounded up.
+largest differences measured with ``make noise`` on the three shipped models (docs/trust.md:
+"Snapshots and float noise"), rounded up.
 """
 from __future__ import annotations
 

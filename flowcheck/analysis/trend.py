@@ -27,7 +27,8 @@ STYLE = {  # status: (marker, colour, filled): differ in shape as well as colour
 def build_trend(runs: dict[str, Path]) -> dict:
     """{"runs": [labels], "accuracy": {task: [fraction or None per run]}, "claims": {claim:
     {"verdicts": {task: [status per run]}, "conditions": {name: [point per run]}}}}; a point
-    is {observed, ci, threshold, op, status, version} or None where the run lacks it."""
+    is {observed, ci, threshold, op, status, version, n (samples judged)} or None where the run
+    lacks it."""
     labels = list(runs)
     claims: dict[str, dict] = {}
     accuracy: dict[str, list] = {}
@@ -50,7 +51,7 @@ def build_trend(runs: dict[str, Path]) -> dict:
                 entry["conditions"].setdefault(name, [None] * len(labels))[i] = {
                     "statistic": c["statistic"], "observed": c["observed"], "ci": c["ci95"],
                     "threshold": c["threshold"], "op": c["op"], "status": c["status"],
-                    "version": v["version"]}
+                    "version": v["version"], "n": pooled.get("n")}
     return {"runs": labels, "accuracy": dict(sorted(accuracy.items())),
             "claims": dict(sorted(claims.items()))}
 
@@ -122,8 +123,10 @@ def plot_claim(claim: str, entry: dict, labels: list[str], path: Path) -> Path:
     names = list(entry["conditions"])
     fig, axes = _figure(len(names), len(labels))
     for ax, name in zip(axes[0], names):
-        _panel(ax, name, entry["conditions"][name])
-        _xticks(ax, labels)
+        points = entry["conditions"][name]
+        _panel(ax, name, points)
+        _xticks(ax, [f"{label}\nn={p['n']}" if p and p.get("n") is not None else label
+                     for label, p in zip(labels, points)])
     handles = [Line2D([], [], marker=m, color=c, mfc=c if f else "white", ls="", label=s)
                for s, (m, c, f) in STYLE.items() if s in ("holds", "uncertain", "fails")]
     handles.append(Line2D([], [], ls="--", color="k", label="threshold (shaded: meets it)"))
@@ -157,8 +160,14 @@ def write_trend(runs: dict[str, Path], out: Path) -> dict:
     def img(path: Path) -> str:
         return (f"<img alt='{e(path.stem)}' src='data:image/png;base64,"
                 f"{base64.b64encode(path.read_bytes()).decode()}'>")
-    sections = [f"<h2>Accuracy</h2>{img(plot_accuracy(trend, out / 'accuracy.png'))}"]
     head = "".join(f"<th>{e(r)}</th>" for r in trend["runs"])
+    overview = "".join(
+        f"<tr><th><a href='#{e(claim)}'>{e(claim)}</a></th>" + "".join(
+            f"<td class='{e((s or 'none').replace(' ', '-'))}'>{e(s or '-')}</td>"
+            for s in entry["verdicts"].get(POOLED) or [None] * len(trend["runs"])) + "</tr>"
+        for claim, entry in trend["claims"].items())
+    sections = [f"<h2>Pooled verdicts</h2><table><tr><th>claim</th>{head}</tr>{overview}</table>",
+                f"<h2>Accuracy</h2>{img(plot_accuracy(trend, out / 'accuracy.png'))}"]
     for claim, entry in trend["claims"].items():
         png = plot_claim(claim, entry, trend["runs"], out / f"trend_{claim}.png")
         rows = "".join(f"<tr><th>{e(task)}</th>" + "".join(
@@ -167,10 +176,12 @@ def write_trend(runs: dict[str, Path], out: Path) -> dict:
         sections.append(f"<h2 id='{e(claim)}'>{e(claim)}</h2>{img(png)}"
                         f"<table><tr><th>task</th>{head}</tr>{rows}</table>")
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>flowcheck trend</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto}table{border-collapse:"
-            "collapse;margin:.5em 0 2em}td,th{border:1px solid #ccc;padding:2px 6px;font-size:85%}"
+            "body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
+            "table{border-collapse:collapse;margin:.5em 0 2em}"
+            "td,th{border:1px solid #ccc;padding:2px 6px;font-size:85%}"
             ".holds{background:#d9f0d3}.fails{background:#6b0f1a;color:#fff}.uncertain{background:"
-            "repeating-linear-gradient(45deg,#fff 0 5px,#f6c28b 5px 7px)}</style></head><body>"
+            "repeating-linear-gradient(45deg,#fff 0 5px,#f6c28b 5px 7px)}.inconclusive{background:#ddd}"
+            "</style></head><body>"
             f"<h1>flowcheck trend</h1><p>{len(trend['runs'])} runs, in the order given: "
             f"{e(' → '.join(trend['runs']))}</p>{''.join(sections)}</body></html>\n")
     (out / TREND_HTML).write_text(page)

@@ -3,7 +3,7 @@ so that float noise can never fail a test and a real change always can.
 
 Use: ``snapshot(extension_class=verdict_snapshot(model_name, noise_ranges(verdict)))``.
 
-The rule (README: "Snapshots and float noise"). Stored numbers are rounded to ``DIGITS``
+The rule (docs/trust.md: "Snapshots and float noise"). Stored numbers are rounded to ``DIGITS``
 decimals (a step of ``STEP``). A stored number matches the new one when
 
 - it lies within the new number's noise range (what float noise of the measured size can

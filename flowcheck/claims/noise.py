@@ -2,7 +2,7 @@
 
 A verdict is judged "within float noise" when noise of this size could flip it, and the
 snapshot / baseline rule (``claims.equivalence``) lets numbers move by this much. Measured
-on the three shipped models (README: "How much the numbers move"); the analysis that measures
+on the three shipped models (docs/trust.md: "Snapshots and float noise"); the analysis that measures
 it between two runs is ``analysis.noise``.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ..errors import UsageError
 # Bound on |difference| of a stored number between float32 runs that should agree: more
 # than twice the largest measured (8.7e-4 pp on the knockout curves, 6.9e-6 on the lens,
 # over the three shipped models x {2 vs 1 threads, sdpa vs eager, fast vs exact engine,
-# this machine vs the one that recorded the committed runs}; README). Knockout curves:
+# this machine vs the one that recorded the committed runs}; docs/trust.md). Knockout curves:
 # relative change of p(answer) in percentage points; lens: probability.
 NOISE_PP = 2e-3
 NOISE_LENS = 2e-5

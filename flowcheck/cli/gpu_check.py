@@ -39,7 +39,7 @@ def cmd(args) -> int:
     from ..runs.environment import environment
     if not torch.cuda.is_available():
         print(f"flowcheck gpu-check: no CUDA GPU visible (torch {torch.__version__}, CUDA build: "
-              f"{torch.version.cuda or 'none'}); install a CUDA build of torch (README: Running on a "
+              f"{torch.version.cuda or 'none'}); install a CUDA build of torch (docs/gpu.md: Running on a "
               "GPU) on a machine with a GPU", file=sys.stderr)
         return EXIT_USAGE
     args.out.mkdir(parents=True, exist_ok=True)

@@ -142,7 +142,7 @@ def check_device(device: str) -> str:
         raise UsageError(f"device {device!r} is not available on this machine (torch "
                          f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
                          f"available: {', '.join(available)}. For a GPU, install a CUDA build of "
-                         "torch (README: Running on a GPU)")
+                         "torch (docs/gpu.md: Running on a GPU)")
     if dev.type == "meta":
         raise UsageError("device 'meta' holds no weights (tensors without data): nothing can be "
                          f"measured on it; use one of {', '.join(available)}")

@@ -23,7 +23,7 @@ RUNS = REPO_ROOT / "reports" / "reference"
 SNAPSHOTS = REPO_ROOT / "tests" / "claims" / "__snapshots__" / "test_claims" / "reference"
 MODELS = ("natural", "paper-route", "direct-route")
 # (model, claim, task) whose margin is inside the noise: float noise alone could flip them.
-# Measured: none on the shipped models (the closest margin is listed in the README).
+# Measured: none on the shipped models (docs/trust.md, "Snapshots and float noise").
 WITHIN_NOISE: set = set()
 
 
