@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..claims.judge import BOOTSTRAP_SEED, N_BOOTSTRAP
+from ..claims.judge import BOOTSTRAP_CHUNK, BOOTSTRAP_SEED, N_BOOTSTRAP
 from ..claims.statistics import STATISTICS
 
 UNITS = {"min_mean": "pp", "max_abs_mean": "pp", "valley_separation": "pp", "min_gap": "pp",
@@ -91,15 +91,20 @@ def condition_differences(spec, ev_a, ev_b, task: str, n_bootstrap: int = N_BOOT
     ranges = dict(spec.layers)
     sides = [({k: ev.curves[k][usable] for k in keys}, ev.n_layers) for ev in (a, b)]
 
-    def values(index) -> np.ndarray:  # (side, condition) statistic on the rows ``index``
-        return np.array([[STATISTICS[c.statistic].evaluate({k: np.nanmean(v[index], axis=0)
-                                                            for k, v in rows.items()},
-                                                           ranges, n_layers, c.kwargs())[0]
-                          for c in spec.conditions] for rows, n_layers in sides])
+    def values(means: list[dict]) -> np.ndarray:  # (side, condition) statistic on mean curves
+        return np.array([[STATISTICS[c.statistic].evaluate(m, ranges, n_layers, c.kwargs())[0]
+                          for c in spec.conditions] for m, (_, n_layers) in zip(means, sides)])
 
-    observed = values(np.arange(n))
+    observed = values([{k: np.nanmean(v, axis=0) for k, v in rows.items()} for rows, _ in sides])
     rng = np.random.default_rng(seed)
-    boot = np.array([np.subtract(*values(rng.integers(0, n, n))[::-1]) for _ in range(n_bootstrap)])
+    draws = np.stack([rng.integers(0, n, n) for _ in range(n_bootstrap)])  # (B, n): one draw, both runs
+    boot = []
+    for start in range(0, n_bootstrap, BOOTSTRAP_CHUNK):  # the means of a chunk of resamples at once
+        batch = draws[start:start + BOOTSTRAP_CHUNK]
+        means = [{k: np.nanmean(v[batch], axis=1) for k, v in rows.items()} for rows, _ in sides]
+        boot += [np.subtract(*values([{k: m[b] for k, m in side.items()} for side in means])[::-1])
+                 for b in range(len(batch))]
+    boot = np.array(boot)  # (B, conditions): B - A per resample
     out = {}
     for i, c in enumerate(spec.conditions):
         diff = float(observed[1, i] - observed[0, i])

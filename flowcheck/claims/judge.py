@@ -30,7 +30,7 @@ from .statistics import STATISTICS, Noise
 
 N_BOOTSTRAP = 1000
 BOOTSTRAP_SEED = 0  # fixed: the same evidence always gets the same intervals (run.json records it)
-_CHUNK = 100  # resamples whose mean curves are computed in one array operation
+BOOTSTRAP_CHUNK = 100  # resamples whose mean curves are computed in one array operation
 STATUSES = ("holds", "fails", "uncertain", "inconclusive")
 
 
@@ -273,8 +273,8 @@ def judge(spec: ClaimSpec, evidence: Evidence, family: str, task: str = POOLED,
     rng = np.random.default_rng(seed)
     draws = np.stack([rng.integers(0, n, n) for _ in range(n_bootstrap)])  # (B, n) resampled rows
     boot = []
-    for start in range(0, n_bootstrap, _CHUNK):  # means of a chunk of resamples at once
-        batch = draws[start:start + _CHUNK]
+    for start in range(0, n_bootstrap, BOOTSTRAP_CHUNK):  # means of a chunk of resamples at once
+        batch = draws[start:start + BOOTSTRAP_CHUNK]
         means = {k: np.nanmean(v[batch], axis=1) for k, v in rows.items()}  # (chunk, n_layers)
         boot += [statistics_on({k: m[b] for k, m in means.items()}) for b in range(len(batch))]
     boot = np.array(boot)  # (B, conditions, 3)
