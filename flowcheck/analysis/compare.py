@@ -120,9 +120,7 @@ def explain_flips(flips: list[dict], va: dict, vb: dict, specs: dict, pair,
         if name:
             entry.update(margin_a=ca[name]["margin"], margin_b=cb[name]["margin"])
             if name in diffs:
-                d = diffs[name]
-                entry["paired"] = {"diff": round(d.diff, 4), "ci": [round(d.ci[0], 4), round(d.ci[1], 4)],
-                                   "n": d.n, "significant": d.significant, "matters": d.matters(tolerance)}
+                entry["paired"] = diffs[name].as_dict(tolerance)
         out.append(entry)
     return out
 
@@ -196,12 +194,22 @@ def changed(result: dict) -> bool:
     return bool(result["flips"] or result["curve_changes"])
 
 
+def curve_line(c: dict) -> str:
+    """One moved curve: 'flow [task] layer L: a% -> b% (change; interval)'."""
+    return (f"{c['flow']} [{c['task']}] layer {c['layer']}: {c['a']:+.1f}% -> {c['b']:+.1f}% "
+            f"({c['change']:+.1f}; interval {c['interval']:.1f})")
+
+
 def format_comparison(result: dict) -> str:
     lines = [f"A: {result['run_a']}", f"B: {result['run_b']}"]
     s = result.get("samples") or {}
     if s:
         lines.append(f"compared on the {s['common']} samples both runs measured (left out: "
                      f"{s['only_a']} only in A, {s['only_b']} only in B)")
+    for side in ("a", "b"):
+        if result.get(f"only_in_{side}"):
+            lines.append(f"judged in run {side.upper()} only (not compared, the gate says nothing of them): "
+                         + ", ".join(result[f"only_in_{side}"]))
     for c in result.get("claim_changed", []):
         lines.append(f"claim changed: {c['claim']} v{c['a']} -> v{c['b']} (its verdicts are not "
                      "compared: a changed claim is no change of the model)")
@@ -225,7 +233,5 @@ def format_comparison(result: dict) -> str:
         lines += [flip_line(f) for f in result["borderline"]]
     if result["curve_changes"]:
         lines.append(f"curves that moved more than {result['tolerance']} points and their 95% interval:")
-        for c in result["curve_changes"]:
-            lines.append(f"  {c['flow']} [{c['task']}] layer {c['layer']}: {c['a']:+.1f}% -> "
-                         f"{c['b']:+.1f}% ({c['change']:+.1f}; interval {c['interval']:.1f})")
+        lines += [f"  {curve_line(c)}" for c in result["curve_changes"]]
     return "\n".join(lines)

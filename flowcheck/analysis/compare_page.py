@@ -7,17 +7,12 @@ import html
 from pathlib import Path
 
 from ..claims.judge import POOLED
-from .compare import flip_line
+from .compare import curve_line, flip_line
 from .grid import GRID_CSS, grid_html, grid_markdown
 
 
 def _points(change) -> str:
     return "" if change is None else f"{change:+.1f}"
-
-
-def _curve_line(c: dict) -> str:
-    return (f"{c['flow']} [{c['task']}] layer {c['layer']}: {c['a']:+.1f}% -> {c['b']:+.1f}% "
-            f"(change {c['change']:+.1f}, interval {c['interval']:.1f})")
 
 
 def _overlays(result: dict, curves: tuple) -> list[str]:
@@ -58,8 +53,8 @@ def write_compare_html(result: dict, curves: tuple, out: Path) -> Path:
                    f"<td>{_points(a['change'])}</td></tr>" for a in result["accuracy"])
     flips = "".join(f"<li>{e(flip_line(f).strip())}</li>" for f in result["flips"])
     borderline = "".join(f"<li>{e(flip_line(f).strip())}</li>" for f in result.get("borderline", []))
-    moved = "".join(f"<li>{e(_curve_line(c))}</li>" for c in result["curve_changes"])
-    grid = grid_html(result["grid"]) if result.get("grid") else "<p>no verdict in both runs</p>"
+    moved = "".join(f"<li>{e(curve_line(c))}</li>" for c in result["curve_changes"])
+    grid = grid_html(result.get("grid") or {"cells": []})
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>flowcheck compare</title>"
             "<style>body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto}"
             "td,th{border:1px solid #ccc;padding:3px 8px}table{border-collapse:collapse}"
@@ -82,7 +77,7 @@ def write_compare_html(result: dict, curves: tuple, out: Path) -> Path:
 def write_compare_markdown(result: dict, out: Path) -> Path:
     """The grid, accuracy and the lists as Markdown (no plots)."""
     lines = [f"# flowcheck compare: {result['run_a']} (A) vs {result['run_b']} (B)", "",
-             "## Verdicts, A → B", "", grid_markdown(result["grid"]) if result.get("grid") else "none", "",
+             "## Verdicts, A → B", "", grid_markdown(result.get("grid") or {"cells": []}), "",
              "## Answered correctly", "", "| task | A | B | change (points) |", "|---|---|---|---|"]
     lines += [f"| {a['task']} | {a['a']} | {a['b']} | {_points(a['change'])} |" for a in result["accuracy"]]
     for title, items in ((f"Verdicts that changed ({len(result['flips'])})", result["flips"]),
@@ -90,7 +85,7 @@ def write_compare_markdown(result: dict, out: Path) -> Path:
                           result.get("borderline", []))):
         lines += ["", f"## {title}", ""] + ([f"- {flip_line(f).strip()}" for f in items] or ["- none"])
     lines += ["", f"## Curves that moved beyond their interval ({len(result['curve_changes'])})", ""]
-    lines += [f"- {_curve_line(c)}" for c in result["curve_changes"]] or ["- none"]
+    lines += [f"- {curve_line(c)}" for c in result["curve_changes"]] or ["- none"]
     out = Path(out)
     out.write_text("\n".join(lines) + "\n")
     return out

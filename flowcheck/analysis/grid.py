@@ -79,9 +79,7 @@ def build_grid(va: dict, vb: dict, flips: list[dict], borderline: list[dict], di
                     paired = (flip or {}).get("paired")
                     if paired is None and differences is not None:
                         d = differences(claim, task).get(name)
-                        if d is not None:
-                            paired = {"diff": round(d.diff, 4), "ci": [round(d.ci[0], 4), round(d.ci[1], 4)],
-                                      "n": d.n, "significant": d.significant}
+                        paired = d.as_dict() if d is not None else None
                     if paired:
                         cell["paired"] = paired
             cells.append(cell)
@@ -135,11 +133,18 @@ def format_grid(grid: dict) -> str:
     return "\n".join(lines)
 
 
+def _md(text: str) -> str:
+    return text.replace("|", "/")  # a pipe would end the table cell
+
+
 def grid_markdown(grid: dict) -> str:
     """The grid as a Markdown table (symbol, A -> B, and the deciding statistic per cell)."""
+    if not grid["cells"]:
+        return "No verdict in both runs.\n"
     at = {(c["claim"], c["task"]): c for c in grid["cells"]}
     out = [f"Verdicts A → B ({_counts(grid)}). " + ", ".join(f"{v[0]} {k}" for k, v in CLASSES.items()),
-           "", "| claim | " + " | ".join(grid["tasks"]) + " |", "|---|" + "---|" * len(grid["tasks"])]
+           "", "| claim | " + " | ".join(_md(t) for t in grid["tasks"]) + " |",
+           "|---|" + "---|" * len(grid["tasks"])]
     for claim in grid["claims"]:
         cells = []
         for task in grid["tasks"]:
@@ -151,8 +156,8 @@ def grid_markdown(grid: dict) -> str:
             if c["class"] in ("newly failing", "newly holding"):
                 text = f"**{text}**"
             detail = cell_detail(c)
-            cells.append(text + (f"<br><sub>{detail.replace('|', '/')}</sub>" if detail else ""))
-        out.append(f"| {claim} | " + " | ".join(cells) + " |")
+            cells.append(text + (f"<br><sub>{_md(detail)}</sub>" if detail else ""))
+        out.append(f"| {_md(claim)} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -160,6 +165,8 @@ def grid_html(grid: dict) -> str:
     """The grid as an HTML table: class colours and symbols, the detail below each cell and
     on hover."""
     e = html.escape
+    if not grid["cells"]:
+        return "<p>No verdict in both runs.</p>"
     at = {(c["claim"], c["task"]): c for c in grid["cells"]}
     legend = " ".join(f"<span class='cell' style='{style};padding:2px 6px'>{sym} {e(k)}</span>"
                       for k, (sym, _, style) in CLASSES.items())

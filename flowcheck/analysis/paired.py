@@ -27,6 +27,8 @@ UNITS = {"min_mean": "pp", "max_abs_mean": "pp", "valley_separation": "pp", "min
          "argmin_depth": "depth", "depth_gap": "depth", "lens_rise_gap": "depth", "stage_order": "depth",
          "lens_peak": "probability", "lens_top_margin": "probability", "abs_ratio": "ratio"}
 SMALLEST_CHANGE = {"pp": 5.0, "depth": 0.1, "probability": 0.05, "ratio": 0.1}
+MIN_PAIRED = 5  # samples in both runs below which a paired interval says nothing
+JUDGED = ("holds", "uncertain", "fails")  # statuses a move of the statistic can explain
 
 
 def smallest_change(statistic: str, tolerance: float | None = None) -> float:
@@ -48,12 +50,24 @@ class PairedDifference:
     n: int
 
     @property
+    def finite(self) -> bool:
+        return all(np.isfinite(x) for x in (self.diff, *self.ci))
+
+    @property
     def significant(self) -> bool:
-        return self.ci[0] > 0 or self.ci[1] < 0
+        """The 95% interval excludes 0 - on at least ``MIN_PAIRED`` samples (fewer resample to
+        an interval of a few points that excludes 0 on any move)."""
+        return self.n >= MIN_PAIRED and (self.ci[0] > 0 or self.ci[1] < 0)
 
     def matters(self, tolerance: float | None = None) -> bool:
-        """Significant and larger than the smallest change worth a gate (module doc)."""
-        return self.significant and abs(self.diff) > smallest_change(self.statistic, tolerance)
+        """Larger than the smallest change worth a gate and significant - or, on fewer than
+        ``MIN_PAIRED`` samples, where significance cannot be told, larger alone (module doc)."""
+        big = abs(self.diff) > smallest_change(self.statistic, tolerance)
+        return big and (self.significant or self.n < MIN_PAIRED)
+
+    def as_dict(self, tolerance: float | None = None) -> dict:
+        return {"diff": round(self.diff, 4), "ci": [round(self.ci[0], 4), round(self.ci[1], 4)],
+                "n": self.n, "significant": self.significant, "matters": self.matters(tolerance)}
 
 
 def paired_evidence(run_a: Path, run_b: Path, question_ids=None):
@@ -61,16 +75,18 @@ def paired_evidence(run_a: Path, run_b: Path, question_ids=None):
     (and measured finitely), in the same order (by question id)."""
     from ..runs.execute import RunPlan
     from ..runs.folder import RunFolder, evidence_from_rows
+    from ..runs.stored import lens_variant, run_specs
     out, rows = [], []
     for run in (run_a, run_b):
         folder = RunFolder(run)
         meta = folder.meta()
         plan = RunPlan.from_meta(meta)
-        rows.append((folder.latest_rows(plan, question_ids, meta), plan, meta["n_layers"]))
+        rows.append((folder.latest_rows(plan, question_ids, meta), plan, meta["n_layers"],
+                     lens_variant(run_specs(meta))))
     both = sorted(q for q in rows[0][0] if q in rows[1][0]
                   and all(r[0][q]["correct"] and not r[0][q].get("non_finite") for r in rows))
-    for table, plan, n_layers in rows:
-        out.append(evidence_from_rows({q: table[q] for q in both}, plan, n_layers)[0])
+    for table, plan, n_layers, variant in rows:
+        out.append(evidence_from_rows({q: table[q] for q in both}, plan, n_layers, variant)[0])
     return tuple(out)
 
 
@@ -119,12 +135,16 @@ def classify(flip: dict, differences: dict[str, PairedDifference], tolerance: fl
     (paired) and by more than the smallest change worth a gate - or, for a verdict that went
     to ``fails``, moved significantly at all - else 'borderline' (the verdict flipped while its
     statistic did not move: a threshold grazed in both runs); 'changed' when no paired
-    evidence exists."""
+    evidence exists, a difference is not finite, or either status is not holds, uncertain or
+    fails (inconclusive, not applicable)."""
     moved = [c for c in (flip.get("conditions") or list(differences)) if c in differences]
-    if not differences:
-        return "changed"
+    if not differences or not all(d.finite for d in differences.values()):
+        return "changed"  # nothing to pair, or a statistic that is not a number: never borderline
+    if any(flip.get(side) is not None and flip.get(side) not in JUDGED for side in ("a", "b")):
+        return "changed"  # to or from inconclusive / not applicable: not a grazed threshold
     if flip.get("b") == "fails" and flip.get("a") != "fails":
-        return "changed" if any(differences[c].significant for c in moved) else "borderline"
+        return "changed" if any(differences[c].significant or differences[c].matters(tolerance)
+                                for c in moved) else "borderline"
     return "changed" if any(differences[c].matters(tolerance) for c in moved) else "borderline"
 
 
@@ -133,11 +153,12 @@ def run_samples(run_dir: Path):
     curve being sample ``ids[i]`` (the rows the judge used)."""
     from ..runs.execute import RunPlan
     from ..runs.folder import RunFolder, evidence_from_rows
+    from ..runs.stored import lens_variant, run_specs
     folder = RunFolder(run_dir)
     meta = folder.meta()
     plan = RunPlan.from_meta(meta)
     rows = folder.latest_rows(plan, None, meta)
-    ev, _ = evidence_from_rows(rows, plan, meta["n_layers"], meta.get("lens_variant"))
+    ev, _ = evidence_from_rows(rows, plan, meta["n_layers"], lens_variant(run_specs(meta)))
     ids = [q for q in sorted(rows) if rows[q]["correct"] and not rows[q].get("non_finite")]
     return ids, ev
 

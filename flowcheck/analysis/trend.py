@@ -92,7 +92,8 @@ def _png(fig, path: Path) -> Path:
 
 def _panel(ax, name: str, points: list) -> None:
     """One condition across the runs: the side of the threshold that meets it shaded, the
-    threshold dashed, each run's statistic with its 95% interval, marked by its status."""
+    threshold dashed, each run's statistic with its 95% interval, marked by its status; where
+    the claim's version changes between runs the line breaks at a dotted mark."""
     have = [i for i, p in enumerate(points) if p is not None and p["observed"] is not None]
     if not have:
         ax.set_title(f"{name}: not judged", fontsize=9)
@@ -106,7 +107,15 @@ def _panel(ax, name: str, points: list) -> None:
     ax.fill_between(have, [lo] * len(have) if below else thr, thr if below else [hi] * len(have),
                     color="#1a7837", alpha=0.08, lw=0)
     ax.plot(have, thr, "--", color="k", lw=1)
-    ax.plot(have, obs, "-", color="#555", lw=0.8)
+    segments = [[have[0]]]  # runs judged under one claim version are joined; a new version
+    for prev, i in zip(have, have[1:]):  # starts a new line, marked where it starts
+        if points[i]["version"] != points[prev]["version"]:
+            segments.append([])
+            ax.axvline(i - 0.5, ls=":", color="0.4", lw=1)
+            ax.text(i - 0.45, hi - pad / 2, f"claim v{points[i]['version']}", fontsize=7, va="top")
+        segments[-1].append(i)
+    for seg in segments:
+        ax.plot(seg, [points[i]["observed"] for i in seg], "-", color="#555", lw=0.8)
     for i in have:
         p = points[i]
         marker, colour, filled = STYLE.get(p["status"], STYLE["inconclusive"])

@@ -27,15 +27,21 @@ def label_dir(text: str) -> tuple[str, Path]:
     return label, Path(folder)
 
 
-def cmd(args) -> int:
-    from ..analysis.matrix import MATRIX_MD, write_matrix
-    pairs = [label_dir(t) for t in args.runs]
+def labelled_runs(texts: list[str]) -> dict[str, Path]:
+    """{label: run folder} from LABEL=RUN_DIR arguments, in the order given; a label given
+    twice is a usage error."""
+    pairs = [label_dir(t) for t in texts]
     labels = [label for label, _ in pairs]
     twice = sorted({label for label in labels if labels.count(label) > 1})
     if twice:
         raise UsageError(f"label {twice[0]!r} is given to more than one run; give each run its own "
                          "label (e.g. base=RUN_A edited=RUN_B)")
-    runs = dict(pairs)
+    return dict(pairs)
+
+
+def cmd(args) -> int:
+    from ..analysis.matrix import MATRIX_MD, write_matrix
+    runs = labelled_runs(args.runs)
     matrix = write_matrix(runs, args.out)
     print(json.dumps(matrix, sort_keys=True) if args.json else (args.out / MATRIX_MD).read_text())
     return EXIT_OK

@@ -4,9 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import UsageError
 from .args import EXIT_OK, command
-from .matrix import label_dir
+from .matrix import labelled_runs
 
 EXAMPLES = ["flowcheck trend step-1000=runs/s1000 step-2000=runs/s2000 step-3000=runs/s3000 --out trend",
             "flowcheck trend fp32=runs/fp32 int8=runs/int8 int4=runs/int4 --out reports/quantised"]
@@ -25,13 +24,7 @@ def add_parser(sub) -> None:
 
 def cmd(args) -> int:
     from ..analysis.trend import TREND_HTML, format_trend, write_trend
-    pairs = [label_dir(t) for t in args.runs]
-    labels = [label for label, _ in pairs]
-    twice = sorted({label for label in labels if labels.count(label) > 1})
-    if twice:
-        raise UsageError(f"label {twice[0]!r} is given to more than one run; give each run its own "
-                         "label (e.g. step-1000=RUN_A step-2000=RUN_B)")
-    trend = write_trend(dict(pairs), args.out)
+    trend = write_trend(labelled_runs(args.runs), args.out)
     print(json.dumps(trend, sort_keys=True) if args.json else format_trend(trend))
     print(f"page: {args.out / TREND_HTML}")
     return EXIT_OK

@@ -18,15 +18,17 @@ def _row(cells, tag="td", links: dict | None = None) -> str:
     for c in cells:
         cls = next((k for k in ("holds", "FAILS", "UNCERTAIN", "INCONCLUSIVE") if c.startswith(k)), "")
         text = html.escape(c)
-        if links and c in links:  # a claim's row: to the panel that decides it
-            text = f'<a href="#panel-{html.escape(links[c])}" title="the curves that decide it">{text}</a>'
+        if links and c in links:  # a claim's row: to the panel of its first condition
+            text = (f'<a href="#panel-{html.escape(links[c])}" title="the panel of its first condition">'
+                    f"{text}</a>")
         out.append(f'<{tag} class="{cls}">{text}</{tag}>' if cls else f"<{tag}>{text}</{tag}>")
     return "<tr>" + "".join(out) + "</tr>"
 
 
 def markdown_to_html(md: str, links: dict | None = None) -> str:
     """The subset the summary uses: '#' headings, '- ' bullets, pipe tables, paragraphs;
-    ``links``: {claim id: panel stem}, a table cell naming a claim links to its panel."""
+    ``links``: {claim id: panel stem}, a table cell naming a claim links to the panel of its
+    first condition."""
     out, table = [], []
     for line in md.splitlines() + [""]:
         if line.startswith("|"):

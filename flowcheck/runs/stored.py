@@ -82,12 +82,22 @@ def _claims_dir(stored: str | None) -> Path | None:
     return found if found.is_dir() or not Path(stored).is_dir() else Path(stored)
 
 
+def run_specs(meta: dict) -> list:
+    """The claims a run judged (its run.json's claims, from its claims folder)."""
+    return load_claims(claim_dirs(_claims_dir(meta.get("claims_dir"))), meta["claims"])
+
+
+def lens_variant(specs) -> str | None:
+    """The lens variant the claims read (the judge's evidence is built with it)."""
+    return next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
+
+
 def load_run(run_dir: Path) -> StoredRun:
     """Read run.json + results.jsonl of a run folder."""
     folder = RunFolder(run_dir)
     meta = folder.meta()
-    specs = load_claims(claim_dirs(_claims_dir(meta.get("claims_dir"))), meta["claims"])
-    variant = next(iter({s.lens_variant for s in specs if s.lens_variant}), None)
+    specs = run_specs(meta)
+    variant = lens_variant(specs)
     plan = RunPlan.from_meta(meta)
     stored_rows = folder.rows()  # read once: evidence and the check below both use it
     rows = folder.latest_rows(plan, meta=meta, stored=stored_rows)

@@ -1,9 +1,11 @@
 """Baselines: a model's verdicts recorded once, compared on every later run.
 
 One JSON file per (claim, task) under ``<folder>/<model>/``: the rounded verdict
-(``report.verdicts.verdict_to_dict``) plus the claim id, its version and the task, and one
+(``claims.serialise.verdict_to_dict``) plus the claim id, its version and the task, and one
 ``samples.npz`` per model: the per-sample curves the verdicts were judged on (question ids,
-one float64 row per sample and curve). A new verdict matches its baseline when
+one float64 row per sample and curve); each baseline records the digest of the samples file
+written with it, so a later recording (``-k`` a few cases) never pairs a baseline with
+another run's samples. A new verdict matches its baseline when
 ``equivalence.verdict_mismatches`` finds nothing (numbers within their float-noise ranges;
 status only where noise could change it). When numbers moved beyond noise, the baseline is
 judged as ``flowcheck compare`` judges two runs - paired, over the samples both answered
@@ -11,7 +13,8 @@ judged as ``flowcheck compare`` judges two runs - paired, over the samples both 
 more than the smallest change worth a gate (or the verdict newly fails with a significant
 move); a verdict that flipped while its statistic did not move is "borderline in both runs"
 and passes with a note. A baseline without per-sample rows (recorded before they were
-stored, or on other weights than the samples file) keeps the float-noise rule. A baseline
+stored, or whose samples file was since rewritten by another recording) keeps the float-noise
+rule and says why. A baseline
 recorded under another claim version is reported as "claim changed", not as a change of
 the model: the spec is not the one the baseline measured. Each baseline also records the
 model and the weights fingerprint it was measured on, so a moved verdict says whether the
@@ -50,12 +53,13 @@ def baseline_data(verdict) -> dict:
             **verdict_to_dict(verdict)}
 
 
-def record(folder: Path, model: str, verdict, weights: str | None = None, samples: bool = False) -> Path:
+def record(folder: Path, model: str, verdict, weights: str | None = None,
+           samples: str | None = None) -> Path:
     """Write (or overwrite) the verdict's baseline, with the model and weights it measured
-    (``samples``: the model's samples file was written from the same run)."""
+    (``samples``: the digest of the samples file written from the same run)."""
     path = path_for(folder, model, verdict.claim, verdict.task)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {**baseline_data(verdict), "model": str(model), "weights": weights, "samples": bool(samples)}
+    data = {**baseline_data(verdict), "model": str(model), "weights": weights, "samples": samples}
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return path
 
@@ -75,8 +79,14 @@ def read(path: Path) -> tuple[dict, dict]:
     return stored, {k: stored.pop(k, None) for k in ("model", "weights", "samples")}
 
 
-def record_samples(folder: Path, model: str, ids: list, evidence, weights: str | None) -> Path:
-    """Write the model's samples file: the per-sample curves of one run (``paired.run_samples``)."""
+def samples_digest(path: Path) -> str:
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def record_samples(folder: Path, model: str, ids: list, evidence, weights: str | None) -> str:
+    """Write the model's samples file: the per-sample curves of one run (``paired.run_samples``);
+    returns its digest (what ``record`` stores with each baseline)."""
     import numpy as np
     path = model_folder(folder, model) / SAMPLES
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,11 +95,11 @@ def record_samples(folder: Path, model: str, ids: list, evidence, weights: str |
         np.savez_compressed(f, question_ids=np.array(ids, dtype=str),
                             tasks=np.array(evidence.tasks.tolist(), dtype=str),
                             n_layers=np.array(evidence.n_layers), weights=np.array(weights or ""), **arrays)
-    return path
+    return samples_digest(path)
 
 
 def read_samples(folder: Path, model: str):
-    """(question ids, Evidence, weights) of the model's samples file, or None without one."""
+    """(question ids, Evidence, digest) of the model's samples file, or None without one."""
     import numpy as np
 
     from ..claims.judge import Evidence
@@ -100,14 +110,15 @@ def read_samples(folder: Path, model: str):
         with np.load(path, allow_pickle=False) as z:
             curves = {k.split(":", 1)[1]: z[k].astype(float) for k in z.files if k.startswith("curve:")}
             ev = Evidence(int(z["n_layers"]), z["tasks"].astype(object), curves)
-            return z["question_ids"].tolist(), ev, str(z["weights"]) or None
+            ids = z["question_ids"].tolist()
+        return ids, ev, samples_digest(path)
     except (OSError, ValueError, KeyError) as e:
         raise UserFileError(f"the baseline samples file {str(path)!r} cannot be read ({e}); {FIX}") from e
 
 
 @dataclass(frozen=True)
 class Comparison:
-    outcome: str  # match | missing | changed | claim changed
+    outcome: str  # match | borderline (moved less than a gate's change) | missing | changed | claim changed
     path: Path
     details: tuple[str, ...] = ()
 
@@ -148,10 +159,14 @@ def check(folder: Path, model: str, verdict, weights: str | None = None, spec=No
                      f"this run measured weights {weights}: the model changed since)")
     if spec is None or samples is None:
         return Comparison(CHANGED, path, tuple(moved))
-    stored_samples = read_samples(folder, model) if owner["samples"] else None
-    if stored_samples is None or stored_samples[2] != owner["weights"]:
-        moved.append("(this baseline stores no per-sample numbers of its run, so the move could not be "
-                     "tested paired; record it again to judge it as `flowcheck compare` does)")
+    digest = owner["samples"] if isinstance(owner["samples"], str) else None
+    stored_samples = read_samples(folder, model) if digest else None
+    if stored_samples is None or stored_samples[2] != digest:
+        why = ("this baseline was recorded without per-sample numbers" if digest is None else
+               "the model's samples file was rewritten by a later recording (digest "
+               f"{stored_samples[2] if stored_samples else 'none'}, this baseline's {digest})")
+        moved.append(f"({why}, so the move could not be tested paired; record it again to judge it as "
+                     "`flowcheck compare` does)")
         return Comparison(CHANGED, path, tuple(moved))
     return _paired(path, spec, verdict, stored, stored_samples, samples, tolerance, moved)
 
@@ -162,7 +177,8 @@ def _paired(path, spec, verdict, stored: dict, stored_samples, samples, toleranc
     ev_old, ev_new = aligned(stored_samples[0], stored_samples[1], *samples)
     diffs = condition_differences(spec, ev_old, ev_new, verdict.task)
     if not diffs:
-        return Comparison(CHANGED, path, (*moved, "(no sample answered in both runs: not tested paired)"))
+        return Comparison(CHANGED, path, (*moved, "(not tested paired: no sample answered correctly in both "
+                                                  "runs, or a curve the claim reads is missing in one)"))
     new_conditions = {c.name: c.status for c in verdict.conditions}
     flipped = [c for c, s in new_conditions.items() if (stored["conditions"].get(c) or {}).get("status") != s]
     lines = tuple(f"{d.condition} ({d.statistic}): {d.a:.4g} -> {d.b:.4g}, paired over {d.n} samples "
@@ -175,7 +191,7 @@ def _paired(path, spec, verdict, stored: dict, stored_samples, samples, toleranc
         return Comparison(BORDERLINE, path, (f"status {stored['status']} -> {verdict.status}: borderline "
                                              "in both runs (the statistic did not move significantly, or "
                                              "by less than the smallest change worth a gate)", *lines))
-    if any(d.matters(tolerance) for d in diffs.values()):
+    if any(d.matters(tolerance) or not d.finite for d in diffs.values()):
         return Comparison(CHANGED, path,
                           (*moved, f"status {verdict.status} in both, a statistic moved", *lines))
     return Comparison(BORDERLINE, path, ("numbers moved beyond float noise, none by a change worth a gate",

@@ -39,7 +39,7 @@ class FlowcheckSession:
     _expectations: dict | None = None
     _result: object = None
     _run_samples: tuple | None = None
-    _samples_recorded: bool = False
+    _samples_digest: str | None = None  # of the samples file this session recorded
 
     # --- what the session tests ------------------------------------------------------------
     @property
@@ -114,11 +114,11 @@ class FlowcheckSession:
         weights = self._result.meta.get("weights") if self._result is not None else None
         samples = self._samples()
         if self.updating:
-            if samples is not None and not self._samples_recorded:
-                baselines.record_samples(self.baselines_folder, self.settings.model, *samples, weights)
-                self._samples_recorded = True
+            if samples is not None and self._samples_digest is None:
+                self._samples_digest = baselines.record_samples(self.baselines_folder, self.settings.model,
+                                                                *samples, weights)
             baselines.record(self.baselines_folder, self.settings.model, verdict, weights,
-                             samples=self._samples_recorded)
+                             samples=self._samples_digest)
             return "", ""
         spec = next((s for s in self.specs if s.id == verdict.claim), None)
         found = baselines.check(self.baselines_folder, self.settings.model, verdict, weights, spec, samples)

@@ -90,3 +90,15 @@ def test_natural_vs_paper_route_grid_leads_the_page(tmp_path):
     assert page.index("class='grid'") < page.index("Answered correctly") < page.index("Verdicts that changed")
     md = write_compare_markdown(result, tmp_path / "c.md").read_text()
     assert md.index("| claim |") < md.index("## Verdicts that changed")
+
+
+@pytest.mark.fast
+def test_claims_judged_in_one_run_only_are_named_not_passed_over():
+    from flowcheck.analysis.compare import format_comparison
+    result = {"run_a": "a", "run_b": "b", "accuracy": [], "grid": {"claims": [], "tasks": [], "cells": []},
+              "flips": [], "borderline": [], "curve_changes": [], "only_in_a": ["stage_order"],
+              "only_in_b": [], "claim_changed": [], "tolerance": 5.0}
+    text = format_comparison(result)
+    assert "judged in run A only (not compared, the gate says nothing of them): stage_order" in text
+    assert "no verdict in both runs" in text
+    assert "No verdict in both runs" in grid_markdown(result["grid"])

@@ -66,3 +66,25 @@ def test_a_verdict_that_newly_fails_needs_only_a_significant_move():
     assert classify(to_fails, {"c": hair}) == "changed"
     assert classify(to_fails, {"c": still}) == "borderline"
     assert classify({**to_fails, "a": "fails", "b": "uncertain"}, {"c": hair}) == "borderline"
+
+
+def test_a_flip_to_a_status_no_statistic_explains_is_never_borderline():
+    """To or from inconclusive (no usable sample, a statistic that is not a number) the gate
+    counts the flip: a claim that was not measured is not a grazed threshold."""
+    nan = PairedDifference("c", "abs_ratio", 0.1, float("nan"), float("nan"), (float("nan"),) * 2, 20)
+    still = PairedDifference("c", "min_mean", 3.0, 3.01, 0.01, (-0.2, 0.22), 20)
+    assert classify({"conditions": ["c"], "a": "holds", "b": "uncertain"}, {"c": nan}) == "changed"
+    assert classify({"conditions": [], "a": "holds", "b": "inconclusive"}, {"c": still}) == "changed"
+    assert classify({"conditions": ["c"], "a": "inconclusive", "b": "holds"}, {"c": still}) == "changed"
+
+
+def test_on_a_handful_of_samples_significance_cannot_be_told():
+    """Under MIN_PAIRED samples a percentile interval is a few points that excludes 0 on any
+    move: a hair is not significant there, a move beyond the smallest change still counts."""
+    from flowcheck.analysis.paired import MIN_PAIRED
+    hair = PairedDifference("c", "min_mean", 3.0, 3.001, 0.001, (0.001, 0.001), 1)
+    big = PairedDifference("c", "min_mean", 3.0, 12.0, 9.0, (9.0, 9.0), 2)
+    to_fails = {"conditions": ["c"], "a": "uncertain", "b": "fails"}
+    assert MIN_PAIRED > 2 and not hair.significant and not big.significant
+    assert classify(to_fails, {"c": hair}) == "borderline"
+    assert classify(to_fails, {"c": big}) == "changed" and big.matters()

@@ -77,3 +77,22 @@ def test_bad_series_are_usage_errors(tmp_path, capsys):
     assert "b:" in capsys.readouterr().err
     with pytest.raises(Exception):
         build_trend({"x": tmp_path / "missing"})
+
+
+def test_a_new_claim_version_in_the_series_is_marked(tmp_path):
+    """Points judged under another version of a claim are not silently joined: trend.json
+    keeps each point's version and the plot breaks its line there (the PNG differs)."""
+    runs = series(tmp_path, 4)
+    last = list(runs.values())[-1]
+    verdicts = json.loads((last / "verdicts.json").read_text())
+    verdicts["question_to_last_middle"]["version"] += 1
+    (last / "verdicts.json").write_text(json.dumps(verdicts))
+    trend = write_trend(runs, tmp_path / "out")
+    versions = [p["version"] for p in trend["claims"]["question_to_last_middle"]["conditions"]["middle_drop"]]
+    assert versions[-1] == versions[0] + 1 and len(set(versions[:-1])) == 1
+    (tmp_path / "again").mkdir()
+    same = write_trend(series(tmp_path / "again", 4), tmp_path / "out2")
+    assert same["claims"]["question_to_last_middle"]["conditions"]["middle_drop"][-1]["version"] == \
+        versions[0]
+    png = "trend_question_to_last_middle.png"
+    assert (tmp_path / "out" / png).read_bytes() != (tmp_path / "out2" / png).read_bytes()

@@ -59,3 +59,12 @@ def test_the_report_draws_them_and_links_each_verdict_to_its_panel(tmp_path):
     bare = plot_panels(load_run(run).evidence, tmp_path, "paper-route")  # no claims given
     assert (tmp_path / "knockout_to_last.png") in bare
     assert (tmp_path / "knockout_to_last.png").read_bytes() != with_marks
+
+
+@pytest.mark.fast
+def test_a_range_is_shaded_only_on_the_panel_of_its_flow():
+    """stage_order reads image->question over the early layers and question->last over the
+    middle ones: the early range belongs to the image->question panel, not to "to Last"."""
+    to_last = {m["layers"] for m in marks("stage_order", "knockout_to_last") if m["kind"] == "range"}
+    image = {m["layers"] for m in marks("stage_order", "knockout_image_to_question") if m["kind"] == "range"}
+    assert (0, 3) in image and (0, 3) not in to_last

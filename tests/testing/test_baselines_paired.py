@@ -37,9 +37,8 @@ def ids(n: int = 40) -> list[str]:
 
 def recorded(tmp_path, spec, c, with_samples=True):
     verdict = judge(spec, evidence(c), "reference", POOLED)
-    if with_samples:
-        baselines.record_samples(tmp_path, "m", ids(len(c)), evidence(c), "w1")
-    baselines.record(tmp_path, "m", verdict, "w1", samples=with_samples)
+    digest = baselines.record_samples(tmp_path, "m", ids(len(c)), evidence(c), "w1") if with_samples else None
+    baselines.record(tmp_path, "m", verdict, "w1", samples=digest)
     return verdict
 
 
@@ -97,3 +96,15 @@ def test_a_verdict_that_newly_fails_needs_only_a_significant_move(tmp_path, spec
     moved[:, 6] += shift
     verdict, found = check(tmp_path, spec, moved)
     assert verdict.status == "fails" and found.outcome == baselines.CHANGED
+
+
+def test_a_samples_file_rewritten_by_a_later_recording_is_not_paired_with_older_baselines(tmp_path, spec):
+    """Recording a few cases again (pytest -k ... --snapshot-update) rewrites the model's
+    samples file; baselines recorded before keep the float-noise rule and say why."""
+    base = curves(1.0)
+    recorded(tmp_path, spec, base)
+    baselines.record_samples(tmp_path, "m", ids(), evidence(base + 3.0), "w1")  # another run's samples
+    moved = base.copy()
+    moved[:, 6] += 0.5
+    verdict, found = check(tmp_path, spec, moved)
+    assert not found.ok and "samples file was rewritten by a later recording" in found.message("m")
