@@ -72,22 +72,8 @@ class PairedDifference:
 
 def paired_evidence(run_a: Path, run_b: Path, question_ids=None):
     """(Evidence of A, Evidence of B): the rows of the samples both runs answered correctly
-    (and measured finitely), in the same order (by question id)."""
-    from ..runs.execute import RunPlan
-    from ..runs.folder import RunFolder, evidence_from_rows
-    from ..runs.stored import lens_variant, run_specs
-    out, rows = [], []
-    for run in (run_a, run_b):
-        folder = RunFolder(run)
-        meta = folder.meta()
-        plan = RunPlan.from_meta(meta)
-        rows.append((folder.latest_rows(plan, question_ids, meta), plan, meta["n_layers"],
-                     lens_variant(run_specs(meta))))
-    both = sorted(q for q in rows[0][0] if q in rows[1][0]
-                  and all(r[0][q]["correct"] and not r[0][q].get("non_finite") for r in rows))
-    for table, plan, n_layers, variant in rows:
-        out.append(evidence_from_rows({q: table[q] for q in both}, plan, n_layers, variant)[0])
-    return tuple(out)
+    (and measured finitely), in the same order (by question id); ``question_ids``: of these."""
+    return aligned(*run_samples(run_a, question_ids), *run_samples(run_b, question_ids))
 
 
 def condition_differences(spec, ev_a, ev_b, task: str, n_bootstrap: int = N_BOOTSTRAP,
@@ -148,16 +134,17 @@ def classify(flip: dict, differences: dict[str, PairedDifference], tolerance: fl
     return "changed" if any(differences[c].matters(tolerance) for c in moved) else "borderline"
 
 
-def run_samples(run_dir: Path):
-    """(question ids, Evidence) of a run's correctly answered, finite samples, row i of every
-    curve being sample ``ids[i]`` (the rows the judge used)."""
+def run_samples(run_dir: Path, question_ids=None):
+    """(question ids, Evidence) of a run's correctly answered, finite samples (of
+    ``question_ids``, default all the run measured), row i of every curve being sample
+    ``ids[i]`` (the rows the judge used)."""
     from ..runs.execute import RunPlan
     from ..runs.folder import RunFolder, evidence_from_rows
     from ..runs.stored import lens_variant, run_specs
     folder = RunFolder(run_dir)
     meta = folder.meta()
     plan = RunPlan.from_meta(meta)
-    rows = folder.latest_rows(plan, None, meta)
+    rows = folder.latest_rows(plan, question_ids, meta)
     ev, _ = evidence_from_rows(rows, plan, meta["n_layers"], lens_variant(run_specs(meta)))
     ids = [q for q in sorted(rows) if rows[q]["correct"] and not rows[q].get("non_finite")]
     return ids, ev
