@@ -106,21 +106,26 @@ def _counts(grid: dict) -> str:
     return ", ".join(f"{v} {k}" for k, v in n.items() if v)
 
 
+def _rows(grid: dict):
+    """(claim, [its cell or None per task]) in the grid's order: what every rendering walks."""
+    at = {(c["claim"], c["task"]): c for c in grid["cells"]}
+    for claim in grid["claims"]:
+        yield claim, [at.get((claim, task)) for task in grid["tasks"]]
+
+
 def format_grid(grid: dict) -> str:
     """The grid for a terminal: one row per claim, a column per task, 'H>F v' per cell."""
     if not grid["cells"]:
         return "no verdict in both runs"
-    at = {(c["claim"], c["task"]): c for c in grid["cells"]}
     width = max(len(c) for c in grid["claims"])
     cols = [max(len(t), 5) for t in grid["tasks"]]
     lines = [f"verdicts A -> B ({_counts(grid)}; v newly failing, ^ newly holding, ~ borderline in both, "
              "= unchanged, ! other change, . not in both; H holds, U uncertain, F fails, "
              "I inconclusive, N not applicable):",
              (" " * (width + 2) + " ".join(t.ljust(w) for t, w in zip(grid["tasks"], cols))).rstrip()]
-    for claim in grid["claims"]:
+    for claim, cells in _rows(grid):
         row = []
-        for task, w in zip(grid["tasks"], cols):
-            c = at.get((claim, task))
+        for c, w in zip(cells, cols):
             if c is None:
                 text = ""
             elif c["a"] == c["b"] and c["a"] is not None:
@@ -141,14 +146,12 @@ def grid_markdown(grid: dict) -> str:
     """The grid as a Markdown table (symbol, A -> B, and the deciding statistic per cell)."""
     if not grid["cells"]:
         return "No verdict in both runs.\n"
-    at = {(c["claim"], c["task"]): c for c in grid["cells"]}
     out = [f"Verdicts A → B ({_counts(grid)}). " + ", ".join(f"{v[0]} {k}" for k, v in CLASSES.items()),
            "", "| claim | " + " | ".join(_md(t) for t in grid["tasks"]) + " |",
            "|---|" + "---|" * len(grid["tasks"])]
-    for claim in grid["claims"]:
+    for claim, row in _rows(grid):
         cells = []
-        for task in grid["tasks"]:
-            c = at.get((claim, task))
+        for c in row:
             if c is None:
                 cells.append("")
                 continue
@@ -167,15 +170,13 @@ def grid_html(grid: dict) -> str:
     e = html.escape
     if not grid["cells"]:
         return "<p>No verdict in both runs.</p>"
-    at = {(c["claim"], c["task"]): c for c in grid["cells"]}
     legend = " ".join(f"<span class='cell' style='{style};padding:2px 6px'>{sym} {e(k)}</span>"
                       for k, (sym, _, style) in CLASSES.items())
     head = "".join(f"<th>{e(t)}</th>" for t in grid["tasks"])
     rows = []
-    for claim in grid["claims"]:
+    for claim, cells in _rows(grid):
         tds = []
-        for task in grid["tasks"]:
-            c = at.get((claim, task))
+        for c in cells:
             if c is None:
                 tds.append("<td></td>")
                 continue

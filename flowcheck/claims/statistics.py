@@ -135,16 +135,16 @@ class Statistic:
     def doc(self) -> str:
         return " ".join((self.fn.__doc__ or "").split())
 
+    def arg_keys(self, name: str, args: dict) -> list[str]:
+        """The curves one argument names: a flow, a list of flows, or a token ('lens:<token>');
+        [] for a range or a number."""
+        kind, value = self.schema[name], args[name]
+        return {"flow": [value], "flows": list(value) if kind == "flows" else [],
+                "token": [f"lens:{value}"]}.get(kind, [])
+
     def keys(self, args: dict) -> list[str]:
         """The curves this statistic reads (flows, or 'lens:<token>')."""
-        out = []
-        for name, kind in self.schema.items():
-            if kind == "flow":
-                out.append(args[name])
-            elif kind == "flows":
-                out.extend(args[name])
-            elif kind == "token":
-                out.append(f"lens:{args[name]}")
+        out = [k for name in self.schema for k in self.arg_keys(name, args)]
         out.extend(f"lens:{t}" for t in self.lens_tokens)
         return list(dict.fromkeys(out))
 

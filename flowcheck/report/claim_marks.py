@@ -1,9 +1,9 @@
 """What each claim asks of a plot panel, drawn on it: the layer ranges its conditions read
-on that panel's curves (shaded) and, for statistics that compare a curve with a number - the strongest drop
-(``min_mean``), the largest effect either way (``max_abs_mean``, drawn at +/- the threshold)
-and the lens peak (``lens_peak``, in %) - the threshold as a dashed line over that range, in
-the curve's colour. Which panel decides a claim (``panel_of``) is the one holding the curves
-of its first condition; the report links each verdict row there.
+on that panel's curves (shaded) and, for statistics that compare a curve with a number -
+the strongest drop (``min_mean``), the largest effect either way (``max_abs_mean``, drawn at
++/- the threshold) and the lens peak (``lens_peak``, in %) - the threshold as a dashed line
+over that range, in the curve's colour. Which panel decides a claim (``panel_of``) is the one
+holding the curves of its first condition; the report links each verdict row there.
 """
 from __future__ import annotations
 
@@ -17,19 +17,15 @@ def _keys(condition) -> list[str]:
     return STATISTICS[condition.statistic].keys(condition.kwargs())
 
 
-def _curve_key(kind: str, value) -> list[str]:
-    return {"flow": [value], "flows": list(value), "token": [f"lens:{value}"]}.get(kind, [])
-
-
-def range_curves(schema: dict, args: dict, name: str) -> list[str]:
-    """The curves a range argument applies to: ``<flow>_layers`` to that flow argument's curve
-    (``early_layers`` -> ``early``); any other range to the statistic's curve arguments not
-    paired with a range of their own (``layers`` -> ``flow``, ``others``, ``token``)."""
-    if name.endswith("_layers") and name[:-len("_layers")] in schema:
-        flow = name[:-len("_layers")]
-        return _curve_key(schema[flow], args[flow])
-    paired = {r[:-len("_layers")] for r in schema if r.endswith("_layers")}
-    return [k for arg, kind in schema.items() if arg not in paired for k in _curve_key(kind, args[arg])]
+def range_curves(stat, args: dict, name: str) -> list[str]:
+    """The curves a range argument of ``stat`` applies to: ``<flow>_layers`` to that flow
+    argument's curve (``early_layers`` -> ``early``); any other range to the curve arguments
+    not paired with a range of their own (``layers`` -> ``flow``, ``others``, ``token``)."""
+    flow = name[:-len("_layers")]
+    if name.endswith("_layers") and flow in stat.schema:
+        return stat.arg_keys(flow, args)
+    paired = {r[:-len("_layers")] for r in stat.schema if r.endswith("_layers")}
+    return [k for arg in stat.schema if arg not in paired for k in stat.arg_keys(arg, args)]
 
 
 def panel_of(spec, panels: dict[str, tuple]) -> str | None:
@@ -53,15 +49,15 @@ def condition_marks(spec, family: str, n_layers: int, panel_keys) -> list[dict]:
         if not set(_keys(c)) & set(panel_keys):
             continue
         base, args = {"claim": spec.id, "condition": c.name}, c.kwargs()
-        schema = STATISTICS[c.statistic].schema
-        for arg, kind in schema.items():
-            if kind == "range" and set(range_curves(schema, args, arg)) & set(panel_keys):
+        stat = STATISTICS[c.statistic]
+        for arg, kind in stat.schema.items():
+            if kind == "range" and set(range_curves(stat, args, arg)) & set(panel_keys):
                 idx = layer_indices(ranges[args[arg]], n_layers)
                 out.append({**base, "kind": "range", "layers": (int(idx[0]), int(idx[-1])),
                             "every_layer": len(idx) == n_layers})
         if c.statistic in LINE_STATISTICS and c.name in thresholds:
             arg, scale, both = LINE_STATISTICS[c.statistic]
-            key = args[arg] if arg == "flow" else f"lens:{args[arg]}"
+            (key,) = stat.arg_keys(arg, args)
             if key not in panel_keys:
                 continue
             idx = layer_indices(ranges[args["layers"]], n_layers)
